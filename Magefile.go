@@ -1,0 +1,168 @@
+//go:build mage
+
+// Vigil's build, test and demo targets. Run them with `go run mage.go <target>`
+// (`go run mage.go -l` lists them). The SDK's own targets are under sdk:.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/grafana/grafana-plugin-sdk-go/build"
+	"github.com/magefile/mage/mg"
+	"github.com/magefile/mage/sh"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
+
+	//mage:import sdk
+	_ "github.com/grafana/grafana-plugin-sdk-go/build"
+)
+
+// Default target: build the plugin.
+var Default = Build
+
+func init() {
+	// plugin.json lives at the top level, not in src/: it is the single source of truth.
+	_ = build.SetBeforeBuildCallback(func(cfg build.Config) (build.Config, error) {
+		cfg.PluginJSONPath = "."
+		return cfg, nil
+	})
+}
+
+// Build builds the backend for this machine and the front end into dist/.
+func Build() {
+	mg.SerialDeps(Backend, Frontend)
+}
+
+// Backend builds the backend binary for linux/amd64 into dist/.
+func Backend() error {
+	return build.Build{}.Linux()
+}
+
+// Frontend installs the npm packages when package-lock.json changed and runs webpack.
+func Frontend() error {
+	mg.Deps(NodeModules)
+	return sh.RunV("npm", "run", "build")
+}
+
+// NodeModules runs `npm ci` unless node_modules matches package-lock.json.
+func NodeModules() error {
+	lock, err := os.Stat("package-lock.json")
+	if err != nil {
+		return err
+	}
+	installed, err := os.Stat(filepath.Join("node_modules", ".package-lock.json"))
+	if err == nil && installed.ModTime().After(lock.ModTime()) {
+		return nil
+	}
+	return sh.RunV("npm", "ci", "--no-audit", "--no-fund")
+}
+
+// Servers builds InfluxDB 1.8.10 and Grafana 10.0 into the cache (once).
+func Servers(ctx context.Context) error {
+	if err := os.MkdirAll(devenv.CacheDir(), 0o755); err != nil {
+		return err
+	}
+	if err := devenv.InstallInfluxDB(ctx, os.Stdout); err != nil {
+		return err
+	}
+	return devenv.InstallGrafana(ctx, os.Stdout)
+}
+
+// Test runs every test: Go vet, unit, integration (real InfluxDB) and
+// end-to-end (real Grafana loading the built plugin) tests, and the
+// front-end typecheck, lint and jest tests.
+func Test(ctx context.Context) error {
+	mg.SerialCtxDeps(ctx, Build, Servers)
+	if err := sh.RunV("go", "vet", "./..."); err != nil {
+		return err
+	}
+	if err := sh.RunV("go", "test", "-count=1", "-timeout=40m", "./..."); err != nil {
+		return err
+	}
+	for _, script := range []string{"typecheck", "lint", "test:ci"} {
+		if err := sh.RunV("npm", "run", script); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Run starts Vigil locally: builds the plugin, starts InfluxDB and Grafana on
+// free loopback ports with the data source provisioned, prints the URLs and
+// keeps them running until Ctrl-C.
+func Run(ctx context.Context) error {
+	mg.SerialCtxDeps(ctx, Build, Servers)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	dir := filepath.Join(devenv.CacheDir(), "demo")
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	for _, sub := range []string{"influxdb", "grafana"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return err
+		}
+	}
+	influx, err := devenv.StartInfluxDB(ctx, filepath.Join(dir, "influxdb"))
+	if err != nil {
+		return err
+	}
+	defer influx.Stop()
+	for _, db := range []string{"printer", "house"} {
+		if err := influx.CreateDatabase(ctx, db); err != nil {
+			return err
+		}
+	}
+	grafana, err := devenv.StartGrafana(ctx, devenv.GrafanaOptions{
+		Dir:          filepath.Join(dir, "grafana"),
+		PluginID:     pluginID(),
+		PluginDist:   "dist",
+		Provisioning: "provisioning",
+		Env:          devenv.ProvisioningEnv(influx, "printer/autogen"),
+	})
+	if err != nil {
+		return err
+	}
+	defer grafana.Stop()
+
+	var health struct{ Status, Message string }
+	err = grafana.API(ctx, "GET", "/api/datasources/uid/"+devenv.DatasourceUID+"/health", nil, &health)
+	if err != nil {
+		return fmt.Errorf("the provisioned data source is not healthy: %w", err)
+	}
+	fmt.Printf(`
+Vigil is running (everything on 127.0.0.1; data in %s).
+
+  Grafana     %s   (login admin / admin)
+  Data source %s/connections/datasources/edit/%s
+              health: %s: %s
+  InfluxDB    %s   (token %s; databases printer, house)
+  Logs        %s
+
+Press Ctrl-C to stop InfluxDB and Grafana.
+`, dir, grafana.URL, grafana.URL, devenv.DatasourceUID, health.Status, health.Message, influx.URL, influx.Token(), strings.TrimSpace(grafana.LogPath))
+	<-ctx.Done()
+	fmt.Println("\nstopping Grafana and InfluxDB")
+	return nil
+}
+
+// pluginID reads the plugin id from plugin.json, its single source of truth.
+func pluginID() string {
+	raw, err := os.ReadFile("plugin.json")
+	if err != nil {
+		panic(err)
+	}
+	var m struct{ ID string }
+	if err := json.Unmarshal(raw, &m); err != nil {
+		panic(fmt.Sprintf("plugin.json: %v", err))
+	}
+	return m.ID
+}

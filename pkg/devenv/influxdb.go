@@ -1,0 +1,128 @@
+package devenv
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// InfluxDB is a running influxd with authentication on and one admin user.
+type InfluxDB struct {
+	URL      string
+	User     string
+	Password string
+	dir      string
+	config   string
+	proc     *process
+}
+
+// Token is the InfluxDB 1.8 v2-API token for the admin user.
+func (i *InfluxDB) Token() string { return i.User + ":" + i.Password }
+
+// StartInfluxDB starts influxd with its data in dir, on free loopback ports.
+func StartInfluxDB(ctx context.Context, dir string) (*InfluxDB, error) {
+	if !exists(InfluxDBBinary()) {
+		return nil, MissingError()
+	}
+	httpPort, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	rpcPort, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	i := &InfluxDB{
+		URL:      "http://" + loopback(httpPort),
+		User:     "vigil",
+		Password: "vigil-local-password",
+		dir:      dir,
+		config:   filepath.Join(dir, "influxdb.conf"),
+	}
+	conf := fmt.Sprintf(`reporting-disabled = true
+bind-address = %q
+[meta]
+  dir = %q
+[data]
+  dir = %q
+  wal-dir = %q
+  query-log-enabled = false
+[monitor]
+  store-enabled = false
+[http]
+  bind-address = %q
+  auth-enabled = true
+  flux-enabled = true
+  log-enabled = false
+  max-body-size = 0
+[logging]
+  level = "warn"
+`, loopback(rpcPort), filepath.Join(dir, "meta"), filepath.Join(dir, "data"), filepath.Join(dir, "wal"), loopback(httpPort))
+	if err := os.WriteFile(i.config, []byte(conf), 0o644); err != nil {
+		return nil, err
+	}
+	if err := i.Start(ctx); err != nil {
+		return nil, err
+	}
+	// With auth on and no users yet, InfluxDB accepts exactly this statement unauthenticated.
+	if err := i.Exec(ctx, fmt.Sprintf("CREATE USER %q WITH PASSWORD '%s' WITH ALL PRIVILEGES", i.User, i.Password)); err != nil {
+		i.Stop()
+		return nil, err
+	}
+	return i, nil
+}
+
+// Start (re)starts a stopped influxd on the same ports and data.
+func (i *InfluxDB) Start(ctx context.Context) error {
+	p, err := startProcess(InfluxDBBinary(), []string{"-config", i.config}, nil, filepath.Join(i.dir, "influxd.log"))
+	if err != nil {
+		return err
+	}
+	i.proc = p
+	if err := waitHealthy(ctx, i.URL+"/health", p.exited, 60*time.Second); err != nil {
+		p.stop(5 * time.Second)
+		return fmt.Errorf("influxd: %w (log: %s)", err, filepath.Join(i.dir, "influxd.log"))
+	}
+	return nil
+}
+
+// Stop shuts influxd down; its data stays for a later Start.
+func (i *InfluxDB) Stop() {
+	if i.proc != nil {
+		i.proc.stop(10 * time.Second)
+	}
+}
+
+// Exec runs one InfluxQL statement as the admin user (if it exists yet).
+func (i *InfluxDB) Exec(ctx context.Context, statement string) error {
+	form := url.Values{"q": {statement}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, i.URL+"/query", strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if !strings.HasPrefix(statement, "CREATE USER") {
+		req.SetBasicAuth(i.User, i.Password)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || strings.Contains(string(body), `"error"`) {
+		return fmt.Errorf("influxql %q: HTTP %d: %s", statement, resp.StatusCode, body)
+	}
+	return nil
+}
+
+// CreateDatabase creates a database (bucket "<name>/autogen").
+func (i *InfluxDB) CreateDatabase(ctx context.Context, name string) error {
+	return i.Exec(ctx, fmt.Sprintf("CREATE DATABASE %q", name))
+}

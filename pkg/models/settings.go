@@ -1,0 +1,150 @@
+// Package models holds Vigil's data source settings and query models, and
+// validates them. Every validation error names the setting or field at fault.
+package models
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+
+	vigil "github.com/vigil/vigil-anomaly-datasource"
+)
+
+// Settings are one Vigil data source's parsed and validated settings.
+type Settings struct {
+	// URL is the InfluxDB base URL, e.g. http://localhost:8086.
+	URL string
+	// Organization is the InfluxDB organization (ignored by InfluxDB 1.8).
+	Organization string
+	// DefaultBucket is used by queries that name no bucket (InfluxDB 1.8: db/rp).
+	DefaultBucket string
+	// Timeout bounds every HTTP request to InfluxDB.
+	Timeout time.Duration
+	// MaxPoints caps the points (records) that one query may read.
+	MaxPoints int64
+	// Token authenticates to InfluxDB (InfluxDB 1.8: user:password). Never log it.
+	Token string
+}
+
+// jsonData is the non-secret part of the settings as Grafana stores it. Numbers
+// may arrive as JSON numbers (UI) or strings (hand-written provisioning files).
+type jsonData struct {
+	Organization  string          `json:"organization"`
+	DefaultBucket string          `json:"defaultBucket"`
+	Timeout       json.RawMessage `json:"timeout"`
+	MaxPoints     json.RawMessage `json:"maxPoints"`
+}
+
+// SettingsError is a data source setting that cannot be used. Its message
+// names the setting and says what to change.
+type SettingsError struct {
+	Setting string
+	Reason  string
+}
+
+func (e *SettingsError) Error() string {
+	return fmt.Sprintf("setting %q: %s", e.Setting, e.Reason)
+}
+
+// LoadSettings parses and validates Grafana's instance settings.
+func LoadSettings(s backend.DataSourceInstanceSettings) (Settings, error) {
+	var jd jsonData
+	if len(s.JSONData) > 0 {
+		if err := json.Unmarshal(s.JSONData, &jd); err != nil {
+			return Settings{}, &SettingsError{"jsonData", "is not a JSON object: " + err.Error()}
+		}
+	}
+	out := Settings{
+		URL:           strings.TrimSpace(s.URL),
+		Organization:  strings.TrimSpace(jd.Organization),
+		DefaultBucket: strings.TrimSpace(jd.DefaultBucket),
+		Token:         s.DecryptedSecureJSONData["token"],
+	}
+	if err := validateURL(out.URL); err != nil {
+		return Settings{}, err
+	}
+	if out.DefaultBucket == "" {
+		return Settings{}, &SettingsError{"defaultBucket", "is empty: name the bucket that queries read by default (InfluxDB 1.8: database/retention-policy, e.g. printer/autogen)"}
+	}
+	if err := checkPrintable("defaultBucket", out.DefaultBucket); err != nil {
+		return Settings{}, err
+	}
+	seconds, err := positiveNumber("timeout", jd.Timeout, vigil.Default.Settings.TimeoutSeconds, "seconds")
+	if err != nil {
+		return Settings{}, err
+	}
+	out.Timeout = time.Duration(seconds * float64(time.Second))
+	maxPoints, err := positiveNumber("maxPoints", jd.MaxPoints, float64(vigil.Default.Settings.MaxPoints), "points")
+	if err != nil {
+		return Settings{}, err
+	}
+	if maxPoints != math.Trunc(maxPoints) {
+		return Settings{}, &SettingsError{"maxPoints", fmt.Sprintf("must be a whole number of points, got %v", maxPoints)}
+	}
+	out.MaxPoints = int64(maxPoints)
+	return out, nil
+}
+
+func validateURL(raw string) error {
+	if raw == "" {
+		return &SettingsError{"url", "is empty: enter the InfluxDB base URL, e.g. http://localhost:8086"}
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Parse quotes the input, which may hold credentials: say only what is wrong.
+		return &SettingsError{"url", "is not a valid URL: enter the InfluxDB base URL, e.g. http://localhost:8086"}
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return &SettingsError{"url", fmt.Sprintf("must start with http:// or https:// (got scheme %q), e.g. http://localhost:8086", u.Scheme)}
+	}
+	if u.Host == "" {
+		return &SettingsError{"url", "has no host: enter the InfluxDB base URL, e.g. http://localhost:8086"}
+	}
+	if u.User != nil {
+		return &SettingsError{"url", "must not contain credentials: put them in the token (InfluxDB 1.8: user:password)"}
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return &SettingsError{"url", "must not contain a query string or fragment: enter only the InfluxDB base URL"}
+	}
+	return nil
+}
+
+// positiveNumber reads an optional number that may be written as a JSON number
+// or a string; absent, null, "" and 0 mean the default.
+func positiveNumber(setting string, raw json.RawMessage, def float64, unit string) (float64, error) {
+	text := strings.TrimSpace(string(raw))
+	if unq, err := strconv.Unquote(text); err == nil {
+		text = strings.TrimSpace(unq)
+	}
+	if text == "" || text == "null" {
+		return def, nil
+	}
+	v, err := strconv.ParseFloat(text, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, &SettingsError{setting, fmt.Sprintf("must be a number of %s, got %s", unit, text)}
+	}
+	if v < 0 {
+		return 0, &SettingsError{setting, fmt.Sprintf("must be positive (number of %s), got %v; leave it empty for the default %v", unit, v, def)}
+	}
+	if v == 0 {
+		return def, nil
+	}
+	return v, nil
+}
+
+// checkPrintable rejects control characters, which can only be typing accidents
+// in names and would make messages and Flux literals hard to read.
+func checkPrintable(name, value string) error {
+	for _, r := range value {
+		if r < 0x20 || r == 0x7f {
+			return &SettingsError{name, fmt.Sprintf("contains a control character (%q)", r)}
+		}
+	}
+	return nil
+}

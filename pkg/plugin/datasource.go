@@ -1,0 +1,73 @@
+// Package plugin holds Vigil's Grafana-facing handlers: instance lifecycle,
+// queries and health checks. It delegates parsing to models, InfluxDB access
+// to influx and frame building to frames.
+package plugin
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/httpclient"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
+)
+
+// Make sure Datasource implements the SDK's handler interfaces.
+var (
+	_ backend.QueryDataHandler      = (*Datasource)(nil)
+	_ backend.CheckHealthHandler    = (*Datasource)(nil)
+	_ instancemgmt.InstanceDisposer = (*Datasource)(nil)
+)
+
+// Datasource is one Vigil data source instance. The SDK's instance manager
+// creates it when the settings change and disposes the previous one.
+type Datasource struct {
+	settings models.Settings
+	// settingsErr is set when the settings are unusable; queries and health
+	// checks report it instead of failing instance creation, so the user sees
+	// which setting to fix.
+	settingsErr error
+	client      *influx.Client
+	logger      log.Logger
+}
+
+// NewDatasource is the SDK's instance factory.
+func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
+	logger := log.DefaultLogger.FromContext(ctx).With("datasource_uid", s.UID)
+	ds := &Datasource{logger: logger}
+	settings, err := models.LoadSettings(s)
+	if err != nil {
+		logger.Warn("data source settings are invalid", "error", err)
+		ds.settingsErr = err
+		return ds, nil
+	}
+	ds.settings = settings
+
+	opts, err := s.HTTPClientOptions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("http client options: %w", err)
+	}
+	opts.Timeouts.Timeout = settings.Timeout
+	httpClient, err := httpclient.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("http client: %w", err)
+	}
+	ds.client = influx.NewClient(influx.Config{
+		URL:          settings.URL,
+		Organization: settings.Organization,
+		Token:        settings.Token,
+		HTTPClient:   httpClient,
+	})
+	return ds, nil
+}
+
+// Dispose closes the InfluxDB client when Grafana replaces this instance.
+func (d *Datasource) Dispose() {
+	if d.client != nil {
+		d.client.Close()
+	}
+}

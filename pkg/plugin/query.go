@@ -1,0 +1,143 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/frames"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
+)
+
+// QueryData answers each query on its own: one query's error never fails the others.
+func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
+	resp := backend.NewQueryDataResponse()
+	for _, q := range req.Queries {
+		resp.Responses[q.RefID] = d.query(ctx, q)
+	}
+	return resp, nil
+}
+
+func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (res backend.DataResponse) {
+	defer func() {
+		if r := recover(); r != nil {
+			d.logger.Error("query panicked", "refId", dq.RefID, "panic", r)
+			res = backend.ErrDataResponseWithSource(backend.StatusInternal, backend.ErrorSourcePlugin,
+				fmt.Sprintf("internal error in Vigil while running query %s", dq.RefID))
+		}
+	}()
+	if d.settingsErr != nil {
+		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, d.settingsErr.Error())
+	}
+	q, err := models.ParseQuery(dq, d.settings)
+	if err != nil {
+		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, err.Error())
+	}
+	var fr data.Frames
+	var executed string
+	switch q.Type {
+	case models.QueryTypeFlux:
+		executed = influx.Interpolate(q.Flux, influx.Vars{
+			Start:        q.TimeRange.From,
+			Stop:         q.TimeRange.To,
+			WindowPeriod: windowPeriod(dq),
+			Bucket:       q.Bucket,
+			Organization: d.settings.Organization,
+		})
+		fr, err = d.runFlux(ctx, executed)
+	}
+	if err != nil {
+		return errorResponse(err, executed)
+	}
+	for _, f := range fr {
+		if f.Meta == nil {
+			f.Meta = &data.FrameMeta{}
+		}
+		f.Meta.ExecutedQueryString = executed
+	}
+	return backend.DataResponse{Frames: fr}
+}
+
+// runFlux executes a script and decodes its result as it streams in.
+func (d *Datasource) runFlux(ctx context.Context, script string) (data.Frames, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops the download when the guard trips early
+	res, err := d.client.Query(ctx, script)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Close()
+	fr, err := frames.FromFlux(res, d.settings.MaxPoints)
+	if err != nil {
+		var tooMany *frames.TooManyPointsError
+		if errors.As(err, &tooMany) {
+			return nil, err
+		}
+		return nil, d.client.ResultError(err)
+	}
+	return fr, nil
+}
+
+// windowPeriod is Grafana's interval for the panel; alert rules may send
+// none, so fall back to the range split into MaxDataPoints steps.
+func windowPeriod(q backend.DataQuery) time.Duration {
+	if q.Interval > 0 {
+		return q.Interval
+	}
+	points := q.MaxDataPoints
+	if points <= 0 {
+		points = 1000
+	}
+	step := q.TimeRange.Duration() / time.Duration(points)
+	if step < time.Millisecond {
+		step = time.Millisecond
+	}
+	return step.Truncate(time.Millisecond)
+}
+
+// errorResponse maps an error to a response with the right status and source.
+// Everything that InfluxDB or the user's input caused is downstream; anything
+// else is Vigil's own fault.
+func errorResponse(err error, executed string) backend.DataResponse {
+	var ie *influx.Error
+	var tooMany *frames.TooManyPointsError
+	var res backend.DataResponse
+	switch {
+	case errors.As(err, &ie):
+		res = backend.ErrDataResponseWithSource(statusFor(ie), backend.ErrorSourceDownstream, ie.Message)
+	case errors.As(err, &tooMany):
+		res = backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, tooMany.Error())
+	case errors.Is(err, context.Canceled):
+		res = backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, "the query was cancelled")
+	default:
+		res = backend.ErrDataResponseWithSource(backend.StatusInternal, backend.ErrorSourcePlugin, err.Error())
+	}
+	if executed != "" {
+		// Keep the executed query visible in the query inspector even on error.
+		res.Frames = data.Frames{data.NewFrame("").SetMeta(&data.FrameMeta{ExecutedQueryString: executed})}
+	}
+	return res
+}
+
+func statusFor(e *influx.Error) backend.Status {
+	switch e.Kind {
+	case influx.KindUnauthorized:
+		return backend.StatusUnauthorized
+	case influx.KindTimeout:
+		return backend.StatusTimeout
+	case influx.KindBadQuery, influx.KindNotFound:
+		return backend.StatusBadRequest
+	case influx.KindUnreachable, influx.KindUnavailable:
+		return backend.StatusBadGateway
+	}
+	if e.Status != 0 {
+		return backend.Status(e.Status)
+	}
+	return backend.Status(http.StatusBadGateway)
+}

@@ -1,0 +1,102 @@
+import React from 'react';
+import { render, screen, fireEvent } from '@testing-library/react';
+import { DataSourceSettings } from '@grafana/data';
+
+import { ConfigEditor } from './ConfigEditor';
+import { VigilOptions, VigilSecureJsonData } from '../types';
+
+type Settings = DataSourceSettings<VigilOptions, VigilSecureJsonData>;
+
+function settings(patch: Partial<Settings> = {}): Settings {
+  return {
+    id: 1,
+    uid: 'vigil',
+    orgId: 1,
+    name: 'Vigil',
+    type: 'vigil-anomaly-datasource',
+    typeName: 'Vigil',
+    typeLogoUrl: '',
+    access: 'proxy',
+    url: 'http://127.0.0.1:8086',
+    user: '',
+    database: '',
+    basicAuth: false,
+    basicAuthUser: '',
+    isDefault: false,
+    withCredentials: false,
+    readOnly: false,
+    jsonData: { defaultBucket: 'printer/autogen' },
+    secureJsonFields: {},
+    secureJsonData: {},
+    version: 1,
+    ...patch,
+  } as Settings;
+}
+
+function renderEditor(opts: Settings) {
+  const onOptionsChange = jest.fn();
+  render(<ConfigEditor options={opts} onOptionsChange={onOptionsChange} />);
+  return onOptionsChange;
+}
+
+describe('ConfigEditor', () => {
+  it('shows every setting with its current value', () => {
+    renderEditor(settings({ jsonData: { defaultBucket: 'house/autogen', organization: 'acme', timeout: 12, maxPoints: 5000 } }));
+    expect(screen.getByLabelText(/^URL/)).toHaveValue('http://127.0.0.1:8086');
+    expect(screen.getByLabelText(/^Organization/)).toHaveValue('acme');
+    expect(screen.getByLabelText(/^Default bucket/)).toHaveValue('house/autogen');
+    expect(screen.getByLabelText(/^Timeout/)).toHaveValue(12);
+    expect(screen.getByLabelText(/^Max points/)).toHaveValue(5000);
+  });
+
+  it('writes the URL and jsonData fields back through onOptionsChange', () => {
+    const opts = settings();
+    const onChange = renderEditor(opts);
+    fireEvent.change(screen.getByLabelText(/^URL/), { target: { value: 'http://influx:8086' } });
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ url: 'http://influx:8086' }));
+    fireEvent.change(screen.getByLabelText(/^Default bucket/), { target: { value: 'house/autogen' } });
+    expect(onChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ jsonData: expect.objectContaining({ defaultBucket: 'house/autogen' }) })
+    );
+    fireEvent.change(screen.getByLabelText(/^Timeout/), { target: { value: '45' } });
+    expect(onChange.mock.calls.at(-1)[0].jsonData.timeout).toBe(45);
+    fireEvent.change(screen.getByLabelText(/^Max points/), { target: { value: '' } });
+    expect(onChange.mock.calls.at(-1)[0].jsonData.maxPoints).toBeUndefined();
+  });
+
+  it('keeps the token in secureJsonData, never in jsonData', () => {
+    const onChange = renderEditor(settings());
+    fireEvent.change(screen.getByLabelText(/^Token/), { target: { value: 'user:secret' } });
+    const next = onChange.mock.calls.at(-1)[0] as Settings;
+    expect(next.secureJsonData?.token).toBe('user:secret');
+    expect(JSON.stringify(next.jsonData)).not.toContain('secret');
+  });
+
+  it('shows a configured token as set and resets it', () => {
+    const onChange = renderEditor(settings({ secureJsonFields: { token: true } }));
+    expect(screen.getByLabelText(/^Token/)).toHaveValue('configured');
+    fireEvent.click(screen.getByRole('button', { name: /reset/i }));
+    const next = onChange.mock.calls.at(-1)[0] as Settings;
+    expect(next.secureJsonFields.token).toBe(false);
+    expect(next.secureJsonData?.token).toBe('');
+  });
+
+  it.each([
+    ['an empty URL', { url: '' }, /Enter the InfluxDB base URL/],
+    ['a URL without scheme', { url: 'influx:8086' }, /must start with http/],
+    ['credentials in the URL', { url: 'http://u:p@influx:8086' }, /credentials in the token/],
+    ['an empty default bucket', { jsonData: { defaultBucket: '' } }, /Name the bucket/],
+    ['a negative timeout', { jsonData: { defaultBucket: 'b', timeout: -1 } }, /Must be positive \(number of seconds\)/],
+    ['a fractional max points', { jsonData: { defaultBucket: 'b', maxPoints: 1.5 } }, /whole number of points/],
+    ['a negative max points', { jsonData: { defaultBucket: 'b', maxPoints: -5 } }, /Must be positive \(number of points\)/],
+  ])('explains %s', (_name, patch, message) => {
+    renderEditor(settings(patch as Partial<Settings>));
+    expect(screen.getByText(message)).toBeInTheDocument();
+  });
+
+  it('shows no error for valid settings', () => {
+    renderEditor(settings({ jsonData: { defaultBucket: 'printer/autogen', timeout: 30, maxPoints: 1000 } }));
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument();
+    expect(screen.queryByText(/must|enter|name the bucket/i)).not.toBeInTheDocument();
+  });
+});

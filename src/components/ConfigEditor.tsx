@@ -1,0 +1,130 @@
+import React, { ChangeEvent } from 'react';
+import { DataSourcePluginOptionsEditorProps } from '@grafana/data';
+import { Field, FieldSet, Input, SecretInput } from '@grafana/ui';
+
+import { DEFAULT_SETTINGS, VigilOptions, VigilSecureJsonData } from '../types';
+import { bucketError, positiveNumberError, urlError } from '../validation';
+
+type Props = DataSourcePluginOptionsEditorProps<VigilOptions, VigilSecureJsonData>;
+
+const WIDTH = 60;
+
+/** Parses a number input: empty means "unset" (the default applies). */
+function parseNumber(text: string): number | undefined {
+  return text.trim() === '' ? undefined : Number(text);
+}
+
+export function ConfigEditor({ options, onOptionsChange }: Props) {
+  const { jsonData, secureJsonFields } = options;
+  const secureJsonData = (options.secureJsonData ?? {}) as VigilSecureJsonData;
+
+  const setJsonData = (patch: Partial<VigilOptions>) =>
+    onOptionsChange({ ...options, jsonData: { ...jsonData, ...patch } });
+
+  const errors = {
+    url: urlError(options.url),
+    bucket: bucketError(jsonData.defaultBucket),
+    timeout: positiveNumberError(jsonData.timeout, 'seconds'),
+    maxPoints: positiveNumberError(jsonData.maxPoints, 'points', true),
+  };
+
+  return (
+    <>
+      <FieldSet label="InfluxDB connection">
+        <Field
+          label="URL"
+          description="Base URL of InfluxDB (1.8 with Flux enabled, or 2.x), as the Grafana server reaches it."
+          invalid={!!errors.url}
+          error={errors.url}
+          required
+        >
+          <Input
+            id="vigil-url"
+            width={WIDTH}
+            value={options.url ?? ''}
+            placeholder="http://localhost:8086"
+            onChange={(e: ChangeEvent<HTMLInputElement>) => onOptionsChange({ ...options, url: e.currentTarget.value })}
+          />
+        </Field>
+        <Field
+          label="Token"
+          description="InfluxDB API token. For InfluxDB 1.8 write user:password; leave empty when authentication is off. Stored encrypted; never shown again."
+        >
+          <SecretInput
+            id="vigil-token"
+            width={WIDTH}
+            isConfigured={!!secureJsonFields?.token}
+            value={secureJsonData.token ?? ''}
+            placeholder="user:password or API token"
+            onChange={(e: ChangeEvent<HTMLInputElement>) =>
+              onOptionsChange({ ...options, secureJsonData: { ...secureJsonData, token: e.currentTarget.value } })
+            }
+            onReset={() =>
+              onOptionsChange({
+                ...options,
+                secureJsonFields: { ...secureJsonFields, token: false },
+                secureJsonData: { ...secureJsonData, token: '' },
+              })
+            }
+          />
+        </Field>
+        <Field label="Organization" description="InfluxDB 2.x organization. InfluxDB 1.8 ignores it.">
+          <Input
+            id="vigil-organization"
+            width={WIDTH}
+            value={jsonData.organization ?? ''}
+            placeholder="my-org"
+            onChange={(e: ChangeEvent<HTMLInputElement>) => setJsonData({ organization: e.currentTarget.value })}
+          />
+        </Field>
+        <Field
+          label="Default bucket"
+          description="Bucket read by queries that name none, and checked by Save & test. InfluxDB 1.8: database/retention-policy."
+          invalid={!!errors.bucket}
+          error={errors.bucket}
+          required
+        >
+          <Input
+            id="vigil-default-bucket"
+            width={WIDTH}
+            value={jsonData.defaultBucket ?? ''}
+            placeholder="printer/autogen"
+            onChange={(e: ChangeEvent<HTMLInputElement>) => setJsonData({ defaultBucket: e.currentTarget.value })}
+          />
+        </Field>
+      </FieldSet>
+      <FieldSet label="Limits">
+        <Field
+          label="Timeout"
+          description={`Seconds to wait for InfluxDB on each request. Default ${DEFAULT_SETTINGS.timeout}.`}
+          invalid={!!errors.timeout}
+          error={errors.timeout}
+        >
+          <Input
+            id="vigil-timeout"
+            type="number"
+            width={20}
+            value={jsonData.timeout ?? ''}
+            placeholder={String(DEFAULT_SETTINGS.timeout)}
+            onChange={(e: ChangeEvent<HTMLInputElement>) => setJsonData({ timeout: parseNumber(e.currentTarget.value) })}
+          />
+        </Field>
+        <Field
+          label="Max points"
+          description={`Most points one query may read from InfluxDB; larger queries fail with a message instead of overloading Grafana. Default ${DEFAULT_SETTINGS.maxPoints}.`}
+          invalid={!!errors.maxPoints}
+          error={errors.maxPoints}
+        >
+          <Input
+            id="vigil-max-points"
+            type="number"
+            width={20}
+            value={jsonData.maxPoints ?? ''}
+            placeholder={String(DEFAULT_SETTINGS.maxPoints)}
+            onChange={(e: ChangeEvent<HTMLInputElement>) => setJsonData({ maxPoints: parseNumber(e.currentTarget.value) })}
+          />
+        </Field>
+      </FieldSet>
+    </>
+  );
+}

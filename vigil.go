@@ -1,0 +1,51 @@
+//go:build !mage
+
+// Package vigil holds the facts that the Go backend and the front end share:
+// the plugin manifest (plugin.json) and the defaults (src/defaults.json).
+// Both files are embedded so that each fact has exactly one source.
+package vigil
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+)
+
+//go:embed plugin.json
+var pluginJSON []byte
+
+//go:embed src/defaults.json
+var defaultsJSON []byte
+
+// Manifest is the part of plugin.json that the backend reads.
+type Manifest struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Executable string `json:"executable"`
+}
+
+// SettingsDefaults are the data source settings used when jsonData leaves them unset.
+type SettingsDefaults struct {
+	TimeoutSeconds float64 `json:"timeout"`
+	MaxPoints      int64   `json:"maxPoints"`
+}
+
+// Defaults mirrors src/defaults.json.
+type Defaults struct {
+	Settings SettingsDefaults `json:"settings"`
+}
+
+var (
+	// Plugin is the parsed plugin.json.
+	Plugin = mustDecode[Manifest]("plugin.json", pluginJSON)
+	// Default holds the defaults shared with the front end.
+	Default = mustDecode[Defaults]("src/defaults.json", defaultsJSON)
+)
+
+func mustDecode[T any](name string, raw []byte) T {
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		panic(fmt.Sprintf("vigil: embedded %s is not valid JSON: %v", name, err))
+	}
+	return v
+}
