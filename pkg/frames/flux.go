@@ -53,14 +53,18 @@ func FromFlux(rs RecordStream, maxPoints int64) (data.Frames, error) {
 	var (
 		out   data.Frames
 		cur   *tableBuilder
+		table int
 		count int64
 	)
 	for rs.Next() {
-		if rs.TableChanged() || cur == nil {
+		// TableChanged only reports a new schema; tables that share one are
+		// told apart by the record's table number.
+		if cur == nil || rs.TableChanged() || rs.Record().Table() != table {
 			if cur != nil {
 				out = append(out, cur.frame)
 			}
 			cur = newTableBuilder(rs.TableMetadata(), rs.Record())
+			table = rs.Record().Table()
 		}
 		count++
 		if count > maxPoints {

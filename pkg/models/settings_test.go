@@ -1,0 +1,92 @@
+package models
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+)
+
+func instance(url, jsonData, token string) backend.DataSourceInstanceSettings {
+	s := backend.DataSourceInstanceSettings{URL: url, JSONData: []byte(jsonData)}
+	if token != "" {
+		s.DecryptedSecureJSONData = map[string]string{"token": token}
+	}
+	return s
+}
+
+func TestLoadSettings(t *testing.T) {
+	got, err := LoadSettings(instance(" http://127.0.0.1:8086 ",
+		`{"organization":"acme","defaultBucket":"printer/autogen","timeout":12.5,"maxPoints":"5000"}`, "u:p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Settings{URL: "http://127.0.0.1:8086", Organization: "acme", DefaultBucket: "printer/autogen",
+		Timeout: 12500 * time.Millisecond, MaxPoints: 5000, Token: "u:p"}
+	if got != want {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestLoadSettingsDefaults(t *testing.T) {
+	for _, jd := range []string{
+		`{"defaultBucket":"b"}`,
+		`{"defaultBucket":"b","timeout":null,"maxPoints":null}`,
+		`{"defaultBucket":"b","timeout":"","maxPoints":""}`,
+		`{"defaultBucket":"b","timeout":0,"maxPoints":0}`,
+	} {
+		got, err := LoadSettings(instance("https://influx.example:8086/prefix", jd, ""))
+		if err != nil {
+			t.Fatalf("%s: %v", jd, err)
+		}
+		if got.Timeout != 30*time.Second || got.MaxPoints != 1_000_000 || got.Token != "" {
+			t.Errorf("%s: defaults not applied: %+v", jd, got)
+		}
+	}
+}
+
+func TestLoadSettingsErrors(t *testing.T) {
+	const bucket = `{"defaultBucket":"printer/autogen"}`
+	tests := []struct {
+		name, url, jsonData string
+		setting, message    string
+	}{
+		{"empty url", "", bucket, "url", "is empty"},
+		{"blank url", "   ", bucket, "url", "is empty"},
+		{"malformed url", "http://[::1", bucket, "url", "is not a valid URL"},
+		{"no scheme", "influx:8086", bucket, "url", `must start with http:// or https:// (got scheme "influx")`},
+		{"ftp scheme", "ftp://influx", bucket, "url", "must start with http"},
+		{"no host", "http://", bucket, "url", "has no host"},
+		{"credentials in url", "http://admin:hunter2@influx:8086", bucket, "url", "must not contain credentials"},
+		{"query string", "http://influx:8086/?db=x", bucket, "url", "must not contain a query string"},
+		{"missing bucket", "http://influx:8086", `{}`, "defaultBucket", "is empty"},
+		{"control char in bucket", "http://influx:8086", `{"defaultBucket":"a\nb"}`, "defaultBucket", "control character"},
+		{"negative timeout", "http://influx:8086", `{"defaultBucket":"b","timeout":-1}`, "timeout", "must be positive (number of seconds), got -1"},
+		{"text timeout", "http://influx:8086", `{"defaultBucket":"b","timeout":"soon"}`, "timeout", "must be a number of seconds, got soon"},
+		{"negative max points", "http://influx:8086", `{"defaultBucket":"b","maxPoints":-10}`, "maxPoints", "must be positive (number of points), got -10"},
+		{"fractional max points", "http://influx:8086", `{"defaultBucket":"b","maxPoints":2.5}`, "maxPoints", "whole number"},
+		{"jsonData not an object", "http://influx:8086", `[1]`, "jsonData", "not a JSON object"},
+	}
+	seen := map[string]string{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadSettings(instance(tt.url, tt.jsonData, "admin:hunter2"))
+			se, ok := err.(*SettingsError)
+			if !ok {
+				t.Fatalf("got %v (%T), want *SettingsError", err, err)
+			}
+			if se.Setting != tt.setting || !strings.Contains(se.Error(), tt.message) {
+				t.Fatalf("got %q, want setting %q and message containing %q", se.Error(), tt.setting, tt.message)
+			}
+			if strings.Contains(se.Error(), "hunter2") {
+				t.Fatalf("message leaks a secret: %q", se.Error())
+			}
+			// Different problems must read differently.
+			if prev, dup := seen[se.Error()]; dup && prev != tt.message {
+				t.Fatalf("%q and %q give the same message", prev, tt.message)
+			}
+			seen[se.Error()] = tt.message
+		})
+	}
+}
