@@ -1,0 +1,316 @@
+// Package e2e tests Vigil the way Grafana uses it: a real Grafana server loads
+// the built plugin from dist/, provisions the data source from provisioning/,
+// and the tests talk to Grafana's HTTP API only.
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
+)
+
+var (
+	influxDB *devenv.InfluxDB
+	grafana  *devenv.Grafana
+)
+
+// repoRoot is the directory holding plugin.json and dist/.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "plugin.json")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("plugin.json not found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	root, err := repoRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "vigil-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	for _, sub := range []string{"influxdb", "grafana"} {
+		_ = os.MkdirAll(filepath.Join(dir, sub), 0o755)
+	}
+	influxDB, err = devenv.StartInfluxDB(ctx, filepath.Join(dir, "influxdb"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer influxDB.Stop()
+	if err := influxDB.CreateDatabase(ctx, "e2e"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	grafana, err = devenv.StartGrafana(ctx, devenv.GrafanaOptions{
+		Dir:          filepath.Join(dir, "grafana"),
+		PluginID:     pluginID(root),
+		PluginDist:   filepath.Join(root, "dist"),
+		Provisioning: filepath.Join(root, "provisioning"),
+		Env:          devenv.ProvisioningEnv(influxDB, "e2e/autogen"),
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer grafana.Stop()
+	code := m.Run()
+	if code != 0 {
+		if log, err := os.ReadFile(grafana.LogPath); err == nil {
+			fmt.Fprintf(os.Stderr, "--- Grafana log (last 6000 bytes) ---\n%s\n", tail(log, 6000))
+		}
+	}
+	return code
+}
+
+func pluginID(root string) string {
+	raw, err := os.ReadFile(filepath.Join(root, "plugin.json"))
+	if err != nil {
+		panic(err)
+	}
+	var m struct{ ID string }
+	if err := json.Unmarshal(raw, &m); err != nil {
+		panic(err)
+	}
+	return m.ID
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+func needServers(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test: needs InfluxDB and Grafana (run without -short)")
+	}
+}
+
+type health struct {
+	Status  string `json:"status"`
+	Message string `json:"message"`
+}
+
+func checkHealth(t *testing.T) (health, int) {
+	t.Helper()
+	var h health
+	err := grafana.API(context.Background(), "GET", "/api/datasources/uid/"+devenv.DatasourceUID+"/health", nil, &h)
+	var apiErr *devenv.APIError
+	if errors.As(err, &apiErr) {
+		if jerr := json.Unmarshal([]byte(apiErr.Body), &h); jerr != nil {
+			t.Fatalf("health: %v", err)
+		}
+		return h, apiErr.Status
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, 200
+}
+
+func TestPluginIsLoadedAndDataSourceProvisioned(t *testing.T) {
+	needServers(t)
+	var p struct {
+		ID      string `json:"id"`
+		Type    string `json:"type"`
+		Enabled bool   `json:"enabled"`
+	}
+	if err := grafana.API(context.Background(), "GET", "/api/plugins/vigil-anomaly-datasource/settings", nil, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.ID != "vigil-anomaly-datasource" || p.Type != "datasource" {
+		t.Fatalf("plugin settings: %+v", p)
+	}
+	var ds struct {
+		UID      string          `json:"uid"`
+		Type     string          `json:"type"`
+		URL      string          `json:"url"`
+		JSONData json.RawMessage `json:"jsonData"`
+		Secure   map[string]bool `json:"secureJsonFields"`
+	}
+	if err := grafana.API(context.Background(), "GET", "/api/datasources/uid/"+devenv.DatasourceUID, nil, &ds); err != nil {
+		t.Fatal(err)
+	}
+	if ds.Type != "vigil-anomaly-datasource" || ds.URL != influxDB.URL || !ds.Secure["token"] {
+		t.Fatalf("provisioned data source: %+v", ds)
+	}
+	if strings.Contains(string(ds.JSONData), influxDB.Password) {
+		t.Fatal("the token is visible in jsonData")
+	}
+}
+
+func TestHealthThroughGrafana(t *testing.T) {
+	needServers(t)
+	h, status := checkHealth(t)
+	if status != 200 || h.Status != "OK" || !strings.Contains(h.Message, `bucket "e2e/autogen" can be read`) {
+		t.Fatalf("health: %d %+v", status, h)
+	}
+}
+
+type dsQueryResponse struct {
+	Results map[string]struct {
+		Status int    `json:"status"`
+		Error  string `json:"error"`
+		Frames []struct {
+			Schema struct {
+				Meta struct {
+					Type                string `json:"type"`
+					ExecutedQueryString string `json:"executedQueryString"`
+				} `json:"meta"`
+				Fields []struct {
+					Name   string            `json:"name"`
+					Type   string            `json:"type"`
+					Labels map[string]string `json:"labels"`
+				} `json:"fields"`
+			} `json:"schema"`
+			Data struct {
+				Values [][]any `json:"values"`
+			} `json:"data"`
+		} `json:"frames"`
+	} `json:"results"`
+}
+
+// dsQuery posts queries to /api/ds/query as a panel would. Grafana answers
+// with a non-2xx status when a query fails, with the per-query results in the body.
+func dsQuery(t *testing.T, from, to time.Time, queries ...map[string]any) dsQueryResponse {
+	t.Helper()
+	for _, q := range queries {
+		q["datasource"] = map[string]string{"uid": devenv.DatasourceUID, "type": "vigil-anomaly-datasource"}
+		if _, ok := q["intervalMs"]; !ok {
+			q["intervalMs"] = 1000
+		}
+		q["maxDataPoints"] = 1000
+	}
+	body := map[string]any{
+		"from":    fmt.Sprint(from.UnixMilli()),
+		"to":      fmt.Sprint(to.UnixMilli()),
+		"queries": queries,
+	}
+	var out dsQueryResponse
+	err := grafana.API(context.Background(), "POST", "/api/ds/query", body, &out)
+	var apiErr *devenv.APIError
+	if errors.As(err, &apiErr) {
+		if jerr := json.Unmarshal([]byte(apiErr.Body), &out); jerr != nil || out.Results == nil {
+			t.Fatalf("ds/query: %v", err)
+		}
+		return out
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestFluxQueryThroughGrafana(t *testing.T) {
+	needServers(t)
+	t0 := time.Date(2016, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := influxdb2.NewClient(influxDB.URL, influxDB.Token())
+	defer c.Close()
+	w := c.WriteAPIBlocking("", "e2e/autogen")
+	want := map[string][]float64{}
+	for s := 0; s < 30; s++ {
+		for _, sensor := range []string{"left", "right"} {
+			v := 200 + float64(s)*0.25
+			if sensor == "right" {
+				v += 0.125
+			}
+			p := influxdb2.NewPoint("temperatures", map[string]string{"sensor": sensor}, map[string]any{"hotend": v}, t0.Add(time.Duration(s)*time.Second))
+			if err := w.WritePoint(context.Background(), p); err != nil {
+				t.Fatal(err)
+			}
+			want[sensor] = append(want[sensor], v)
+		}
+	}
+	script := `from(bucket: v.bucket)
+  |> range(start: v.timeRangeStart, stop: v.timeRangeStop)
+  |> filter(fn: (r) => r._measurement == "temperatures" and r._field == "hotend")`
+	out := dsQuery(t, t0, t0.Add(time.Minute),
+		map[string]any{"refId": "A", "queryType": "flux", "flux": script},
+		map[string]any{"refId": "B", "queryType": "flux", "flux": "from(bucket: v.bucket) |> nonsense()"},
+	)
+	a := out.Results["A"]
+	if a.Error != "" || len(a.Frames) != 2 {
+		t.Fatalf("A: error %q, %d frames", a.Error, len(a.Frames))
+	}
+	for _, f := range a.Frames {
+		if f.Schema.Meta.Type != "timeseries-multi" || !strings.Contains(f.Schema.Meta.ExecutedQueryString, `"e2e/autogen"`) {
+			t.Errorf("meta %+v", f.Schema.Meta)
+		}
+		value := f.Schema.Fields[1]
+		sensor := value.Labels["sensor"]
+		if value.Name != "hotend" || len(want[sensor]) == 0 {
+			t.Fatalf("unexpected series %q %v", value.Name, value.Labels)
+		}
+		times, values := f.Data.Values[0], f.Data.Values[1]
+		if len(values) != len(want[sensor]) {
+			t.Fatalf("%s: %d points, want %d", sensor, len(values), len(want[sensor]))
+		}
+		for i, v := range values {
+			if v.(float64) != want[sensor][i] || int64(times[i].(float64)) != t0.Add(time.Duration(i)*time.Second).UnixMilli() {
+				t.Fatalf("%s[%d]: %v at %v, want %v", sensor, i, v, times[i], want[sensor][i])
+			}
+		}
+	}
+	if b := out.Results["B"]; b.Error == "" || !strings.Contains(b.Error, "InfluxDB could not run the query") {
+		t.Fatalf("B: %+v", b)
+	}
+}
+
+// TestHealthWhenInfluxDBStops runs last: it stops InfluxDB, checks the
+// message, and starts it again.
+func TestHealthWhenInfluxDBStops(t *testing.T) {
+	needServers(t)
+	influxDB.Stop()
+	h, _ := checkHealth(t)
+	if h.Status != "ERROR" || !strings.Contains(h.Message, "cannot reach InfluxDB at "+influxDB.URL) {
+		t.Fatalf("health with InfluxDB stopped: %+v", h)
+	}
+	if strings.Contains(h.Message, influxDB.Password) {
+		t.Fatal("the message leaks the token")
+	}
+	if err := influxDB.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := checkHealth(t); h.Status != "OK" {
+		t.Fatalf("health after InfluxDB restarted: %+v", h)
+	}
+}
