@@ -6,6 +6,7 @@ require (
 	github.com/grafana/grafana-plugin-sdk-go v0.298.0
 	github.com/influxdata/influxdb-client-go/v2 v2.14.0
 	github.com/magefile/mage v1.17.2
+	gonum.org/v1/gonum v0.17.0
 )
 
 require (
