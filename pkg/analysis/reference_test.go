@@ -78,6 +78,18 @@ func TErr(a, b float64) float64 {
 	return RelErr(a, b)
 }
 
+// PErr is the error of a p-value: relative, or the relative error of ln p when
+// p < 1e-30. Two computations of the same window that round the history
+// mean differently by ε give t's that differ by ~t·ε and p's whose relative
+// difference is ~t²·ε, which passes 1e-9 near p = 1e-200 even at ε = 1e-13;
+// ln p keeps the agreement measurable in that range.
+func PErr(a, b float64) float64 {
+	if b < 1e-30 && a > 0 && b > 0 {
+		return RelErr(math.Log(a), math.Log(b))
+	}
+	return RelErr(a, b)
+}
+
 // ReferencePrinter regenerates the reference data set and checks that it is
 // byte for byte the one the reference was computed from.
 func ReferencePrinter(t testing.TB, ref Reference) []datagen.PrinterPoint {
