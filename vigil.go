@@ -30,9 +30,19 @@ type SettingsDefaults struct {
 	MaxPoints      int64   `json:"maxPoints"`
 }
 
+// QueryDefaults are the values a query gets for the fields it leaves unset.
+type QueryDefaults struct {
+	Window  string  `json:"window"`
+	History int     `json:"history"`
+	Alpha   float64 `json:"alpha"`
+	Output  string  `json:"output"`
+	Mode    string  `json:"mode"`
+}
+
 // Defaults mirrors src/defaults.json.
 type Defaults struct {
 	Settings SettingsDefaults `json:"settings"`
+	Query    QueryDefaults    `json:"query"`
 }
 
 var (

@@ -33,9 +33,10 @@ func (r Result) Anomalous(alpha float64) bool { return r.P < alpha }
 // Values that are NaN or infinite are ignored: InfluxDB cannot store them,
 // and one of them would poison every later mean.
 type Detector struct {
-	cfg     Config
-	history *MovingStats
-	values  []float64 // the open window's values
+	cfg      Config
+	history  *MovingStats
+	values   []float64 // the open window's values
+	accepted int
 }
 
 // NewDetector returns a detector with an empty history.
@@ -58,7 +59,7 @@ func (d *Detector) CloseWindow() (r Result, ok bool) {
 		return Result{}, false
 	}
 	h := d.history.Summary
-	d.history.addWindow(d.values, func(w Summary) bool {
+	_, added := d.history.addWindow(d.values, func(w Summary) bool {
 		if h.N == 0 {
 			return true // the seeding window enters the history unconditionally
 		}
@@ -67,12 +68,18 @@ func (d *Detector) CloseWindow() (r Result, ok bool) {
 		ok = true
 		return r.P > d.cfg.Alpha
 	})
+	if added {
+		d.accepted += len(d.values)
+	}
 	d.values = d.values[:0]
 	return r, ok
 }
 
 // HistoryN is the number of points in the history.
 func (d *Detector) HistoryN() int { return d.history.N }
+
+// Accepted is the number of points that have entered the history so far.
+func (d *Detector) Accepted() int { return d.accepted }
 
 // WindowDetector is the detector for per-window summaries (count, mean and
 // variance computed inside InfluxDB) instead of points. Its history is a FIFO
@@ -86,9 +93,10 @@ func (d *Detector) HistoryN() int { return d.history.N }
 // into the oldest window, while WindowDetector keeps the newest whole windows
 // holding at most History points (more only when one window alone exceeds it).
 type WindowDetector struct {
-	cfg     Config
-	windows []Summary // FIFO, oldest first
-	total   Summary   // Combine of windows
+	cfg      Config
+	windows  []Summary // FIFO, oldest first
+	total    Summary   // Combine of windows
+	accepted int
 }
 
 // NewWindowDetector returns a window detector with an empty history.
@@ -108,6 +116,7 @@ func (d *WindowDetector) Window(w Summary) (r Result, ok bool) {
 		p, ok = r.P, true
 	}
 	if p > d.cfg.Alpha {
+		d.accepted += w.N
 		d.windows = append(d.windows, w)
 		n := d.total.N + w.N
 		drop := 0
@@ -130,6 +139,9 @@ func (d *WindowDetector) Window(w Summary) (r Result, ok bool) {
 
 // HistoryN is the number of points in the history.
 func (d *WindowDetector) HistoryN() int { return d.total.N }
+
+// Accepted is the number of points that have entered the history so far.
+func (d *WindowDetector) Accepted() int { return d.accepted }
 
 // Windows assigns time-ordered points to windows [k·Width, (k+1)·Width)
 // aligned to the Unix epoch and runs a Detector over them. Times are in

@@ -126,18 +126,17 @@ func (m *MovingStats) push(x float64) {
 // dependency chains (each bound by a division per value) then overlap in the
 // CPU, and the arithmetic, done in the same order as Add, is bit for bit the
 // same. The ring itself changes only when the window is accepted.
-func (m *MovingStats) addWindow(values []float64, accept func(window Summary) bool) Summary {
-	var w Summary
+func (m *MovingStats) addWindow(values []float64, accept func(window Summary) bool) (w Summary, added bool) {
 	if len(m.ring) < m.size || len(values) > m.size {
 		for _, x := range values {
 			w.Add(x)
 		}
-		if accept(w) {
+		if added = accept(w); added {
 			for _, x := range values {
 				m.Add(x)
 			}
 		}
-		return w
+		return w, added
 	}
 	spec := m.Summary
 	pos := m.head
@@ -150,7 +149,7 @@ func (m *MovingStats) addWindow(values []float64, accept func(window Summary) bo
 			pos = 0
 		}
 	}
-	if accept(w) {
+	if added = accept(w); added {
 		m.Summary = spec
 		for _, x := range values {
 			m.ring[m.head] = x
@@ -160,5 +159,5 @@ func (m *MovingStats) addWindow(values []float64, accept func(window Summary) bo
 			}
 		}
 	}
-	return w
+	return w, added
 }

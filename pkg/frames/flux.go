@@ -7,6 +7,8 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/influxdata/influxdb-client-go/v2/api/query"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
 )
 
 // RecordStream is a Flux result read one record at a time; the InfluxDB
@@ -17,17 +19,6 @@ type RecordStream interface {
 	TableMetadata() *query.FluxTableMetadata
 	Record() *query.FluxRecord
 	Err() error
-}
-
-// TooManyPointsError says that a query read more records than the data source allows.
-type TooManyPointsError struct {
-	MaxPoints int64
-}
-
-func (e *TooManyPointsError) Error() string {
-	return fmt.Sprintf("the query reads more than %d points (the data source's \"Max points\"): "+
-		"shorten the time range, aggregate in the query (e.g. |> aggregateWindow(every: v.windowPeriod, fn: mean)), "+
-		"or raise \"Max points\" in the data source settings", e.MaxPoints)
 }
 
 // Column names with a fixed meaning in Flux results.
@@ -43,7 +34,7 @@ const (
 )
 
 // FromFlux decodes a Flux result stream into frames, one per Flux table, and
-// stops with a *TooManyPointsError once more than maxPoints records were read.
+// stops with a *models.TooManyPointsError once more than maxPoints records were read.
 //
 // A table that is a single series (a _time and a _value column, every other
 // column part of the group key) becomes a timeseries-multi frame whose value
@@ -68,7 +59,7 @@ func FromFlux(rs RecordStream, maxPoints int64) (data.Frames, error) {
 		}
 		count++
 		if count > maxPoints {
-			return nil, &TooManyPointsError{MaxPoints: maxPoints}
+			return nil, &models.TooManyPointsError{MaxPoints: maxPoints, Hint: "shorten the time range, aggregate in the query (e.g. |> aggregateWindow(every: v.windowPeriod, fn: mean))"}
 		}
 		cur.append(rs.Record())
 	}

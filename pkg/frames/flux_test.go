@@ -11,6 +11,8 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/experimental"
 	"github.com/influxdata/influxdb-client-go/v2/api"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -47,7 +49,7 @@ func TestFromFluxMaxPoints(t *testing.T) {
 		res := stream(t, "series.csv")
 		fr, err := FromFlux(res, tt.max)
 		res.Close()
-		var tooMany *TooManyPointsError
+		var tooMany *models.TooManyPointsError
 		if got := errors.As(err, &tooMany); got != tt.wantErr {
 			t.Fatalf("max %d: err %v, want error %v", tt.max, err, tt.wantErr)
 		}

@@ -3,11 +3,15 @@ package models
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/gtime"
+
+	vigil "github.com/vigil/vigil-anomaly-datasource"
 )
 
 // QueryType selects what a query computes.
@@ -15,19 +19,57 @@ type QueryType string
 
 // The query types Vigil answers.
 const (
-	QueryTypeFlux QueryType = "flux"
+	QueryTypeTTest QueryType = "ttest"
+	QueryTypeFlux  QueryType = "flux"
 )
 
 // supportedQueryTypes lists the query types this build answers, for messages.
-var supportedQueryTypes = []QueryType{QueryTypeFlux}
+var supportedQueryTypes = []QueryType{QueryTypeTTest, QueryTypeFlux}
+
+// Output is what a t-test query returns per window.
+type Output string
+
+// The t-test outputs.
+const (
+	OutputPValue  Output = "pvalue"
+	OutputT       Output = "t"
+	OutputAnomaly Output = "anomaly"
+)
+
+// Mode is how a t-test query reads InfluxDB.
+type Mode string
+
+// The t-test read modes.
+const (
+	// ModeAuto reads points when they fit comfortably under maxPoints, else windows.
+	ModeAuto Mode = "auto"
+	// ModePoints reads every point: exact parity with the reference UDF.
+	ModePoints Mode = "points"
+	// ModeWindows reads one row per window (count, mean, standard deviation
+	// computed by InfluxDB) and combines windows exactly.
+	ModeWindows Mode = "windows"
+)
+
+// TTest are the fields of a ttest query.
+type TTest struct {
+	Fields  []string
+	Window  time.Duration
+	History int
+	Alpha   float64
+	Output  Output
+	Mode    Mode
+}
 
 // Query is one validated query. Fields that do not apply to its type are empty.
 type Query struct {
-	RefID     string
-	Type      QueryType
-	Bucket    string
-	Flux      string
-	TimeRange backend.TimeRange
+	RefID       string
+	Type        QueryType
+	Bucket      string
+	Measurement string
+	Tags        map[string]string
+	Flux        string
+	TTest       TTest
+	TimeRange   backend.TimeRange
 	// Interval is Grafana's suggested step for the panel (v.windowPeriod).
 	Interval time.Duration
 }
@@ -39,6 +81,12 @@ type queryJSON struct {
 	Measurement string            `json:"measurement"`
 	Tags        map[string]string `json:"tags"`
 	Flux        string            `json:"flux"`
+	Fields      []string          `json:"fields"`
+	Window      json.RawMessage   `json:"window"`
+	History     json.RawMessage   `json:"history"`
+	Alpha       json.RawMessage   `json:"alpha"`
+	Output      string            `json:"output"`
+	Mode        string            `json:"mode"`
 }
 
 // QueryError is a query field that cannot be used; the message names the field.
@@ -62,11 +110,13 @@ func ParseQuery(q backend.DataQuery, s Settings) (Query, error) {
 		qt = raw.QueryType
 	}
 	out := Query{
-		RefID:     q.RefID,
-		Type:      QueryType(strings.TrimSpace(qt)),
-		Bucket:    strings.TrimSpace(raw.Bucket),
-		TimeRange: q.TimeRange,
-		Interval:  q.Interval,
+		RefID:       q.RefID,
+		Type:        QueryType(strings.TrimSpace(qt)),
+		Bucket:      strings.TrimSpace(raw.Bucket),
+		Measurement: strings.TrimSpace(raw.Measurement),
+		Tags:        raw.Tags,
+		TimeRange:   q.TimeRange,
+		Interval:    q.Interval,
 	}
 	if out.Bucket == "" {
 		out.Bucket = s.DefaultBucket
@@ -77,18 +127,125 @@ func ParseQuery(q backend.DataQuery, s Settings) (Query, error) {
 	if !q.TimeRange.To.After(q.TimeRange.From) {
 		return Query{}, &QueryError{"timeRange", fmt.Sprintf("the end (%s) must be after the start (%s)", q.TimeRange.To.UTC().Format(time.RFC3339), q.TimeRange.From.UTC().Format(time.RFC3339))}
 	}
+	for k := range out.Tags {
+		if strings.TrimSpace(k) == "" {
+			return Query{}, &QueryError{"tags", "has an empty tag name"}
+		}
+	}
+	var err error
 	switch out.Type {
 	case QueryTypeFlux:
 		out.Flux = raw.Flux
 		if strings.TrimSpace(out.Flux) == "" {
 			return Query{}, &QueryError{"flux", "is empty: write a Flux script, e.g. from(bucket: v.bucket) |> range(start: v.timeRangeStart, stop: v.timeRangeStop)"}
 		}
+	case QueryTypeTTest:
+		out.TTest, err = parseTTest(raw, out)
 	case "":
-		return Query{}, &QueryError{"queryType", "is missing: use one of " + typeList()}
+		err = &QueryError{"queryType", "is missing: use one of " + typeList()}
 	default:
-		return Query{}, &QueryError{"queryType", fmt.Sprintf("%q is not a Vigil query type: use one of %s", out.Type, typeList())}
+		err = &QueryError{"queryType", fmt.Sprintf("%q is not a Vigil query type: use one of %s", out.Type, typeList())}
+	}
+	if err != nil {
+		return Query{}, err
 	}
 	return out, nil
+}
+
+func parseTTest(raw queryJSON, q Query) (TTest, error) {
+	d := vigil.Default.Query
+	if q.Measurement == "" {
+		return TTest{}, &QueryError{"measurement", "is empty: name the measurement that holds the fields, e.g. temperatures"}
+	}
+	t := TTest{Output: Output(strings.TrimSpace(raw.Output)), Mode: Mode(strings.TrimSpace(raw.Mode))}
+	seen := map[string]bool{}
+	for _, f := range raw.Fields {
+		f = strings.TrimSpace(f)
+		if f == "" || seen[f] {
+			continue
+		}
+		seen[f] = true
+		t.Fields = append(t.Fields, f)
+	}
+	if len(t.Fields) == 0 {
+		return TTest{}, &QueryError{"fields", "is empty: name at least one numeric field, e.g. [\"hotend\"]"}
+	}
+
+	window := d.Window
+	if text, ok, err := stringOrEmpty(raw.Window); err != nil {
+		return TTest{}, &QueryError{"window", "must be a duration such as \"5m\""}
+	} else if ok {
+		window = text
+	}
+	dur, err := gtime.ParseDuration(window)
+	if err != nil {
+		return TTest{}, &QueryError{"window", fmt.Sprintf("%q is not a duration: write e.g. 30s, 5m or 1h", window)}
+	}
+	if dur <= 0 {
+		return TTest{}, &QueryError{"window", fmt.Sprintf("must be longer than zero, got %q", window)}
+	}
+	t.Window = dur
+
+	history, err := numberOr("history", raw.History, float64(d.History))
+	if err != nil {
+		return TTest{}, err
+	}
+	if history != math.Trunc(history) || history < 2 || history > 10_000_000 {
+		return TTest{}, &QueryError{"history", fmt.Sprintf("must be a whole number of points from 2 to 10000000, got %v", history)}
+	}
+	t.History = int(history)
+
+	t.Alpha, err = numberOr("alpha", raw.Alpha, d.Alpha)
+	if err != nil {
+		return TTest{}, err
+	}
+	if !(t.Alpha > 0 && t.Alpha < 1) {
+		return TTest{}, &QueryError{"alpha", fmt.Sprintf("must be between 0 and 1 (exclusive), got %v", t.Alpha)}
+	}
+
+	if t.Output == "" {
+		t.Output = Output(d.Output)
+	}
+	switch t.Output {
+	case OutputPValue, OutputT, OutputAnomaly:
+	default:
+		return TTest{}, &QueryError{"output", fmt.Sprintf("%q is not an output: use pvalue, t or anomaly", t.Output)}
+	}
+	if t.Mode == "" {
+		t.Mode = Mode(d.Mode)
+	}
+	switch t.Mode {
+	case ModeAuto, ModePoints, ModeWindows:
+	default:
+		return TTest{}, &QueryError{"mode", fmt.Sprintf("%q is not a mode: use auto, points or windows", t.Mode)}
+	}
+	return t, nil
+}
+
+// stringOrEmpty reads an optional JSON string; ok is false when it is absent or empty.
+func stringOrEmpty(raw json.RawMessage) (string, bool, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", false, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", false, err
+	}
+	s = strings.TrimSpace(s)
+	return s, s != "", nil
+}
+
+// numberOr reads an optional number written as a JSON number or a string
+// (dashboard variables arrive as strings); absent or empty means def.
+func numberOr(field string, raw json.RawMessage, def float64) (float64, error) {
+	v, text, err := parseNumber(raw)
+	switch {
+	case err != nil:
+		return 0, &QueryError{field, fmt.Sprintf("must be a number, got %s", text)}
+	case text == "":
+		return def, nil
+	}
+	return v, nil
 }
 
 func typeList() string {
@@ -98,4 +255,17 @@ func typeList() string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
+}
+
+// TooManyPointsError says that a query would read more points than the data
+// source's maxPoints allows.
+type TooManyPointsError struct {
+	MaxPoints int64
+	// Hint says what to change for this kind of query.
+	Hint string
+}
+
+func (e *TooManyPointsError) Error() string {
+	return fmt.Sprintf("the query reads more than %d points (the data source's \"Max points\"): %s, "+
+		"or raise \"Max points\" in the data source settings", e.MaxPoints, e.Hint)
 }

@@ -118,16 +118,12 @@ func validateURL(raw string) error {
 // positiveNumber reads an optional number that may be written as a JSON number
 // or a string; absent, null, "" and 0 mean the default.
 func positiveNumber(setting string, raw json.RawMessage, def float64, unit string) (float64, error) {
-	text := strings.TrimSpace(string(raw))
-	if unq, err := strconv.Unquote(text); err == nil {
-		text = strings.TrimSpace(unq)
-	}
-	if text == "" || text == "null" {
-		return def, nil
-	}
-	v, err := strconv.ParseFloat(text, 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+	v, text, err := parseNumber(raw)
+	switch {
+	case err != nil:
 		return 0, &SettingsError{setting, fmt.Sprintf("must be a number of %s, got %s", unit, text)}
+	case text == "":
+		return def, nil
 	}
 	if v < 0 {
 		return 0, &SettingsError{setting, fmt.Sprintf("must be positive (number of %s), got %v; leave it empty for the default %v", unit, v, def)}
@@ -136,6 +132,23 @@ func positiveNumber(setting string, raw json.RawMessage, def float64, unit strin
 		return def, nil
 	}
 	return v, nil
+}
+
+// parseNumber reads an optional number written as a JSON number or a string.
+// text is the number's text, "" when absent, null or empty.
+func parseNumber(raw json.RawMessage) (v float64, text string, err error) {
+	text = strings.TrimSpace(string(raw))
+	if unq, uerr := strconv.Unquote(text); uerr == nil {
+		text = strings.TrimSpace(unq)
+	}
+	if text == "" || text == "null" {
+		return 0, "", nil
+	}
+	v, err = strconv.ParseFloat(text, 64)
+	if err == nil && (math.IsNaN(v) || math.IsInf(v, 0)) {
+		err = fmt.Errorf("not finite")
+	}
+	return v, text, err
 }
 
 // checkPrintable rejects control characters, which can only be typing accidents

@@ -10,9 +10,11 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/frames"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/ttest"
 )
 
 // QueryData answers each query on its own: one query's error never fails the others.
@@ -51,6 +53,8 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (res backe
 			Organization: d.settings.Organization,
 		})
 		fr, err = d.runFlux(ctx, executed)
+	case models.QueryTypeTTest:
+		fr, err = d.runTTest(ctx, q)
 	}
 	if err != nil {
 		return errorResponse(err, executed)
@@ -75,13 +79,30 @@ func (d *Datasource) runFlux(ctx context.Context, script string) (data.Frames, e
 	defer res.Close()
 	fr, err := frames.FromFlux(res, d.settings.MaxPoints)
 	if err != nil {
-		var tooMany *frames.TooManyPointsError
+		var tooMany *models.TooManyPointsError
 		if errors.As(err, &tooMany) {
 			return nil, err
 		}
 		return nil, d.client.ResultError(err)
 	}
 	return fr, nil
+}
+
+// runTTest runs the t-test and shapes its windows into frames.
+func (d *Datasource) runTTest(ctx context.Context, q models.Query) (data.Frames, error) {
+	out, err := ttest.Run(ctx, d.client, ttest.Request{
+		Selection: influx.Selection{Bucket: q.Bucket, Measurement: q.Measurement, Fields: q.TTest.Fields, Tags: q.Tags},
+		Window:    q.TTest.Window,
+		Config:    analysis.Config{History: q.TTest.History, Alpha: q.TTest.Alpha},
+		From:      q.TimeRange.From,
+		To:        q.TimeRange.To,
+		Mode:      q.TTest.Mode,
+		MaxPoints: d.settings.MaxPoints,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return frames.TTest(out, q.TTest.Output, q.TTest.Alpha), nil
 }
 
 // windowPeriod is Grafana's interval for the panel; alert rules may send
@@ -106,9 +127,12 @@ func windowPeriod(q backend.DataQuery) time.Duration {
 // else is Vigil's own fault.
 func errorResponse(err error, executed string) backend.DataResponse {
 	var ie *influx.Error
-	var tooMany *frames.TooManyPointsError
+	var tooMany *models.TooManyPointsError
+	var qe *models.QueryError
 	var res backend.DataResponse
 	switch {
+	case errors.As(err, &qe):
+		res = backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, qe.Error())
 	case errors.As(err, &ie):
 		res = backend.ErrDataResponseWithSource(statusFor(ie), backend.ErrorSourceDownstream, ie.Message)
 	case errors.As(err, &tooMany):

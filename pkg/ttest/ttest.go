@@ -1,0 +1,521 @@
+// Package ttest runs Vigil's t-test query over InfluxDB: it decides how to
+// read (every point, or one summary row per window computed by InfluxDB),
+// warms each series' history from the data before the range, streams the
+// result through the detectors of package analysis, and returns the emitted
+// windows per series. It holds no statistics of its own.
+package ttest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/influxdata/influxdb-client-go/v2/api"
+	"github.com/influxdata/influxdb-client-go/v2/api/query"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
+)
+
+// Source runs Flux scripts; *influx.Client is one.
+type Source interface {
+	Query(ctx context.Context, flux string) (*api.QueryTableResult, error)
+	ResultError(err error) error
+}
+
+// Request is one t-test query.
+type Request struct {
+	Selection influx.Selection
+	Window    time.Duration
+	Config    analysis.Config
+	From, To  time.Time
+	Mode      models.Mode
+	MaxPoints int64
+}
+
+// Series is one field (and tag set) and the windows emitted for it.
+type Series struct {
+	Field   string
+	Tags    map[string]string
+	Ends    []time.Time
+	Results []analysis.Result
+}
+
+// Outcome is a t-test query's answer.
+type Outcome struct {
+	Series []*Series
+	// Mode is the read mode used (never auto).
+	Mode models.Mode
+	// Scripts are the Flux scripts run, in order.
+	Scripts []string
+	// Lookback is how far before the range's first window the history was warmed.
+	Lookback time.Duration
+	// Notices tell the user about partial or empty results.
+	Notices []string
+	// PointsRead counts the points (or, in windows mode, window rows) read.
+	PointsRead int64
+}
+
+// Warm-up: the history is warmed from the windows before the range. The
+// first lookback is enough windows to fill the history twice, at the density
+// the data shows; it doubles while some series' history was not refilled
+// twice over, up to maxLookbackWindows, and stops when a doubling finds no
+// older data (a gap that long resets the history, as if the data began
+// after it).
+const (
+	maxLookbackWindows = 2048
+	probeWindows       = 24
+	// autoShare: auto mode reads points while the estimate stays under this
+	// share of maxPoints, leaving room for denser stretches.
+	autoShare = 0.5
+)
+
+// Run answers one t-test query.
+func Run(ctx context.Context, src Source, req Request) (*Outcome, error) {
+	w := req.Window
+	start := alignDown(req.From, w)
+	stop := alignDown(req.To, w)
+	out := &Outcome{}
+	if !stop.After(start) || !stop.After(req.From) {
+		out.Notices = append(out.Notices, fmt.Sprintf(
+			"no %s window ends inside the time range (%s): widen the range or shorten the window",
+			w, req.To.Sub(req.From).Round(time.Second)))
+		return out, nil
+	}
+	if len(req.Selection.Fields) == 0 {
+		return nil, &models.QueryError{Field: "fields", Reason: "is empty"}
+	}
+
+	p, err := probe(ctx, src, req, maxTime(start, stop.Add(-probeWindows*w)), stop, out)
+	if err != nil {
+		return nil, err
+	}
+	mode := req.Mode
+	if mode == models.ModeAuto {
+		mode = models.ModePoints
+		span := stop.Sub(start) + time.Duration(p.lookbackWindows)*w
+		if estimate := p.density * span.Seconds(); estimate > autoShare*float64(req.MaxPoints) {
+			mode = models.ModeWindows
+		}
+	}
+	run := &runner{src: src, req: req, start: start, stop: stop, out: out}
+	for lookback := p.lookbackWindows; ; {
+		if mode == models.ModeWindows {
+			err = run.windows(ctx, lookback)
+		} else {
+			err = run.points(ctx, lookback)
+		}
+		var tooMany *models.TooManyPointsError
+		if errors.As(err, &tooMany) && req.Mode == models.ModeAuto && mode == models.ModePoints {
+			mode = models.ModeWindows // the estimate was low: summarise inside InfluxDB instead
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if run.warm || lookback >= maxLookbackWindows || !run.prefixGrew {
+			out.Mode = mode
+			out.Lookback = time.Duration(lookback) * w
+			break
+		}
+		lookback = min(2*lookback, maxLookbackWindows)
+	}
+	out.Series = run.result()
+	if len(out.Series) == 0 {
+		out.Notices = append(out.Notices, fmt.Sprintf("no data for measurement %s, fields %s in bucket %s in this time range",
+			influx.String(req.Selection.Measurement), quoteList(req.Selection.Fields), influx.String(req.Selection.Bucket)))
+	}
+	return out, nil
+}
+
+// probeResult is what a small look at the end of the range tells.
+type probeResult struct {
+	density         float64 // points per second, all series together
+	lookbackWindows int
+}
+
+// probe counts points per series over the last windows of the range, which
+// gives the density (to pick the read mode and the lookback), and checks
+// that every field is numeric.
+func probe(ctx context.Context, src Source, req Request, from, to time.Time, out *Outcome) (probeResult, error) {
+	script := influx.ProbeScript(req.Selection, from, to)
+	out.Scripts = append(out.Scripts, script)
+	res, err := src.Query(ctx, script)
+	if err != nil {
+		return probeResult{}, err
+	}
+	defer res.Close()
+	var total, series int64
+	for res.Next() {
+		r := res.Record()
+		switch r.Result() {
+		case influx.YieldCount:
+			if n, ok := r.Value().(int64); ok && n > 0 {
+				total += n
+				series++
+			}
+		case influx.YieldLast:
+			if err := checkNumeric(res.TableMetadata(), r.Field()); err != nil {
+				return probeResult{}, err
+			}
+		}
+	}
+	if err := res.Err(); err != nil {
+		return probeResult{}, src.ResultError(err)
+	}
+	p := probeResult{density: float64(total) / to.Sub(from).Seconds()}
+	// Enough windows to fill the history twice; without data to go by,
+	// assume one point per second.
+	perWindow := req.Window.Seconds()
+	if series > 0 && total > 0 {
+		perWindow = float64(total) / float64(series) / (float64(to.Sub(from)) / float64(req.Window))
+	}
+	p.lookbackWindows = int(math.Ceil(2 * float64(req.Config.History) / math.Max(perWindow, 1e-9)))
+	p.lookbackWindows = max(1, min(p.lookbackWindows, maxLookbackWindows))
+	return p, nil
+}
+
+// checkNumeric rejects a field whose values are not numbers.
+func checkNumeric(meta *query.FluxTableMetadata, field string) error {
+	i := indexOf(meta, "_value")
+	if i < 0 {
+		return nil
+	}
+	c := meta.Column(i)
+	switch c.DataType() {
+	case "double", "long", "unsignedLong":
+		return nil
+	}
+	return &models.QueryError{Field: "fields", Reason: fmt.Sprintf("field %s holds %s values; the t-test needs numbers", influx.String(field), c.DataType())}
+}
+
+// runner holds one run's state.
+type runner struct {
+	src         Source
+	req         Request
+	start, stop time.Time
+	out         *Outcome
+	// per series, keyed by field and tags
+	series map[string]*state
+	order  []string
+	// warm: every series' history was refilled twice in the lookback.
+	warm bool
+	// prefixGrew: this lookback found more points than the previous one.
+	prefixGrew   bool
+	prefixPoints int64
+	read         int64
+}
+
+type state struct {
+	*Series
+	points  *analysis.Windows
+	windows *analysis.WindowDetector
+	// per-window summaries in windows mode, by window end (ns)
+	summaries map[int64]*analysis.Summary
+	sds       map[int64]float64
+	// prefixAccepted: points that entered the history during the lookback.
+	prefixAccepted int
+}
+
+func (r *runner) reset() {
+	r.series = map[string]*state{}
+	r.order = nil
+	r.read = 0
+}
+
+// lookup returns the state of the record's series, creating it.
+func (r *runner) lookup(rec *query.FluxRecord, newState func() *state) *state {
+	field := rec.Field()
+	tags := map[string]string{}
+	for k, v := range rec.Values() {
+		switch k {
+		case "_time", "_value", "_field", "result", "table":
+			continue
+		}
+		if s, ok := v.(string); ok {
+			tags[k] = s
+		}
+	}
+	key := seriesKey(field, tags)
+	st, ok := r.series[key]
+	if !ok {
+		st = newState()
+		st.Series = &Series{Field: field, Tags: tags}
+		r.series[key] = st
+		r.order = append(r.order, key)
+	}
+	return st
+}
+
+func (r *runner) count(n int64) error {
+	r.read += n
+	if r.read > r.req.MaxPoints {
+		return &models.TooManyPointsError{MaxPoints: r.req.MaxPoints,
+			Hint: `shorten the time range, use "mode": "windows" to read one row per window`}
+	}
+	return nil
+}
+
+// points reads every point: the lookback first, then the range.
+func (r *runner) points(ctx context.Context, lookback int) error {
+	r.reset()
+	prefixStart := r.start.Add(-time.Duration(lookback) * r.req.Window)
+	width := int64(r.req.Window)
+	newState := func() *state {
+		return &state{points: &analysis.Windows{Detector: analysis.NewDetector(r.req.Config), Width: width}}
+	}
+	if err := r.streamPoints(ctx, prefixStart, r.start, newState, false); err != nil {
+		return err
+	}
+	prefix := r.read
+	r.prefixGrew = prefix > r.prefixPoints
+	r.prefixPoints = prefix
+	for _, st := range r.series {
+		st.points.Flush(r.start.UnixNano())
+		st.prefixAccepted = st.points.Accepted()
+	}
+	r.warm = r.allWarm()
+	if err := r.streamPoints(ctx, r.start, r.stop, newState, true); err != nil {
+		return err
+	}
+	for _, st := range r.series {
+		if res, end, ok := st.points.Flush(r.stop.UnixNano()); ok {
+			st.record(end, res, r.req.From)
+		}
+	}
+	r.out.PointsRead = r.read
+	return nil
+}
+
+func (r *runner) streamPoints(ctx context.Context, from, to time.Time, newState func() *state, emit bool) error {
+	if !to.After(from) {
+		return nil
+	}
+	script := influx.PointsScript(r.req.Selection, from, to)
+	r.out.Scripts = append(r.out.Scripts, script)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	res, err := r.src.Query(ctx, script)
+	if err != nil {
+		return err
+	}
+	defer res.Close()
+	var (
+		st    *state
+		table = -1
+		limit = to.UnixNano()
+	)
+	for res.Next() {
+		rec := res.Record()
+		ts := rec.Time().UnixNano()
+		if ts >= limit {
+			continue // InfluxDB 1.8 includes the range's stop
+		}
+		if res.TableChanged() || rec.Table() != table || st == nil {
+			if err := checkNumeric(res.TableMetadata(), rec.Field()); err != nil {
+				return err
+			}
+			st = r.lookup(rec, newState)
+			table = rec.Table()
+		}
+		if err := r.count(1); err != nil {
+			return err
+		}
+		x, ok := number(rec.Value())
+		if !ok {
+			continue
+		}
+		if out, end, ok := st.points.Add(ts, x); ok && emit {
+			st.record(end, out, r.req.From)
+		}
+	}
+	if err := res.Err(); err != nil {
+		return r.src.ResultError(err)
+	}
+	return nil
+}
+
+// windows reads one row per window and series (count, mean, standard
+// deviation), lookback and range in one script, and runs WindowDetector.
+func (r *runner) windows(ctx context.Context, lookback int) error {
+	r.reset()
+	prefixStart := r.start.Add(-time.Duration(lookback) * r.req.Window)
+	script := influx.WindowsScript(r.req.Selection, prefixStart, r.stop, r.req.Window)
+	r.out.Scripts = append(r.out.Scripts, script)
+	res, err := r.src.Query(ctx, script)
+	if err != nil {
+		return err
+	}
+	defer res.Close()
+	newState := func() *state {
+		return &state{windows: analysis.NewWindowDetector(r.req.Config), summaries: map[int64]*analysis.Summary{}, sds: map[int64]float64{}}
+	}
+	var (
+		st    *state
+		table = -1
+	)
+	for res.Next() {
+		rec := res.Record()
+		if res.TableChanged() || rec.Table() != table || st == nil {
+			st = r.lookup(rec, newState)
+			table = rec.Table()
+		}
+		// Windows cut by the range's stop are stamped with it; stamp them with
+		// their own end.
+		end := alignUp(rec.Time().UnixNano(), int64(r.req.Window))
+		sum := st.summaries[end]
+		if sum == nil {
+			sum = &analysis.Summary{}
+			st.summaries[end] = sum
+		}
+		x, _ := number(rec.Value())
+		switch rec.Result() {
+		case influx.YieldN:
+			if err := r.count(1); err != nil {
+				return err
+			}
+			sum.N = int(x)
+		case influx.YieldMean:
+			sum.Mean = x
+		case influx.YieldSD:
+			st.sds[end] = x
+		}
+	}
+	if err := res.Err(); err != nil {
+		return r.src.ResultError(err)
+	}
+	var prefix int64
+	for _, st := range r.series {
+		ends := make([]int64, 0, len(st.summaries))
+		for end := range st.summaries {
+			ends = append(ends, end)
+		}
+		sort.Slice(ends, func(i, j int) bool { return ends[i] < ends[j] })
+		for _, end := range ends {
+			s := *st.summaries[end]
+			if sd := st.sds[end]; s.N > 1 && !math.IsNaN(sd) {
+				s.M2 = sd * sd * float64(s.N-1)
+			}
+			if end <= r.start.UnixNano() {
+				prefix += int64(s.N)
+			}
+			if res, ok := st.windows.Window(s); ok {
+				st.record(end, res, r.req.From)
+			}
+			if end <= r.start.UnixNano() {
+				st.prefixAccepted = st.windows.Accepted()
+			}
+		}
+	}
+	r.prefixGrew = prefix > r.prefixPoints
+	r.prefixPoints = prefix
+	r.warm = r.allWarm()
+	r.out.PointsRead = r.read
+	return nil
+}
+
+// record keeps a window's result when the window ends inside the range.
+func (s *Series) record(end int64, res analysis.Result, from time.Time) {
+	t := time.Unix(0, end).UTC()
+	if !t.After(from) {
+		return
+	}
+	s.Ends = append(s.Ends, t)
+	s.Results = append(s.Results, res)
+}
+
+// allWarm: every series refilled its history twice during the lookback.
+func (r *runner) allWarm() bool {
+	for _, st := range r.series {
+		if st.prefixAccepted < 2*r.req.Config.History {
+			return false
+		}
+	}
+	return len(r.series) > 0
+}
+
+func (r *runner) result() []*Series {
+	out := make([]*Series, 0, len(r.order))
+	keys := append([]string(nil), r.order...)
+	sort.Strings(keys)
+	for _, k := range keys {
+		if st := r.series[k]; len(st.Ends) > 0 {
+			out = append(out, st.Series)
+		}
+	}
+	return out
+}
+
+// number converts a Flux numeric value to float64.
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case int64:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+func alignDown(t time.Time, w time.Duration) time.Time {
+	n := t.UnixNano()
+	q := n / int64(w)
+	if n%int64(w) != 0 && n < 0 {
+		q--
+	}
+	return time.Unix(0, q*int64(w)).UTC()
+}
+
+// alignUp rounds ns up to a multiple of w.
+func alignUp(ns, w int64) int64 {
+	q := ns / w
+	if ns%w != 0 && ns > 0 {
+		q++
+	}
+	return q * w
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func seriesKey(field string, tags map[string]string) string {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(field)
+	for _, k := range keys {
+		b.WriteString("\x00" + k + "=" + tags[k])
+	}
+	return b.String()
+}
+
+func indexOf(meta *query.FluxTableMetadata, name string) int {
+	for i, c := range meta.Columns() {
+		if c.Name() == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = influx.String(n)
+	}
+	return strings.Join(q, ", ")
+}

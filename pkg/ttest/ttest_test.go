@@ -1,0 +1,307 @@
+package ttest
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
+	"github.com/influxdata/influxdb-client-go/v2/api/write"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis/analysistest"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
+)
+
+var influxDB *devenv.InfluxDB
+
+func TestMain(m *testing.M) {
+	os.Exit(devenv.RunWithInfluxDB(m, &influxDB))
+}
+
+var (
+	day0       = time.Unix(1451606400, 0).UTC() // 2016-01-01, where the reference data starts
+	loadOnce   sync.Once
+	loadErr    error
+	reference  analysistest.Reference
+	testClient *influx.Client
+)
+
+// printer loads the reference day into database "printer" once and returns
+// the scipy reference and a client.
+func printer(t *testing.T) (analysistest.Reference, *influx.Client) {
+	t.Helper()
+	devenv.NeedInfluxDB(t)
+	loadOnce.Do(func() {
+		reference = analysistest.LoadReference(t, analysistest.ReferencePath())
+		pts := analysistest.ReferencePrinter(t, reference)
+		ctx := context.Background()
+		if loadErr = influxDB.CreateDatabase(ctx, "printer"); loadErr != nil {
+			return
+		}
+		c := secondsClient()
+		defer c.Close()
+		w := c.WriteAPIBlocking("", "printer/autogen")
+		lines := make([]string, 0, 10_000)
+		for i, p := range pts {
+			lines = append(lines, p.LineProtocol())
+			if len(lines) == cap(lines) || i == len(pts)-1 {
+				if loadErr = w.WriteRecord(ctx, lines...); loadErr != nil {
+					return
+				}
+				lines = lines[:0]
+			}
+		}
+		testClient = influx.NewClient(influx.Config{URL: influxDB.URL, Token: influxDB.Token()})
+	})
+	if loadErr != nil {
+		t.Fatal(loadErr)
+	}
+	return reference, testClient
+}
+
+// secondsClient writes line protocol with timestamps in seconds.
+func secondsClient() influxdb2.Client {
+	return influxdb2.NewClientWithOptions(influxDB.URL, influxDB.Token(), influxdb2.DefaultOptions().SetPrecision(time.Second))
+}
+
+func request(ref analysistest.Reference, from, to time.Time, mode models.Mode, fields ...string) Request {
+	return Request{
+		Selection: influx.Selection{Bucket: "printer/autogen", Measurement: "temperatures", Fields: fields},
+		Window:    time.Duration(ref.WindowSeconds) * time.Second,
+		Config:    analysis.Config{History: ref.History, Alpha: ref.Alpha},
+		From:      from, To: to,
+		Mode:      mode,
+		MaxPoints: 1_000_000,
+	}
+}
+
+func bySeries(out *Outcome) map[string]*Series {
+	m := map[string]*Series{}
+	for _, s := range out.Series {
+		m[s.Field] = s
+	}
+	return m
+}
+
+// compare checks got's windows against the reference's windows that end in (from, to].
+func compare(t *testing.T, label string, got *Series, want []analysistest.ReferenceWindow, from, to time.Time,
+	tErr, pErr func(a, b float64) float64) float64 {
+	t.Helper()
+	var sel []analysistest.ReferenceWindow
+	for _, w := range want {
+		if w.End > from.Unix() && w.End <= to.Unix() {
+			sel = append(sel, w)
+		}
+	}
+	if got == nil || len(got.Ends) != len(sel) {
+		n := 0
+		if got != nil {
+			n = len(got.Ends)
+		}
+		t.Fatalf("%s: %d windows, reference %d", label, n, len(sel))
+	}
+	worst := 0.0
+	for i, w := range sel {
+		r := got.Results[i]
+		e := math.Max(tErr(r.T, w.T), pErr(r.P, w.P))
+		worst = math.Max(worst, e)
+		if got.Ends[i].Unix() != w.End || r.N != w.N || r.Anomalous(reference.Alpha) != w.Anomalous || e > analysistest.Tol {
+			t.Fatalf("%s window ending %s: got t=%v p=%v n=%d, reference %+v (err %.3g)",
+				label, got.Ends[i], r.T, r.P, r.N, w, e)
+		}
+	}
+	return worst
+}
+
+// TestFullDayMatchesScipy: the plugin's t-test over the whole reference day,
+// read from a real InfluxDB, equals scipy's for every window of every field.
+func TestFullDayMatchesScipy(t *testing.T) {
+	ref, c := printer(t)
+	from, to := day0, day0.Add(24*time.Hour+2*time.Second)
+	out, err := Run(context.Background(), c, request(ref, from, to, models.ModePoints, "hotend", "bed", "air"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Mode != models.ModePoints || out.PointsRead != int64(3*ref.Points-6) {
+		// the two points after the last complete window are not read
+		t.Fatalf("mode %s, %d points read", out.Mode, out.PointsRead)
+	}
+	got := bySeries(out)
+	for _, f := range []string{"hotend", "bed", "air"} {
+		worst := compare(t, f, got[f], ref.Fields[f], from, to, analysistest.RelErr, analysistest.RelErr)
+		t.Logf("%s: %d windows, worst relative error vs scipy %.3g", f, len(got[f].Ends), worst)
+		if got[f].Tags != nil && len(got[f].Tags) != 0 {
+			t.Fatalf("unexpected tags %v", got[f].Tags)
+		}
+	}
+}
+
+// TestMidDayRangeIsWarmedUp: a range that starts mid-day gives the p-values of
+// the full-day run, because the history is warmed from earlier data.
+func TestMidDayRangeIsWarmedUp(t *testing.T) {
+	ref, c := printer(t)
+	for _, tt := range []struct {
+		name     string
+		from, to time.Time
+	}{
+		{"07:57 to 13:02", day0.Add(7*time.Hour + 57*time.Minute), day0.Add(13*time.Hour + 2*time.Minute)},
+		{"00:20 to 01:30", day0.Add(20 * time.Minute), day0.Add(90 * time.Minute)},
+		{"one window", day0.Add(12 * time.Hour), day0.Add(12*time.Hour + 5*time.Minute)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := Run(context.Background(), c, request(ref, tt.from, tt.to, models.ModePoints, "hotend", "bed", "air"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := bySeries(out)
+			for _, f := range []string{"hotend", "bed", "air"} {
+				worst := compare(t, f, got[f], ref.Fields[f], tt.from, tt.to, analysistest.TErr, analysistest.PErr)
+				t.Logf("%s: lookback %s, worst error vs the full-day reference %.3g", f, out.Lookback, worst)
+			}
+		})
+	}
+}
+
+// TestWindowsModeMatchesPoints: every reference window holds 300 points and
+// history is 12 windows, so the per-window path agrees with scipy to 1e-9.
+func TestWindowsModeMatchesPoints(t *testing.T) {
+	ref, c := printer(t)
+	for _, r := range []struct{ from, to time.Time }{
+		{day0, day0.Add(24 * time.Hour)},
+		{day0.Add(10 * time.Hour), day0.Add(14 * time.Hour)},
+	} {
+		out, err := Run(context.Background(), c, request(ref, r.from, r.to, models.ModeWindows, "hotend", "bed", "air"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Mode != models.ModeWindows || out.PointsRead > 3*int64((r.to.Sub(r.from)+out.Lookback)/(5*time.Minute)) {
+			t.Fatalf("mode %s read %d rows", out.Mode, out.PointsRead)
+		}
+		got := bySeries(out)
+		for _, f := range []string{"hotend", "bed", "air"} {
+			worst := compare(t, f, got[f], ref.Fields[f], r.from, r.to, analysistest.TErr, analysistest.PErr)
+			t.Logf("windows mode %s %s..%s: worst error vs scipy %.3g", f, r.from.Format("15:04"), r.to.Format("15:04"), worst)
+		}
+	}
+}
+
+func TestAutoModeSwitchesToWindows(t *testing.T) {
+	ref, c := printer(t)
+	req := request(ref, day0, day0.Add(24*time.Hour), models.ModeAuto, "hotend", "bed", "air")
+	out, err := Run(context.Background(), c, req)
+	if err != nil || out.Mode != models.ModePoints {
+		t.Fatalf("1M max points: %v, mode %s", err, out.Mode)
+	}
+	req.MaxPoints = 100_000
+	out, err = Run(context.Background(), c, req)
+	if err != nil || out.Mode != models.ModeWindows {
+		t.Fatalf("100k max points: %v, mode %s", err, out.Mode)
+	}
+	req.Mode = models.ModePoints
+	_, err = Run(context.Background(), c, req)
+	var tooMany *models.TooManyPointsError
+	if !errors.As(err, &tooMany) || !strings.Contains(err.Error(), `"mode": "windows"`) {
+		t.Fatalf("points mode over max points: %v", err)
+	}
+}
+
+func TestEmptyAndInvalid(t *testing.T) {
+	ref, c := printer(t)
+	ctx := context.Background()
+
+	out, err := Run(ctx, c, request(ref, day0.Add(time.Hour), day0.Add(time.Hour+2*time.Minute), models.ModeAuto, "hotend"))
+	if err != nil || len(out.Series) != 0 || len(out.Notices) != 1 || !strings.Contains(out.Notices[0], "no 5m0s window ends inside the time range") {
+		t.Fatalf("range shorter than a window: %v %+v", err, out)
+	}
+
+	req := request(ref, day0, day0.Add(time.Hour), models.ModeAuto, "hotend")
+	req.Selection.Measurement = `temp"eratures`
+	out, err = Run(ctx, c, req)
+	if err != nil || len(out.Series) != 0 || !strings.Contains(strings.Join(out.Notices, ""), `no data for measurement "temp\"eratures"`) {
+		t.Fatalf("unknown measurement: %v %+v", err, out)
+	}
+
+	out, err = Run(ctx, c, request(ref, day0.AddDate(1, 0, 0), day0.AddDate(1, 0, 1), models.ModeAuto, "hotend"))
+	if err != nil || len(out.Series) != 0 {
+		t.Fatalf("range without data: %v %+v", err, out)
+	}
+}
+
+func TestTagsAndTypes(t *testing.T) {
+	_, c := printer(t)
+	ctx := context.Background()
+	if err := influxDB.CreateDatabase(ctx, "tagged"); err != nil {
+		t.Fatal(err)
+	}
+	w := secondsClient()
+	defer w.Close()
+	// Two printers; printer b runs hot from 01:00. Plus a string field.
+	var lines []string
+	for s := 0; s < 2*3600; s++ {
+		ts := day0.Add(time.Duration(s) * time.Second)
+		for _, host := range []string{"a", "b"} {
+			v := 220 + 0.5*math.Sin(float64(s)*0.7+float64(len(host)))
+			if host == "b" && s >= 3600 {
+				v += 5
+			}
+			lines = append(lines, write.PointToLineProtocol(influxdb2.NewPoint("temperatures", map[string]string{"printer": host},
+				map[string]any{"hotend": v, "state": "printing"}, ts), time.Second))
+		}
+	}
+	if err := w.WriteAPIBlocking("", "tagged/autogen").WriteRecord(ctx, lines...); err != nil {
+		t.Fatal(err)
+	}
+	req := Request{
+		Selection: influx.Selection{Bucket: "tagged/autogen", Measurement: "temperatures", Fields: []string{"hotend"}},
+		Window:    5 * time.Minute, Config: analysis.Config{History: 600, Alpha: 0.001},
+		From: day0.Add(30 * time.Minute), To: day0.Add(2 * time.Hour), Mode: models.ModePoints, MaxPoints: 1_000_000,
+	}
+	out, err := Run(ctx, c, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Series) != 2 {
+		t.Fatalf("%d series", len(out.Series))
+	}
+	for _, s := range out.Series {
+		anomalies := 0
+		for _, r := range s.Results {
+			if r.Anomalous(req.Config.Alpha) {
+				anomalies++
+			}
+		}
+		switch s.Tags["printer"] {
+		case "a":
+			if anomalies != 0 {
+				t.Errorf("printer a: %d anomalies", anomalies)
+			}
+		case "b":
+			if anomalies == 0 {
+				t.Errorf("printer b: no anomaly")
+			}
+		default:
+			t.Errorf("tags %v", s.Tags)
+		}
+	}
+
+	req.Selection.Tags = map[string]string{"printer": "b"}
+	out, err = Run(ctx, c, req)
+	if err != nil || len(out.Series) != 1 || out.Series[0].Tags["printer"] != "b" {
+		t.Fatalf("tag filter: %v %+v", err, out)
+	}
+
+	req.Selection.Fields = []string{"hotend", "state"}
+	_, err = Run(ctx, c, req)
+	var qe *models.QueryError
+	if !errors.As(err, &qe) || qe.Field != "fields" || !strings.Contains(qe.Error(), `field "state" holds string values`) {
+		t.Fatalf("string field: %v", err)
+	}
+}
