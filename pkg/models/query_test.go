@@ -1,6 +1,7 @@
 package models
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func TestParseQueryErrors(t *testing.T) {
 		message string
 	}{
 		{"not json", dataQuery("flux", `{`), "query", "not valid JSON"},
-		{"missing type", dataQuery("", `{}`), "queryType", "is missing: use one of flux"},
+		{"missing type", dataQuery("", `{}`), "queryType", "is missing: use one of flux, ttest"},
 		{"unknown type", dataQuery("sql", `{}`), "queryType", `"sql" is not a Vigil query type`},
 		{"empty flux", dataQuery("flux", `{"flux":"  "}`), "flux", "is empty"},
 		{"control char in bucket", dataQuery("flux", `{"flux":"x","bucket":"a\u0000b"}`), "bucket", "control character"},
@@ -60,5 +61,57 @@ func TestParseQueryErrors(t *testing.T) {
 				t.Fatalf("got %q, want field %q and %q", qe.Error(), tt.field, tt.message)
 			}
 		})
+	}
+}
+
+func TestParseQueryTTest(t *testing.T) {
+	q, err := ParseQuery(dataQuery("ttest", `{"measurement":"temperatures","fields":["hotend"," bed ","hotend",""]}`), testSettings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := TTest{Fields: []string{"hotend", "bed"}, Window: 5 * time.Minute, History: 3600, Alpha: 0.001, Output: OutputPValue, Mode: ModeAuto}
+	if q.Type != QueryTypeTTest || q.Measurement != "temperatures" || !reflect.DeepEqual(q.TTest, want) {
+		t.Fatalf("got %+v", q)
+	}
+	q, err = ParseQuery(dataQuery("", `{"queryType":"ttest","measurement":"m","fields":["a"],"tags":{"host":"x"},
+		"window":"1h","history":"120","alpha":"0.05","output":"anomaly","mode":"windows"}`), testSettings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = TTest{Fields: []string{"a"}, Window: time.Hour, History: 120, Alpha: 0.05, Output: OutputAnomaly, Mode: ModeWindows}
+	if !reflect.DeepEqual(q.TTest, want) || q.Tags["host"] != "x" {
+		t.Fatalf("got %+v", q)
+	}
+}
+
+func TestParseQueryTTestErrors(t *testing.T) {
+	base := `"measurement":"m","fields":["a"]`
+	tests := []struct {
+		json, field, message string
+	}{
+		{`{"fields":["a"]}`, "measurement", "is empty"},
+		{`{"measurement":"m"}`, "fields", "is empty"},
+		{`{"measurement":"m","fields":[" "]}`, "fields", "is empty"},
+		{`{` + base + `,"alpha":0}`, "alpha", "between 0 and 1 (exclusive), got 0"},
+		{`{` + base + `,"alpha":1}`, "alpha", "got 1"},
+		{`{` + base + `,"alpha":-0.5}`, "alpha", "got -0.5"},
+		{`{` + base + `,"alpha":"often"}`, "alpha", "must be a number, got often"},
+		{`{` + base + `,"history":1}`, "history", "from 2 to 10000000, got 1"},
+		{`{` + base + `,"history":0}`, "history", "got 0"},
+		{`{` + base + `,"history":10.5}`, "history", "got 10.5"},
+		{`{` + base + `,"window":"0s"}`, "window", "longer than zero"},
+		{`{` + base + `,"window":"-5m"}`, "window", "longer than zero"},
+		{`{` + base + `,"window":"soon"}`, "window", `"soon" is not a duration`},
+		{`{` + base + `,"window":300}`, "window", "must be a duration"},
+		{`{` + base + `,"output":"z"}`, "output", `"z" is not an output`},
+		{`{` + base + `,"mode":"fast"}`, "mode", `"fast" is not a mode`},
+		{`{` + base + `,"tags":{"":"x"}}`, "tags", "empty tag name"},
+	}
+	for _, tt := range tests {
+		_, err := ParseQuery(dataQuery("ttest", tt.json), testSettings)
+		qe, ok := err.(*QueryError)
+		if !ok || qe.Field != tt.field || !strings.Contains(qe.Error(), tt.message) {
+			t.Errorf("%s: got %v, want field %q with %q", tt.json, err, tt.field, tt.message)
+		}
 	}
 }
