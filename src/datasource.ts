@@ -16,21 +16,40 @@ export class DataSource extends DataSourceWithBackend<VigilQuery, VigilOptions> 
     return DEFAULT_QUERY;
   }
 
-  /** Skips hidden queries and Flux queries with no script. */
+  /** Skips hidden queries and queries that cannot run yet. */
   filterQuery(query: VigilQuery): boolean {
     if (query.hide) {
       return false;
     }
-    return query.queryType !== 'flux' || !!query.flux?.trim();
+    if (query.queryType === 'flux') {
+      return !!query.flux?.trim();
+    }
+    return !!query.measurement?.trim() && (query.fields ?? []).some((f) => f.trim() !== '');
   }
 
-  /** Replaces dashboard variables in the query's strings before it is sent. */
+  /** Replaces dashboard variables in every string of the query before it is sent. */
   applyTemplateVariables(query: VigilQuery, scopedVars: ScopedVars): VigilQuery {
     const templateSrv = getTemplateSrv();
+    const replace = (text?: string) => (text ? templateSrv.replace(text, scopedVars) : text);
+    const tags = query.tags
+      ? Object.fromEntries(Object.entries(query.tags).map(([k, v]) => [replace(k) ?? k, replace(v) ?? v]))
+      : query.tags;
+    // A multi-value variable in fields becomes one field per value.
+    const fields = query.fields?.flatMap((f) =>
+      templateSrv
+        .replace(f, scopedVars, 'csv')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '')
+    );
     return {
       ...query,
-      bucket: query.bucket ? templateSrv.replace(query.bucket, scopedVars) : query.bucket,
-      flux: query.flux ? templateSrv.replace(query.flux, scopedVars) : query.flux,
+      bucket: replace(query.bucket),
+      measurement: replace(query.measurement),
+      flux: replace(query.flux),
+      window: replace(query.window),
+      tags,
+      fields,
     };
   }
 }

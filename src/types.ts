@@ -3,15 +3,31 @@ import { DataQuery, DataSourceJsonData } from '@grafana/data';
 import defaults from './defaults.json';
 
 /** The query types the backend answers (queryType in the query JSON). */
-export type VigilQueryType = 'flux';
+export type VigilQueryType = 'ttest' | 'flux';
+
+export type TTestOutput = 'pvalue' | 't' | 'anomaly';
+export type TTestMode = 'auto' | 'points' | 'windows';
 
 /** A Vigil query as dashboards, alert rules and the backend see it (see the README). */
 export interface VigilQuery extends DataQuery {
   queryType?: VigilQueryType;
   /** Bucket to read; the data source's default bucket when empty. */
   bucket?: string;
+  measurement?: string;
+  /** Tag equality filters. */
+  tags?: Record<string, string>;
   /** Raw Flux script (queryType "flux"). */
   flux?: string;
+  /** t-test: one series per field. */
+  fields?: string[];
+  /** t-test window, a duration such as 5m. */
+  window?: string;
+  /** t-test history size in points. */
+  history?: number;
+  /** t-test significance level. */
+  alpha?: number;
+  output?: TTestOutput;
+  mode?: TTestMode;
 }
 
 /** Non-secret data source settings (jsonData). */
@@ -30,7 +46,17 @@ export interface VigilSecureJsonData {
 
 export const DEFAULT_SETTINGS = defaults.settings;
 
+const q = defaults.query;
+
+/** Defaults of a new query; the backend applies the same ones (src/defaults.json). */
 export const DEFAULT_QUERY: Partial<VigilQuery> = {
-  queryType: defaults.query.queryType as VigilQueryType,
-  flux: defaults.query.flux,
+  queryType: q.queryType as VigilQueryType,
+  window: q.window,
+  history: q.history,
+  alpha: q.alpha,
+  output: q.output as TTestOutput,
+  mode: q.mode as TTestMode,
 };
+
+/** The script a new Flux query starts with. */
+export const DEFAULT_FLUX = q.flux;

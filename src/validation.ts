@@ -49,3 +49,45 @@ export function bucketError(bucket: string | undefined): string | undefined {
     ? 'Name the bucket that queries read by default (InfluxDB 1.8: database/retention-policy, e.g. printer/autogen)'
     : undefined;
 }
+
+const DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h|d|w|M|y))+$/;
+
+/** A dashboard variable is checked by the backend once it is replaced. */
+const isVariable = (text: string) => text.includes('$');
+
+/** Returns why window is not a positive duration such as 5m. */
+export function windowError(window: string | undefined): string | undefined {
+  const value = (window ?? '').trim();
+  if (value === '' || isVariable(value)) {
+    return undefined;
+  }
+  if (!DURATION.test(value)) {
+    return 'Write a duration such as 30s, 5m or 1h';
+  }
+  if (!/[1-9]/.test(value)) {
+    return 'The window must be longer than zero';
+  }
+  return undefined;
+}
+
+/** Returns why alpha is not a significance level in (0, 1). */
+export function alphaError(alpha: number | undefined): string | undefined {
+  if (alpha === undefined) {
+    return undefined;
+  }
+  if (!Number.isFinite(alpha) || alpha <= 0 || alpha >= 1) {
+    return 'Alpha must be between 0 and 1 (exclusive), e.g. 0.001';
+  }
+  return undefined;
+}
+
+/** Returns why history is not a whole number of points from 2. */
+export function historyError(history: number | undefined): string | undefined {
+  if (history === undefined) {
+    return undefined;
+  }
+  if (!Number.isInteger(history) || history < 2 || history > 10_000_000) {
+    return 'History must be a whole number of points from 2 to 10000000';
+  }
+  return undefined;
+}

@@ -1,50 +1,163 @@
-import React, { ChangeEvent } from 'react';
-import { QueryEditorProps } from '@grafana/data';
-import { CodeEditor, InlineField, InlineFieldRow, Input } from '@grafana/ui';
+import React, { ChangeEvent, useState } from 'react';
+import { QueryEditorProps, SelectableValue } from '@grafana/data';
+import { CodeEditor, InlineField, InlineFieldRow, Input, RadioButtonGroup, TagsInput } from '@grafana/ui';
 
 import { DataSource } from '../datasource';
-import { DEFAULT_QUERY, VigilOptions, VigilQuery } from '../types';
+import { DEFAULT_FLUX, DEFAULT_QUERY, TTestMode, TTestOutput, VigilOptions, VigilQuery, VigilQueryType } from '../types';
+import { alphaError, historyError, windowError } from '../validation';
 
 type Props = QueryEditorProps<DataSource, VigilQuery, VigilOptions>;
 
-/** Edits a raw Flux query. The script runs when the editor loses focus. */
-export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) {
-  const flux = query.flux ?? DEFAULT_QUERY.flux ?? '';
-  const update = (patch: Partial<VigilQuery>) => onChange({ ...query, queryType: 'flux', ...patch });
+const TYPES: Array<SelectableValue<VigilQueryType>> = [
+  { label: 't-test', value: 'ttest', description: "Welch's t-test of each window against the history" },
+  { label: 'Flux', value: 'flux', description: 'A raw Flux script' },
+];
+const OUTPUTS: Array<SelectableValue<TTestOutput>> = [
+  { label: 'p-value', value: 'pvalue' },
+  { label: 't', value: 't' },
+  { label: 'anomaly', value: 'anomaly', description: '1 when the p-value is below alpha, else 0' },
+];
+const MODES: Array<SelectableValue<TTestMode>> = [
+  { label: 'auto', value: 'auto', description: 'points when they fit under Max points, else windows' },
+  { label: 'points', value: 'points', description: 'read every point: exact parity with Kapacitor' },
+  { label: 'windows', value: 'windows', description: 'read one summary row per window: fast on long ranges' },
+];
+
+const LABEL = 12;
+
+/** Edits a Vigil query. Text inputs run the query when they lose focus and are valid. */
+export function QueryEditor(props: Props) {
+  const { query, onChange, onRunQuery, datasource } = props;
+  const type = query.queryType ?? DEFAULT_QUERY.queryType ?? 'ttest';
+  const setType = (queryType: VigilQueryType) => {
+    onChange({ ...query, queryType, flux: queryType === 'flux' ? (query.flux ?? DEFAULT_FLUX) : query.flux });
+    onRunQuery();
+  };
 
   return (
     <>
       <InlineFieldRow>
-        <InlineField
-          label="Bucket"
-          labelWidth={12}
-          tooltip="The bucket that v.bucket names in the script. Empty: the data source's default bucket."
-        >
+        <InlineField label="Query type" labelWidth={LABEL}>
+          <RadioButtonGroup options={TYPES} value={type} onChange={setType} />
+        </InlineField>
+        <InlineField label="Bucket" labelWidth={LABEL} tooltip="Empty: the data source's default bucket.">
           <Input
-            id={`vigil-bucket-${query.refId}`}
-            width={30}
+            aria-label="Bucket"
+            width={24}
             value={query.bucket ?? ''}
             placeholder={datasource.defaultBucket || 'default bucket'}
-            onChange={(e: ChangeEvent<HTMLInputElement>) => update({ bucket: e.currentTarget.value })}
+            onChange={(e: ChangeEvent<HTMLInputElement>) => onChange({ ...query, bucket: e.currentTarget.value })}
             onBlur={onRunQuery}
           />
         </InlineField>
       </InlineFieldRow>
-      <CodeEditor
-        value={flux}
-        language="sql"
-        height={200}
-        showLineNumbers
-        showMiniMap={false}
-        onBlur={(value) => {
-          update({ flux: value });
-          onRunQuery();
-        }}
-        onSave={(value) => {
-          update({ flux: value });
-          onRunQuery();
-        }}
-      />
+      {type === 'flux' ? <FluxEditor {...props} /> : <TTestEditor {...props} />}
+    </>
+  );
+}
+
+function FluxEditor({ query, onChange, onRunQuery }: Props) {
+  const run = (flux: string) => {
+    onChange({ ...query, flux });
+    onRunQuery();
+  };
+  return (
+    <CodeEditor
+      value={query.flux ?? DEFAULT_FLUX}
+      language="sql"
+      height={200}
+      showLineNumbers
+      showMiniMap={false}
+      onBlur={run}
+      onSave={run}
+    />
+  );
+}
+
+function TTestEditor({ query, onChange, onRunQuery }: Props) {
+  const [window, setWindow] = useState(query.window ?? DEFAULT_QUERY.window ?? '');
+  const [history, setHistory] = useState(String(query.history ?? DEFAULT_QUERY.history));
+  const [alpha, setAlpha] = useState(String(query.alpha ?? DEFAULT_QUERY.alpha));
+  const errors = {
+    window: windowError(window),
+    history: historyError(history.trim() === '' ? undefined : Number(history)),
+    alpha: alphaError(alpha.trim() === '' ? undefined : Number(alpha)),
+  };
+  const valid = !errors.window && !errors.history && !errors.alpha;
+
+  // Commits a change and runs the query when everything is valid.
+  const commit = (patch: Partial<VigilQuery>) => {
+    onChange({ ...query, ...patch });
+    if (valid) {
+      onRunQuery();
+    }
+  };
+  const numberOrUndefined = (text: string) => (text.trim() === '' ? undefined : Number(text));
+
+  return (
+    <>
+      <InlineFieldRow>
+        <InlineField label="Measurement" labelWidth={LABEL}>
+          <Input
+            aria-label="Measurement"
+            width={24}
+            value={query.measurement ?? ''}
+            placeholder="temperatures"
+            onChange={(e: ChangeEvent<HTMLInputElement>) => onChange({ ...query, measurement: e.currentTarget.value })}
+            onBlur={() => commit({})}
+          />
+        </InlineField>
+        <InlineField label="Fields" labelWidth={LABEL} tooltip="One series per field; press Enter after each.">
+          <TagsInput
+            placeholder="hotend, bed, air"
+            tags={query.fields ?? []}
+            onChange={(fields: string[]) => commit({ fields })}
+          />
+        </InlineField>
+      </InlineFieldRow>
+      <InlineFieldRow>
+        <InlineField label="Window" labelWidth={LABEL} invalid={!!errors.window} error={errors.window}
+          tooltip="Windows aligned to the Unix epoch; each is tested against the history.">
+          <Input
+            aria-label="Window"
+            width={12}
+            value={window}
+            placeholder={DEFAULT_QUERY.window}
+            onChange={(e: ChangeEvent<HTMLInputElement>) => setWindow(e.currentTarget.value)}
+            onBlur={() => commit({ window: window.trim() || undefined })}
+          />
+        </InlineField>
+        <InlineField label="History" labelWidth={LABEL} invalid={!!errors.history} error={errors.history}
+          tooltip="Points in the baseline; anomalous windows never enter it.">
+          <Input
+            aria-label="History"
+            width={12}
+            value={history}
+            placeholder={String(DEFAULT_QUERY.history)}
+            onChange={(e: ChangeEvent<HTMLInputElement>) => setHistory(e.currentTarget.value)}
+            onBlur={() => commit({ history: numberOrUndefined(history) })}
+          />
+        </InlineField>
+        <InlineField label="Alpha" labelWidth={LABEL} invalid={!!errors.alpha} error={errors.alpha}
+          tooltip="A window with a p-value below alpha is anomalous.">
+          <Input
+            aria-label="Alpha"
+            width={12}
+            value={alpha}
+            placeholder={String(DEFAULT_QUERY.alpha)}
+            onChange={(e: ChangeEvent<HTMLInputElement>) => setAlpha(e.currentTarget.value)}
+            onBlur={() => commit({ alpha: numberOrUndefined(alpha) })}
+          />
+        </InlineField>
+      </InlineFieldRow>
+      <InlineFieldRow>
+        <InlineField label="Output" labelWidth={LABEL}>
+          <RadioButtonGroup options={OUTPUTS} value={query.output ?? DEFAULT_QUERY.output} onChange={(output) => commit({ output })} />
+        </InlineField>
+        <InlineField label="Read" labelWidth={LABEL}>
+          <RadioButtonGroup options={MODES} value={query.mode ?? DEFAULT_QUERY.mode} onChange={(mode) => commit({ mode })} />
+        </InlineField>
+      </InlineFieldRow>
     </>
   );
 }

@@ -1,0 +1,73 @@
+import React from 'react';
+import { fireEvent, render, screen } from '@testing-library/react';
+
+import { QueryEditor } from './QueryEditor';
+import { DataSource } from '../datasource';
+import { DEFAULT_FLUX, VigilQuery } from '../types';
+
+const datasource = { defaultBucket: 'printer/autogen' } as unknown as DataSource;
+
+function setup(query: Partial<VigilQuery> = {}) {
+  const onChange = jest.fn();
+  const onRunQuery = jest.fn();
+  const full: VigilQuery = { refId: 'A', queryType: 'ttest', measurement: 'temperatures', fields: ['hotend'], ...query };
+  render(<QueryEditor query={full} onChange={onChange} onRunQuery={onRunQuery} datasource={datasource} />);
+  return { onChange, onRunQuery };
+}
+
+describe('QueryEditor', () => {
+  it('shows the t-test inputs with the defaults', () => {
+    setup();
+    expect(screen.getByLabelText('Measurement')).toHaveValue('temperatures');
+    expect(screen.getByLabelText('Window')).toHaveValue('5m');
+    expect(screen.getByLabelText('History')).toHaveValue('3600');
+    expect(screen.getByLabelText('Alpha')).toHaveValue('0.001');
+    expect(screen.getByText('hotend')).toBeInTheDocument();
+    expect(screen.getByLabelText('Bucket')).toHaveAttribute('placeholder', 'printer/autogen');
+  });
+
+  it('switches to Flux with the default script', () => {
+    const { onChange, onRunQuery } = setup();
+    fireEvent.click(screen.getByLabelText('Flux'));
+    expect(onChange).toHaveBeenCalledWith(expect.objectContaining({ queryType: 'flux', flux: DEFAULT_FLUX }));
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+
+  it('shows no t-test inputs for a Flux query', () => {
+    setup({ queryType: 'flux', flux: 'buckets()' });
+    expect(screen.queryByLabelText('Alpha')).not.toBeInTheDocument();
+    expect(screen.queryByLabelText('Measurement')).not.toBeInTheDocument();
+  });
+
+  it('runs the query when a valid alpha is committed', () => {
+    const { onChange, onRunQuery } = setup();
+    const alpha = screen.getByLabelText('Alpha');
+    fireEvent.change(alpha, { target: { value: '0.05' } });
+    expect(onRunQuery).not.toHaveBeenCalled();
+    fireEvent.blur(alpha);
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ alpha: 0.05 }));
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
+  });
+
+  it.each([
+    ['Alpha', '1.5', /Alpha must be between 0 and 1/],
+    ['Alpha', '0', /Alpha must be between 0 and 1/],
+    ['Window', '5 minutes', /Write a duration/],
+    ['Window', '0s', /longer than zero/],
+    ['History', '1', /History must be a whole number/],
+  ])('explains an invalid %s (%s) and does not run', (label, value, message) => {
+    const { onRunQuery } = setup();
+    const input = screen.getByLabelText(label);
+    fireEvent.change(input, { target: { value } });
+    fireEvent.blur(input);
+    expect(screen.getByText(message)).toBeInTheDocument();
+    expect(onRunQuery).not.toHaveBeenCalled();
+  });
+
+  it('changes the output', () => {
+    const { onChange, onRunQuery } = setup();
+    fireEvent.click(screen.getByLabelText('anomaly'));
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ output: 'anomaly' }));
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+});
