@@ -138,17 +138,32 @@ func (m *MovingStats) addWindow(values []float64, accept func(window Summary) bo
 		}
 		return w, added
 	}
-	spec := m.Summary
+	// The same updates as Summary.Add and Summary.Remove, on locals so the
+	// chains stay in registers; n is exact as a float64.
+	n := float64(m.N)
+	mean, m2 := m.Mean, m.M2
+	wn, wmean, wm2 := 0.0, 0.0, 0.0
 	pos := m.head
 	for _, x := range values {
-		w.Add(x)
-		spec.Add(x)
-		spec.Remove(m.ring[pos])
+		wn++
+		d := x - wmean
+		wmean += d / wn
+		wm2 += d * (x - wmean)
+
+		d = x - mean // add x: the count becomes n+1
+		mean += d / (n + 1)
+		m2 += d * (x - mean)
+		y := m.ring[pos] // remove the oldest: the count is n again
+		d = y - mean
+		mean -= d / n
+		m2 -= d * (y - mean)
 		pos++
 		if pos == len(m.ring) {
 			pos = 0
 		}
 	}
+	w = Summary{N: len(values), Mean: wmean, M2: wm2}
+	spec := Summary{N: m.N, Mean: mean, M2: m2}
 	if added = accept(w); added {
 		m.Summary = spec
 		for _, x := range values {

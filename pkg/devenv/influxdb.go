@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 )
 
 // InfluxDB is a running influxd with authentication on and one admin user.
@@ -125,4 +127,23 @@ func (i *InfluxDB) Exec(ctx context.Context, statement string) error {
 // CreateDatabase creates a database (bucket "<name>/autogen").
 func (i *InfluxDB) CreateDatabase(ctx context.Context, name string) error {
 	return i.Exec(ctx, fmt.Sprintf("CREATE DATABASE %q", name))
+}
+
+// WriteLines writes n lines of line protocol (timestamps in seconds) to
+// bucket, in batches, through the InfluxDB client.
+func (i *InfluxDB) WriteLines(ctx context.Context, bucket string, n int, line func(i int) string) error {
+	c := influxdb2.NewClientWithOptions(i.URL, i.Token(), influxdb2.DefaultOptions().SetPrecision(time.Second))
+	defer c.Close()
+	w := c.WriteAPIBlocking("", bucket)
+	batch := make([]string, 0, 20_000)
+	for k := 0; k < n; k++ {
+		batch = append(batch, line(k))
+		if len(batch) == cap(batch) || k == n-1 {
+			if err := w.WriteRecord(ctx, batch...); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	return nil
 }

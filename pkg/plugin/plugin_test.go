@@ -61,7 +61,7 @@ func seed(t *testing.T) {
 	seeded = true
 }
 
-func newDatasource(t *testing.T, url, jsonData, token string) *Datasource {
+func newDatasource(t testing.TB, url, jsonData, token string) *Datasource {
 	t.Helper()
 	inst, err := NewDatasource(context.Background(), backend.DataSourceInstanceSettings{
 		UID:                     "test",

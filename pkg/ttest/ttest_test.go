@@ -36,7 +36,7 @@ var (
 
 // printer loads the reference day into database "printer" once and returns
 // the scipy reference and a client.
-func printer(t *testing.T) (analysistest.Reference, *influx.Client) {
+func printer(t testing.TB) (analysistest.Reference, *influx.Client) {
 	t.Helper()
 	devenv.NeedInfluxDB(t)
 	loadOnce.Do(func() {
@@ -46,30 +46,13 @@ func printer(t *testing.T) (analysistest.Reference, *influx.Client) {
 		if loadErr = influxDB.CreateDatabase(ctx, "printer"); loadErr != nil {
 			return
 		}
-		c := secondsClient()
-		defer c.Close()
-		w := c.WriteAPIBlocking("", "printer/autogen")
-		lines := make([]string, 0, 10_000)
-		for i, p := range pts {
-			lines = append(lines, p.LineProtocol())
-			if len(lines) == cap(lines) || i == len(pts)-1 {
-				if loadErr = w.WriteRecord(ctx, lines...); loadErr != nil {
-					return
-				}
-				lines = lines[:0]
-			}
-		}
+		loadErr = influxDB.WriteLines(ctx, "printer/autogen", len(pts), func(i int) string { return pts[i].LineProtocol() })
 		testClient = influx.NewClient(influx.Config{URL: influxDB.URL, Token: influxDB.Token()})
 	})
 	if loadErr != nil {
 		t.Fatal(loadErr)
 	}
 	return reference, testClient
-}
-
-// secondsClient writes line protocol with timestamps in seconds.
-func secondsClient() influxdb2.Client {
-	return influxdb2.NewClientWithOptions(influxDB.URL, influxDB.Token(), influxdb2.DefaultOptions().SetPrecision(time.Second))
 }
 
 func request(ref analysistest.Reference, from, to time.Time, mode models.Mode, fields ...string) Request {
@@ -241,8 +224,6 @@ func TestTagsAndTypes(t *testing.T) {
 	if err := influxDB.CreateDatabase(ctx, "tagged"); err != nil {
 		t.Fatal(err)
 	}
-	w := secondsClient()
-	defer w.Close()
 	// Two printers; printer b runs hot from 01:00. Plus a string field.
 	var lines []string
 	for s := 0; s < 2*3600; s++ {
@@ -256,7 +237,7 @@ func TestTagsAndTypes(t *testing.T) {
 				map[string]any{"hotend": v, "state": "printing"}, ts), time.Second))
 		}
 	}
-	if err := w.WriteAPIBlocking("", "tagged/autogen").WriteRecord(ctx, lines...); err != nil {
+	if err := influxDB.WriteLines(ctx, "tagged/autogen", len(lines), func(i int) string { return lines[i] }); err != nil {
 		t.Fatal(err)
 	}
 	req := Request{

@@ -1,0 +1,146 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
+)
+
+// End-to-end latency, measured through QueryData against the real InfluxDB:
+// each benchmark times the t-test and its baseline alternately in the same
+// run and reports their ratio. Run with
+//
+//	go test -run '^$' -bench . -benchtime 5x ./pkg/plugin
+
+var (
+	loaded   = map[string]bool{}
+	loadLock sync.Mutex
+)
+
+// loadPrinter writes days of generated printer data (1 Hz, 3 fields) from
+// 2016-01-01 into database db, once per test binary.
+func loadPrinter(b *testing.B, db string, days int) {
+	devenv.NeedInfluxDB(b)
+	loadLock.Lock()
+	defer loadLock.Unlock()
+	if loaded[db] {
+		return
+	}
+	ctx := context.Background()
+	if err := influxDB.CreateDatabase(ctx, db); err != nil {
+		b.Fatal(err)
+	}
+	gen := datagen.NewPrinter(t0, 1)
+	start := time.Now()
+	n := days * 86_400
+	if err := influxDB.WriteLines(ctx, db+"/autogen", n, func(int) string { return gen.Next().LineProtocol() }); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("loaded %d points into %s in %s", 3*n, db, time.Since(start).Round(time.Millisecond))
+	loaded[db] = true
+}
+
+func benchQuery(b *testing.B, ds *Datasource, model map[string]any, from, to time.Time) {
+	js, _ := json.Marshal(model)
+	resp, err := ds.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{{
+		RefID: "A", QueryType: model["queryType"].(string), JSON: js, Interval: time.Minute, MaxDataPoints: 1000,
+		TimeRange: backend.TimeRange{From: from, To: to},
+	}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if r := resp.Responses["A"]; r.Error != nil || len(r.Frames) == 0 {
+		b.Fatalf("query failed: %v", r.Error)
+	}
+}
+
+const rawScript = `from(bucket: v.bucket)
+  |> range(start: v.timeRangeStart, stop: v.timeRangeStop)
+  |> filter(fn: (r) => r._measurement == "temperatures" and (r._field == "hotend" or r._field == "bed" or r._field == "air"))`
+
+func ttestModel(mode string) map[string]any {
+	return map[string]any{"queryType": "ttest", "measurement": "temperatures", "fields": datagen.PrinterFields, "mode": mode}
+}
+
+// peakHeap runs f and returns the largest heap growth seen while it ran.
+func peakHeap(f func()) uint64 {
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var m runtime.MemStats
+		for {
+			runtime.ReadMemStats(&m)
+			if m.HeapAlloc > base.HeapAlloc && m.HeapAlloc-base.HeapAlloc > peak.Load() {
+				peak.Store(m.HeapAlloc - base.HeapAlloc)
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}()
+	f()
+	close(done)
+	wg.Wait()
+	return peak.Load()
+}
+
+// BenchmarkFullDayVsRaw: the t-test over the reference day (3 x 86,400
+// points, points mode) against the raw Flux query of the same points.
+func BenchmarkFullDayVsRaw(b *testing.B) {
+	loadPrinter(b, "benchday", 1)
+	ds := newDatasource(b, influxDB.URL, `{"defaultBucket":"benchday/autogen","maxPoints":100000000}`, influxDB.Token())
+	from, to := t0, t0.Add(24*time.Hour)
+	var raw, tt time.Duration
+	for i := 0; i < b.N; i++ {
+		s := time.Now()
+		benchQuery(b, ds, map[string]any{"queryType": "flux", "flux": rawScript}, from, to)
+		raw += time.Since(s)
+		s = time.Now()
+		benchQuery(b, ds, ttestModel("points"), from, to)
+		tt += time.Since(s)
+	}
+	b.ReportMetric(float64(raw.Microseconds())/1e3/float64(b.N), "raw-ms/op")
+	b.ReportMetric(float64(tt.Microseconds())/1e3/float64(b.N), "ttest-ms/op")
+	b.ReportMetric(float64(tt)/float64(raw), "ttest/raw")
+}
+
+// Benchmark30Days: 30 days of 1 Hz data for 3 fields (7.8 million points):
+// the per-window path against the point path on the same range, latency and
+// peak heap of each.
+func Benchmark30Days(b *testing.B) {
+	loadPrinter(b, "benchmonth", 30)
+	ds := newDatasource(b, influxDB.URL, `{"defaultBucket":"benchmonth/autogen","maxPoints":100000000}`, influxDB.Token())
+	from, to := t0, t0.Add(30*24*time.Hour)
+	var pts, win time.Duration
+	var pHeap, wHeap uint64
+	for i := 0; i < b.N; i++ {
+		s := time.Now()
+		pHeap = max(pHeap, peakHeap(func() { benchQuery(b, ds, ttestModel("points"), from, to) }))
+		pts += time.Since(s)
+		s = time.Now()
+		wHeap = max(wHeap, peakHeap(func() { benchQuery(b, ds, ttestModel("windows"), from, to) }))
+		win += time.Since(s)
+	}
+	b.ReportMetric(float64(pts.Milliseconds())/float64(b.N), "points-ms/op")
+	b.ReportMetric(float64(win.Milliseconds())/float64(b.N), "windows-ms/op")
+	b.ReportMetric(float64(win)/float64(pts), "windows/points")
+	b.ReportMetric(float64(pHeap)/(1<<20), "points-peak-MiB")
+	b.ReportMetric(float64(wHeap)/(1<<20), "windows-peak-MiB")
+}
