@@ -15,6 +15,8 @@ type Client struct {
 	client influxdb2.Client
 	query  api.QueryAPI
 	url    string
+	token  string
+	http   *http.Client
 }
 
 // Config is what a Client needs to reach InfluxDB.
@@ -33,7 +35,11 @@ func NewClient(cfg Config) *Client {
 		SetApplicationName("vigil-anomaly-datasource").
 		SetLogLevel(0)
 	c := influxdb2.NewClientWithOptions(cfg.URL, cfg.Token, opts)
-	return &Client{client: c, query: c.QueryAPI(cfg.Organization), url: cfg.URL}
+	httpClient := cfg.HTTPClient
+	if httpClient == nil {
+		httpClient = http.DefaultClient
+	}
+	return &Client{client: c, query: c.QueryAPI(cfg.Organization), url: cfg.URL, token: cfg.Token, http: httpClient}
 }
 
 // Close releases the client's idle connections.

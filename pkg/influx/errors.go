@@ -52,7 +52,13 @@ func classify(err error, url string) error {
 	}
 	var he *influxhttp.Error
 	if errors.As(err, &he) && he.StatusCode != 0 {
-		return fromStatus(he, url)
+		detail := strings.TrimSpace(he.Message)
+		if detail == "" {
+			detail = strings.TrimSpace(he.Code)
+		}
+		e := fromStatus(he.StatusCode, detail, url)
+		e.Err = he
+		return e
 	}
 	var netErr net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()) {
@@ -63,29 +69,26 @@ func classify(err error, url string) error {
 		"cannot reach InfluxDB at %s (%s): check the URL and that InfluxDB is running and reachable from the Grafana server", url, reason(err))}
 }
 
-func fromStatus(he *influxhttp.Error, url string) *Error {
-	detail := strings.TrimSpace(he.Message)
-	if detail == "" {
-		detail = strings.TrimSpace(he.Code)
-	}
-	e := &Error{Status: he.StatusCode, Err: he}
+// fromStatus classifies an HTTP error answer from InfluxDB.
+func fromStatus(status int, detail, url string) *Error {
+	e := &Error{Status: status, Err: fmt.Errorf("HTTP %d: %s", status, detail)}
 	switch {
-	case he.StatusCode == http.StatusUnauthorized || he.StatusCode == http.StatusForbidden:
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		e.Kind = KindUnauthorized
-		e.Message = fmt.Sprintf("InfluxDB refused the token (HTTP %d: %s): check the token in the data source settings (InfluxDB 1.8: user:password)", he.StatusCode, detail)
-	case he.StatusCode == http.StatusNotFound || isMissingBucket(detail):
+		e.Message = fmt.Sprintf("InfluxDB refused the token (HTTP %d: %s): check the token in the data source settings (InfluxDB 1.8: user:password)", status, detail)
+	case status == http.StatusNotFound || isMissingBucket(detail):
 		e.Kind = KindNotFound
-		e.Message = fmt.Sprintf("InfluxDB says the bucket does not exist (HTTP %d: %s)", he.StatusCode, detail)
-	case he.StatusCode == http.StatusBadGateway || he.StatusCode == http.StatusServiceUnavailable || he.StatusCode == http.StatusGatewayTimeout:
+		e.Message = fmt.Sprintf("InfluxDB says the bucket does not exist (HTTP %d: %s)", status, detail)
+	case status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout:
 		e.Kind = KindUnavailable
-		e.Message = fmt.Sprintf("InfluxDB at %s is unavailable (HTTP %d: %s)", url, he.StatusCode, detail)
-	case he.StatusCode >= 500:
+		e.Message = fmt.Sprintf("InfluxDB at %s is unavailable (HTTP %d: %s)", url, status, detail)
+	case status >= 500:
 		// InfluxDB 1.8 answers Flux compile and runtime errors with a 500.
 		e.Kind = KindBadQuery
-		e.Message = fmt.Sprintf("InfluxDB could not run the query (HTTP %d: %s)", he.StatusCode, detail)
+		e.Message = fmt.Sprintf("InfluxDB could not run the query (HTTP %d: %s)", status, detail)
 	default:
 		e.Kind = KindBadQuery
-		e.Message = fmt.Sprintf("InfluxDB rejected the query (HTTP %d: %s)", he.StatusCode, detail)
+		e.Message = fmt.Sprintf("InfluxDB rejected the query (HTTP %d: %s)", status, detail)
 	}
 	return e
 }

@@ -124,3 +124,37 @@ type timeoutErr struct{}
 func (timeoutErr) Error() string   { return "i/o timeout" }
 func (timeoutErr) Timeout() bool   { return true }
 func (timeoutErr) Temporary() bool { return true }
+
+func TestInfluxQLQuoting(t *testing.T) {
+	if got := Ident(`te"mp\x` + "\n"); got != `"te\"mp\\x\n"` {
+		t.Errorf("Ident: %s", got)
+	}
+	if got := Literal(`it's \ ok`); got != `'it\'s \\ ok'` {
+		t.Errorf("Literal: %s", got)
+	}
+	sel := Selection{Bucket: "printer/autogen", Measurement: "temp\"s", Fields: []string{"hotend", "b\"ed"},
+		Tags: map[string]string{"z": "1", "host": "a'; DROP DATABASE printer"}}
+	db, stmt := WindowStatsStatement(sel, time.Unix(0, 0), time.Unix(600, 0), 5*time.Minute)
+	want := `SELECT count("hotend") AS "n_0", mean("hotend") AS "mean_0", stddev("hotend") AS "sd_0", ` +
+		`count("b\"ed") AS "n_1", mean("b\"ed") AS "mean_1", stddev("b\"ed") AS "sd_1" ` +
+		`FROM "printer"."autogen"."temp\"s" WHERE time >= 0 AND time < 600000000000 AND "host" = 'a\'; DROP DATABASE printer' AND "z" = '1' ` +
+		`GROUP BY time(5m), * fill(none)`
+	if db != "printer" || stmt != want {
+		t.Fatalf("got %s\n%s\nwant\n%s", db, stmt, want)
+	}
+	if _, stmt := WindowStatsStatement(Selection{Bucket: "house", Measurement: "m", Fields: []string{"f"}}, time.Unix(0, 0), time.Unix(60, 0), time.Minute); !strings.Contains(stmt, `FROM "house".."m"`) {
+		t.Fatalf("default retention policy: %s", stmt)
+	}
+}
+
+func TestFluxScripts(t *testing.T) {
+	sel := Selection{Bucket: "b", Measurement: `m"x`, Fields: []string{"a", "${b}"}, Tags: map[string]string{"k": `v\`}}
+	got := PointsScript(sel, time.Unix(0, 0), time.Unix(60, 0))
+	want := `from(bucket: "b")
+  |> range(start: 1970-01-01T00:00:00Z, stop: 1970-01-01T00:00:59.999999999Z)
+  |> filter(fn: (r) => r._measurement == "m\"x" and (r._field == "a" or r._field == "\${b}") and r["k"] == "v\\")
+  |> drop(columns: ["_start", "_stop", "_measurement"])`
+	if got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}

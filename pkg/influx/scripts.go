@@ -20,9 +20,6 @@ type Selection struct {
 const (
 	YieldCount = "count"
 	YieldLast  = "last"
-	YieldN     = "n"
-	YieldMean  = "mean"
-	YieldSD    = "sd"
 )
 
 // dropBookkeeping removes columns Vigil does not read, which makes the
@@ -70,17 +67,4 @@ func ProbeScript(s Selection, start, stop time.Time) string {
 	return "data = " + s.source(start, stop) + "\n" +
 		"data |> count() |> " + dropBookkeeping + " |> yield(name: \"" + YieldCount + "\")\n" +
 		"data |> last() |> " + dropBookkeeping + " |> yield(name: \"" + YieldLast + "\")"
-}
-
-// WindowsScript computes, inside InfluxDB, each series' count (yield "n"),
-// mean ("mean") and sample standard deviation ("sd") per window of width
-// every, aligned to the epoch and stamped with the window's end (the last
-// window with stop-1ns, see source). start and stop must be multiples of
-// every so that no window is cut.
-func WindowsScript(s Selection, start, stop time.Time, every time.Duration) string {
-	agg := func(fn, name string) string {
-		return fmt.Sprintf("data |> aggregateWindow(every: %s, fn: %s, createEmpty: false) |> %s |> yield(name: %q)\n",
-			Duration(every), fn, dropBookkeeping, name)
-	}
-	return "data = " + s.source(start, stop) + "\n" + agg("count", YieldN) + agg("mean", YieldMean) + agg("stddev", YieldSD)
 }

@@ -126,7 +126,7 @@ func BenchmarkFullDayVsRaw(b *testing.B) {
 // peak heap of each.
 func Benchmark30Days(b *testing.B) {
 	loadPrinter(b, "benchmonth", 30)
-	ds := newDatasource(b, influxDB.URL, `{"defaultBucket":"benchmonth/autogen","maxPoints":100000000}`, influxDB.Token())
+	ds := newDatasource(b, influxDB.URL, `{"defaultBucket":"benchmonth/autogen","maxPoints":100000000,"timeout":600}`, influxDB.Token())
 	from, to := t0, t0.Add(30*24*time.Hour)
 	var pts, win time.Duration
 	var pHeap, wHeap uint64

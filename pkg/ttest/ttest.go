@@ -22,10 +22,11 @@ import (
 	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
 )
 
-// Source runs Flux scripts; *influx.Client is one.
+// Source reads InfluxDB; *influx.Client is one.
 type Source interface {
 	Query(ctx context.Context, flux string) (*api.QueryTableResult, error)
 	ResultError(err error) error
+	WindowStats(ctx context.Context, s influx.Selection, start, stop time.Time, every time.Duration, fn func(influx.WindowStat)) error
 }
 
 // Request is one t-test query.
@@ -215,9 +216,6 @@ type state struct {
 	*Series
 	points  *analysis.Windows
 	windows *analysis.WindowDetector
-	// per-window summaries in windows mode, by window end (ns)
-	summaries map[int64]*analysis.Summary
-	sds       map[int64]float64
 	// prefixAccepted: points that entered the history during the lookback.
 	prefixAccepted int
 }
@@ -230,7 +228,6 @@ func (r *runner) reset() {
 
 // lookup returns the state of the record's series, creating it.
 func (r *runner) lookup(rec *query.FluxRecord, newState func() *state) *state {
-	field := rec.Field()
 	tags := map[string]string{}
 	for k, v := range rec.Values() {
 		switch k {
@@ -241,6 +238,11 @@ func (r *runner) lookup(rec *query.FluxRecord, newState func() *state) *state {
 			tags[k] = s
 		}
 	}
+	return r.lookupSeries(rec.Field(), tags, newState)
+}
+
+// lookupSeries returns the state of a field and tag set, creating it.
+func (r *runner) lookupSeries(field string, tags map[string]string, newState func() *state) *state {
 	key := seriesKey(field, tags)
 	st, ok := r.series[key]
 	if !ok {
@@ -341,73 +343,46 @@ func (r *runner) streamPoints(ctx context.Context, from, to time.Time, newState 
 }
 
 // windows reads one row per window and series (count, mean, standard
-// deviation), lookback and range in one script, and runs WindowDetector.
+// deviation, computed by InfluxDB), lookback and range in one statement, and
+// runs WindowDetector over them.
 func (r *runner) windows(ctx context.Context, lookback int) error {
 	r.reset()
 	prefixStart := r.start.Add(-time.Duration(lookback) * r.req.Window)
-	script := influx.WindowsScript(r.req.Selection, prefixStart, r.stop, r.req.Window)
-	r.out.Scripts = append(r.out.Scripts, script)
-	res, err := r.src.Query(ctx, script)
+	_, statement := influx.WindowStatsStatement(r.req.Selection, prefixStart, r.stop, r.req.Window)
+	r.out.Scripts = append(r.out.Scripts, statement)
+	type row struct {
+		end int64
+		sum analysis.Summary
+	}
+	rows := map[*state][]row{}
+	var countErr error
+	err := r.src.WindowStats(ctx, r.req.Selection, prefixStart, r.stop, r.req.Window, func(w influx.WindowStat) {
+		if countErr == nil {
+			countErr = r.count(1)
+		}
+		st := r.lookupSeries(w.Field, w.Tags, func() *state { return &state{windows: analysis.NewWindowDetector(r.req.Config)} })
+		s := analysis.Summary{N: int(w.N), Mean: w.Mean}
+		if s.N > 1 && !math.IsNaN(w.SD) {
+			s.M2 = w.SD * w.SD * float64(s.N-1)
+		}
+		rows[st] = append(rows[st], row{w.End.UnixNano(), s})
+	})
 	if err != nil {
 		return err
 	}
-	defer res.Close()
-	newState := func() *state {
-		return &state{windows: analysis.NewWindowDetector(r.req.Config), summaries: map[int64]*analysis.Summary{}, sds: map[int64]float64{}}
-	}
-	var (
-		st    *state
-		table = -1
-	)
-	for res.Next() {
-		rec := res.Record()
-		if res.TableChanged() || rec.Table() != table || st == nil {
-			st = r.lookup(rec, newState)
-			table = rec.Table()
-		}
-		// Windows cut by the range's stop are stamped with it; stamp them with
-		// their own end.
-		end := alignUp(rec.Time().UnixNano(), int64(r.req.Window))
-		sum := st.summaries[end]
-		if sum == nil {
-			sum = &analysis.Summary{}
-			st.summaries[end] = sum
-		}
-		x, _ := number(rec.Value())
-		switch rec.Result() {
-		case influx.YieldN:
-			if err := r.count(1); err != nil {
-				return err
-			}
-			sum.N = int(x)
-		case influx.YieldMean:
-			sum.Mean = x
-		case influx.YieldSD:
-			st.sds[end] = x
-		}
-	}
-	if err := res.Err(); err != nil {
-		return r.src.ResultError(err)
+	if countErr != nil {
+		return countErr
 	}
 	var prefix int64
-	for _, st := range r.series {
-		ends := make([]int64, 0, len(st.summaries))
-		for end := range st.summaries {
-			ends = append(ends, end)
-		}
-		sort.Slice(ends, func(i, j int) bool { return ends[i] < ends[j] })
-		for _, end := range ends {
-			s := *st.summaries[end]
-			if sd := st.sds[end]; s.N > 1 && !math.IsNaN(sd) {
-				s.M2 = sd * sd * float64(s.N-1)
+	start := r.start.UnixNano()
+	for st, rs := range rows {
+		sort.Slice(rs, func(i, j int) bool { return rs[i].end < rs[j].end })
+		for _, w := range rs {
+			if res, ok := st.windows.Window(w.sum); ok {
+				st.record(w.end, res, r.req.From)
 			}
-			if end <= r.start.UnixNano() {
-				prefix += int64(s.N)
-			}
-			if res, ok := st.windows.Window(s); ok {
-				st.record(end, res, r.req.From)
-			}
-			if end <= r.start.UnixNano() {
+			if w.end <= start {
+				prefix += int64(w.sum.N)
 				st.prefixAccepted = st.windows.Accepted()
 			}
 		}

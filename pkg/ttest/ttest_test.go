@@ -205,11 +205,14 @@ func TestEmptyAndInvalid(t *testing.T) {
 		t.Fatalf("range shorter than a window: %v %+v", err, out)
 	}
 
-	req := request(ref, day0, day0.Add(time.Hour), models.ModeAuto, "hotend")
-	req.Selection.Measurement = `temp"eratures`
-	out, err = Run(ctx, c, req)
-	if err != nil || len(out.Series) != 0 || !strings.Contains(strings.Join(out.Notices, ""), `no data for measurement "temp\"eratures"`) {
-		t.Fatalf("unknown measurement: %v %+v", err, out)
+	for _, mode := range []models.Mode{models.ModePoints, models.ModeWindows} {
+		req := request(ref, day0, day0.Add(time.Hour), mode, "hotend", `b"ed`)
+		req.Selection.Measurement = `temp"eratures`
+		req.Selection.Tags = map[string]string{`h'o"st`: "a'\n\"b"}
+		out, err = Run(ctx, c, req)
+		if err != nil || len(out.Series) != 0 || !strings.Contains(strings.Join(out.Notices, ""), `no data for measurement "temp\"eratures"`) {
+			t.Fatalf("unknown measurement (%s): %v %+v", mode, err, out)
+		}
 	}
 
 	out, err = Run(ctx, c, request(ref, day0.AddDate(1, 0, 0), day0.AddDate(1, 0, 1), models.ModeAuto, "hotend"))
