@@ -94,6 +94,18 @@ func Test(ctx context.Context) error {
 	return nil
 }
 
+// Bench runs the benchmarks: the t-test analysis alone (ns/point), and end
+// to end through QueryData and a real InfluxDB: the t-test against the raw
+// Flux read of the same day of points, and 30 days of 1 Hz data in both read
+// modes (latency and peak heap). Compare runs with benchstat.
+func Bench(ctx context.Context) error {
+	mg.SerialCtxDeps(ctx, Servers)
+	if err := sh.RunV("go", "test", "-run", "^$", "-bench", ".", "-count", "6", "./pkg/analysis"); err != nil {
+		return err
+	}
+	return sh.RunV("go", "test", "-run", "^$", "-bench", ".", "-benchtime", "3x", "-timeout", "60m", "./pkg/plugin")
+}
+
 // Run starts Vigil locally: builds the plugin, starts InfluxDB and Grafana on
 // free loopback ports with the data source provisioned, prints the URLs and
 // keeps them running until Ctrl-C.

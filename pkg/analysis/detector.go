@@ -1,6 +1,6 @@
 package analysis
 
-import "math"
+
 
 // Config is the t-test detector's configuration (the reference UDF's options).
 type Config struct {
@@ -46,7 +46,7 @@ func NewDetector(cfg Config) *Detector {
 
 // Observe adds a value to the open window.
 func (d *Detector) Observe(x float64) {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
+	if x-x != 0 { // NaN or ±Inf: one subtraction tests both
 		return
 	}
 	d.values = append(d.values, x)
