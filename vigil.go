@@ -37,6 +37,11 @@ type QueryDefaults struct {
 	Alpha   float64 `json:"alpha"`
 	Output  string  `json:"output"`
 	Mode    string  `json:"mode"`
+	Power   struct {
+		ActivePower string   `json:"activePower"`
+		SubMeters   []string `json:"subMeters"`
+		Aggregate   string   `json:"aggregate"`
+	} `json:"power"`
 }
 
 // Defaults mirrors src/defaults.json.

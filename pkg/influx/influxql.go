@@ -45,12 +45,27 @@ type WindowStat struct {
 // these inside the storage engine, several times faster than Flux's
 // aggregateWindow in InfluxDB 1.8.
 func WindowStatsStatement(s Selection, start, stop time.Time, every time.Duration) (db, statement string) {
-	db, rp, _ := strings.Cut(s.Bucket, "/")
 	var sel []string
 	for i, f := range s.Fields {
 		sel = append(sel, fmt.Sprintf(`count(%s) AS "n_%d", mean(%s) AS "mean_%d", stddev(%s) AS "sd_%d"`,
 			Ident(f), i, Ident(f), i, Ident(f), i))
 	}
+	return s.Database(), fmt.Sprintf("SELECT %s FROM %s WHERE %s GROUP BY time(%s), * fill(none)",
+		strings.Join(sel, ", "), s.from(), s.where(start, stop), Duration(every))
+}
+
+// from is the InfluxQL source: "db"."rp"."measurement" (db/rp bucket), or
+// "db".."measurement" for the default retention policy.
+func (s Selection) from() string {
+	db, rp, _ := strings.Cut(s.Bucket, "/")
+	if rp == "" {
+		return Ident(db) + ".." + Ident(s.Measurement)
+	}
+	return Ident(db) + "." + Ident(rp) + "." + Ident(s.Measurement)
+}
+
+// where is the InfluxQL condition: the time range [start, stop) and the tag filters.
+func (s Selection) where(start, stop time.Time) string {
 	where := []string{fmt.Sprintf("time >= %d AND time < %d", start.UnixNano(), stop.UnixNano())}
 	keys := make([]string, 0, len(s.Tags))
 	for k := range s.Tags {
@@ -60,12 +75,13 @@ func WindowStatsStatement(s Selection, start, stop time.Time, every time.Duratio
 	for _, k := range keys {
 		where = append(where, fmt.Sprintf("%s = %s", Ident(k), Literal(s.Tags[k])))
 	}
-	from := Ident(db) + "." + Ident(rp) + "." + Ident(s.Measurement)
-	if rp == "" {
-		from = Ident(db) + ".." + Ident(s.Measurement)
-	}
-	return db, fmt.Sprintf("SELECT %s FROM %s WHERE %s GROUP BY time(%s), * fill(none)",
-		strings.Join(sel, ", "), from, strings.Join(where, " AND "), Duration(every))
+	return strings.Join(where, " AND ")
+}
+
+// Database is the bucket's database (the part before "/").
+func (s Selection) Database() string {
+	db, _, _ := strings.Cut(s.Bucket, "/")
+	return db
 }
 
 // influxQLChunk is one chunk of a chunked /query answer.
@@ -81,11 +97,18 @@ type influxQLChunk struct {
 	Error string `json:"error"`
 }
 
-// WindowStats runs WindowStatsStatement through InfluxDB's InfluxQL endpoint
-// (/query: InfluxDB 1.x, or 2.x with a DBRP mapping) and streams the rows,
-// chunk by chunk, to fn.
-func (c *Client) WindowStats(ctx context.Context, s Selection, start, stop time.Time, every time.Duration, fn func(WindowStat)) error {
-	db, statement := WindowStatsStatement(s, start, stop, every)
+// Series is one series of an InfluxQL answer chunk.
+type Series struct {
+	Tags    map[string]string
+	Columns []string
+	Values  [][]any
+}
+
+// InfluxQL runs one statement on InfluxDB's InfluxQL endpoint (/query:
+// InfluxDB 1.x, or 2.x with a DBRP mapping) with nanosecond epochs, and
+// streams the answer to fn chunk by chunk, one series at a time. Numbers
+// arrive as json.Number.
+func (c *Client) InfluxQL(ctx context.Context, db, statement string, fn func(Series) error) error {
 	form := url.Values{"db": {db}, "q": {statement}, "epoch": {"ns"}, "chunked": {"true"}, "chunk_size": {"10000"}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.url, "/")+"/query", strings.NewReader(form.Encode()))
 	if err != nil {
@@ -125,13 +148,21 @@ func (c *Client) WindowStats(ctx context.Context, s Selection, start, stop time.
 			if r.Error != "" {
 				return fromStatus(http.StatusBadRequest, r.Error, c.url)
 			}
-			for _, series := range r.Series {
-				if err := emitRows(s, series.Tags, series.Columns, series.Values, every, fn); err != nil {
+			for _, s := range r.Series {
+				if err := fn(Series{Tags: s.Tags, Columns: s.Columns, Values: s.Values}); err != nil {
 					return err
 				}
 			}
 		}
 	}
+}
+
+// WindowStats runs WindowStatsStatement and streams its rows to fn.
+func (c *Client) WindowStats(ctx context.Context, s Selection, start, stop time.Time, every time.Duration, fn func(WindowStat)) error {
+	db, statement := WindowStatsStatement(s, start, stop, every)
+	return c.InfluxQL(ctx, db, statement, func(series Series) error {
+		return emitRows(s, series.Tags, series.Columns, series.Values, every, fn)
+	})
 }
 
 // emitRows turns one InfluxQL series into WindowStats, one per field and row.

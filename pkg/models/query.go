@@ -20,11 +20,26 @@ type QueryType string
 // The query types Vigil answers.
 const (
 	QueryTypeTTest QueryType = "ttest"
+	QueryTypePower QueryType = "power"
 	QueryTypeFlux  QueryType = "flux"
 )
 
 // supportedQueryTypes lists the query types this build answers, for messages.
-var supportedQueryTypes = []QueryType{QueryTypeTTest, QueryTypeFlux}
+var supportedQueryTypes = []QueryType{QueryTypeTTest, QueryTypePower, QueryTypeFlux}
+
+// AggregateAuto lets the power query aggregate (mean) only when the panel's
+// interval is coarser than the data.
+const AggregateAuto = "auto"
+
+// Power are the fields of a power query.
+type Power struct {
+	ActivePower string
+	SubMeters   []string
+	// Aggregate is auto, none, mean, max or sum.
+	Aggregate string
+	// MaxDataPoints is the panel's width in points (auto aggregation).
+	MaxDataPoints int64
+}
 
 // Output is what a t-test query returns per window.
 type Output string
@@ -69,6 +84,7 @@ type Query struct {
 	Tags        map[string]string
 	Flux        string
 	TTest       TTest
+	Power       Power
 	TimeRange   backend.TimeRange
 	// Interval is Grafana's suggested step for the panel (v.windowPeriod).
 	Interval time.Duration
@@ -87,6 +103,9 @@ type queryJSON struct {
 	Alpha       json.RawMessage   `json:"alpha"`
 	Output      string            `json:"output"`
 	Mode        string            `json:"mode"`
+	ActivePower string            `json:"activePower"`
+	SubMeters   *[]string         `json:"subMeters"`
+	Aggregate   string            `json:"aggregate"`
 }
 
 // QueryError is a query field that cannot be used; the message names the field.
@@ -141,6 +160,9 @@ func ParseQuery(q backend.DataQuery, s Settings) (Query, error) {
 		}
 	case QueryTypeTTest:
 		out.TTest, err = parseTTest(raw, out)
+	case QueryTypePower:
+		out.Power, err = parsePower(raw, out)
+		out.Power.MaxDataPoints = q.MaxDataPoints
 	case "":
 		err = &QueryError{"queryType", "is missing: use one of " + typeList()}
 	default:
@@ -220,6 +242,37 @@ func parseTTest(raw queryJSON, q Query) (TTest, error) {
 		return TTest{}, &QueryError{"mode", fmt.Sprintf("%q is not a mode: use auto, points or windows", t.Mode)}
 	}
 	return t, nil
+}
+
+func parsePower(raw queryJSON, q Query) (Power, error) {
+	d := vigil.Default.Query.Power
+	if q.Measurement == "" {
+		return Power{}, &QueryError{"measurement", "is empty: name the measurement that holds the meter readings, e.g. power"}
+	}
+	p := Power{ActivePower: strings.TrimSpace(raw.ActivePower), Aggregate: strings.TrimSpace(raw.Aggregate)}
+	if p.ActivePower == "" {
+		p.ActivePower = d.ActivePower
+	}
+	p.SubMeters = d.SubMeters
+	if raw.SubMeters != nil {
+		p.SubMeters = nil
+		for i, m := range *raw.SubMeters {
+			m = strings.TrimSpace(m)
+			if m == "" {
+				return Power{}, &QueryError{"subMeters", fmt.Sprintf("entry %d is empty", i+1)}
+			}
+			p.SubMeters = append(p.SubMeters, m)
+		}
+	}
+	if p.Aggregate == "" {
+		p.Aggregate = d.Aggregate
+	}
+	switch p.Aggregate {
+	case AggregateAuto, "none", "mean", "max", "sum":
+	default:
+		return Power{}, &QueryError{"aggregate", fmt.Sprintf("%q is not an aggregate: use auto, none, mean, max or sum", p.Aggregate)}
+	}
+	return p, nil
 }
 
 // stringOrEmpty reads an optional JSON string; ok is false when it is absent or empty.

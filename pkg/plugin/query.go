@@ -14,6 +14,7 @@ import (
 	"github.com/vigil/vigil-anomaly-datasource/pkg/frames"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/power"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/ttest"
 )
 
@@ -55,6 +56,8 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (res backe
 		fr, err = d.runFlux(ctx, executed)
 	case models.QueryTypeTTest:
 		fr, err = d.runTTest(ctx, q)
+	case models.QueryTypePower:
+		fr, err = d.runPower(ctx, q)
 	}
 	if err != nil {
 		return errorResponse(err, executed)
@@ -103,6 +106,25 @@ func (d *Datasource) runTTest(ctx context.Context, q models.Query) (data.Frames,
 		return nil, err
 	}
 	return frames.TTest(out, q.TTest.Output, q.TTest.Alpha), nil
+}
+
+// runPower runs the power query and shapes it into a frame.
+func (d *Datasource) runPower(ctx context.Context, q models.Query) (data.Frames, error) {
+	out, err := power.Run(ctx, d.client, power.Request{
+		Selection:     influx.Selection{Bucket: q.Bucket, Measurement: q.Measurement, Tags: q.Tags},
+		ActivePower:   q.Power.ActivePower,
+		SubMeters:     q.Power.SubMeters,
+		Aggregate:     q.Power.Aggregate,
+		From:          q.TimeRange.From,
+		To:            q.TimeRange.To,
+		Interval:      q.Interval,
+		MaxDataPoints: q.Power.MaxDataPoints,
+		MaxPoints:     d.settings.MaxPoints,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return frames.Power(out), nil
 }
 
 // windowPeriod is Grafana's interval for the panel; alert rules may send

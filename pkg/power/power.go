@@ -1,0 +1,127 @@
+// Package power runs Vigil's household power query: the unmetered energy
+// per point (analysis.UnmeteredWh), computed and, for long ranges,
+// aggregated inside InfluxDB so that a panel reads about one row per pixel.
+package power
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
+)
+
+// Source runs InfluxQL; *influx.Client is one.
+type Source interface {
+	InfluxQL(ctx context.Context, db, statement string, fn func(influx.Series) error) error
+}
+
+// Request is one power query.
+type Request struct {
+	Selection   influx.Selection
+	ActivePower string
+	SubMeters   []string
+	// Aggregate is auto, none, mean, max or sum.
+	Aggregate     string
+	From, To      time.Time
+	Interval      time.Duration
+	MaxDataPoints int64
+	MaxPoints     int64
+}
+
+// Outcome is the power series and how it was read.
+type Outcome struct {
+	Times      []time.Time
+	Values     []float64
+	Aggregate  influx.Aggregate
+	Every      time.Duration
+	Statements []string
+}
+
+// Run answers one power query. With aggregate auto it counts the points in
+// the range first and aggregates (mean) only when they outnumber the
+// panel's points, that is when the panel's interval is coarser than the data.
+func Run(ctx context.Context, src Source, req Request) (*Outcome, error) {
+	out := &Outcome{Aggregate: influx.Aggregate(req.Aggregate), Every: every(req)}
+	db := req.Selection.Database()
+	if req.Aggregate == models.AggregateAuto {
+		stmt := influx.CountStatement(req.Selection, req.ActivePower, req.From, req.To)
+		out.Statements = append(out.Statements, stmt)
+		var n float64
+		err := src.InfluxQL(ctx, db, stmt, func(s influx.Series) error {
+			for _, row := range s.Values {
+				if v, ok := number(row[1]); ok {
+					n += v
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		out.Aggregate = influx.AggregateNone
+		if n > float64(maxDataPoints(req)) {
+			out.Aggregate = influx.AggregateMean
+		}
+	}
+	if out.Aggregate == influx.AggregateNone {
+		out.Every = 0
+	}
+	stmt := influx.PowerStatement(req.Selection, req.ActivePower, req.SubMeters, req.From, req.To, out.Aggregate, out.Every)
+	out.Statements = append(out.Statements, stmt)
+	var rows int64
+	err := src.InfluxQL(ctx, db, stmt, func(s influx.Series) error {
+		for _, row := range s.Values {
+			rows++
+			if out.Aggregate == influx.AggregateNone && rows > req.MaxPoints {
+				return &models.TooManyPointsError{MaxPoints: req.MaxPoints,
+					Hint: `use "aggregate": "mean" (or auto) to read one row per interval, or shorten the time range`}
+			}
+			t, ok := row[0].(json.Number)
+			ns, err := t.Int64()
+			if !ok || err != nil {
+				return fmt.Errorf("InfluxQL row without a time: %v", row)
+			}
+			v, ok := number(row[1])
+			if !ok {
+				continue // a point missing an input
+			}
+			out.Times = append(out.Times, time.Unix(0, ns).UTC())
+			out.Values = append(out.Values, v)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// every is the aggregation interval: the panel's interval, at least the
+// range divided by the panel's points, in whole milliseconds.
+func every(req Request) time.Duration {
+	step := req.To.Sub(req.From) / time.Duration(maxDataPoints(req))
+	e := max(req.Interval, step)
+	if r := e % time.Millisecond; r != 0 {
+		e += time.Millisecond - r
+	}
+	return max(e, time.Millisecond)
+}
+
+func maxDataPoints(req Request) int64 {
+	if req.MaxDataPoints > 0 {
+		return req.MaxDataPoints
+	}
+	return 1000
+}
+
+func number(v any) (float64, bool) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, false
+	}
+	f, err := n.Float64()
+	return f, err == nil
+}
