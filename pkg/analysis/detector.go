@@ -1,7 +1,5 @@
 package analysis
 
-
-
 // Config is the t-test detector's configuration (the reference UDF's options).
 type Config struct {
 	// History is the number of points kept as the baseline (the UDF's size).
