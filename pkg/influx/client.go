@@ -7,6 +7,7 @@ import (
 
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 	"github.com/influxdata/influxdb-client-go/v2/api"
+	"github.com/influxdata/influxdb-client-go/v2/api/write"
 )
 
 // Client is one data source's connection to InfluxDB. It is safe for
@@ -15,6 +16,7 @@ type Client struct {
 	client influxdb2.Client
 	query  api.QueryAPI
 	url    string
+	org    string
 	token  string
 	http   *http.Client
 }
@@ -39,7 +41,7 @@ func NewClient(cfg Config) *Client {
 	if httpClient == nil {
 		httpClient = http.DefaultClient
 	}
-	return &Client{client: c, query: c.QueryAPI(cfg.Organization), url: cfg.URL, token: cfg.Token, http: httpClient}
+	return &Client{client: c, query: c.QueryAPI(cfg.Organization), url: cfg.URL, org: cfg.Organization, token: cfg.Token, http: httpClient}
 }
 
 // Close releases the client's idle connections.
@@ -94,6 +96,14 @@ func (c *Client) CheckBucket(ctx context.Context, bucket string) error {
 	}
 	if err := res.Err(); err != nil {
 		return bucketError(classify(err, c.url), bucket)
+	}
+	return nil
+}
+
+// Write writes points to bucket and waits until InfluxDB has them.
+func (c *Client) Write(ctx context.Context, bucket string, points ...*write.Point) error {
+	if err := c.client.WriteAPIBlocking(c.org, bucket).WritePoint(ctx, points...); err != nil {
+		return classify(err, c.url)
 	}
 	return nil
 }

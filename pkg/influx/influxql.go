@@ -51,12 +51,12 @@ func WindowStatsStatement(s Selection, start, stop time.Time, every time.Duratio
 			Ident(f), i, Ident(f), i, Ident(f), i))
 	}
 	return s.Database(), fmt.Sprintf("SELECT %s FROM %s WHERE %s GROUP BY time(%s), * fill(none)",
-		strings.Join(sel, ", "), s.from(), s.where(start, stop), Duration(every))
+		strings.Join(sel, ", "), s.From(), s.Where(start, stop), Duration(every))
 }
 
 // from is the InfluxQL source: "db"."rp"."measurement" (db/rp bucket), or
 // "db".."measurement" for the default retention policy.
-func (s Selection) from() string {
+func (s Selection) From() string {
 	db, rp, _ := strings.Cut(s.Bucket, "/")
 	if rp == "" {
 		return Ident(db) + ".." + Ident(s.Measurement)
@@ -65,7 +65,7 @@ func (s Selection) from() string {
 }
 
 // where is the InfluxQL condition: the time range [start, stop) and the tag filters.
-func (s Selection) where(start, stop time.Time) string {
+func (s Selection) Where(start, stop time.Time) string {
 	where := []string{fmt.Sprintf("time >= %d AND time < %d", start.UnixNano(), stop.UnixNano())}
 	keys := make([]string, 0, len(s.Tags))
 	for k := range s.Tags {

@@ -35,7 +35,7 @@ func PowerExpr(activePower string, subMeters []string) string {
 // rule exact for every aggregate (mean, sum and max alike): a point missing
 // an input is left out before aggregation, not counted as 0.
 func PowerStatement(s Selection, activePower string, subMeters []string, start, stop time.Time, agg Aggregate, every time.Duration) string {
-	inner := fmt.Sprintf(`SELECT %s AS "value" FROM %s WHERE %s`, PowerExpr(activePower, subMeters), s.from(), s.where(start, stop))
+	inner := fmt.Sprintf(`SELECT %s AS "value" FROM %s WHERE %s`, PowerExpr(activePower, subMeters), s.From(), s.Where(start, stop))
 	if agg == AggregateNone {
 		return inner
 	}
@@ -45,5 +45,5 @@ func PowerStatement(s Selection, activePower string, subMeters []string, start, 
 
 // CountStatement counts the points of one field in [start, stop).
 func CountStatement(s Selection, field string, start, stop time.Time) string {
-	return fmt.Sprintf(`SELECT count(%s) FROM %s WHERE %s`, Ident(field), s.from(), s.where(start, stop))
+	return fmt.Sprintf(`SELECT count(%s) FROM %s WHERE %s`, Ident(field), s.From(), s.Where(start, stop))
 }

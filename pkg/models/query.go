@@ -20,12 +20,22 @@ type QueryType string
 // The query types Vigil answers.
 const (
 	QueryTypeTTest QueryType = "ttest"
-	QueryTypePower QueryType = "power"
-	QueryTypeFlux  QueryType = "flux"
+	QueryTypePower  QueryType = "power"
+	QueryTypeAlerts QueryType = "alerts"
+	QueryTypeFlux   QueryType = "flux"
 )
 
 // supportedQueryTypes lists the query types this build answers, for messages.
-var supportedQueryTypes = []QueryType{QueryTypeTTest, QueryTypePower, QueryTypeFlux}
+var supportedQueryTypes = []QueryType{QueryTypeTTest, QueryTypePower, QueryTypeAlerts, QueryTypeFlux}
+
+// Alerts query formats.
+const (
+	FormatTable       = "table"
+	FormatAnnotations = "annotations"
+)
+
+// DefaultAlertMeasurement is where the alert-history receiver writes unless told otherwise.
+const DefaultAlertMeasurement = "alerts"
 
 // AggregateAuto lets the power query aggregate (mean) only when the panel's
 // interval is coarser than the data.
@@ -85,6 +95,8 @@ type Query struct {
 	Flux        string
 	TTest       TTest
 	Power       Power
+	// Format is the alerts query's shape: table or annotations.
+	Format string
 	TimeRange   backend.TimeRange
 	// Interval is Grafana's suggested step for the panel (v.windowPeriod).
 	Interval time.Duration
@@ -106,6 +118,7 @@ type queryJSON struct {
 	ActivePower string            `json:"activePower"`
 	SubMeters   *[]string         `json:"subMeters"`
 	Aggregate   string            `json:"aggregate"`
+	Format      string            `json:"format"`
 }
 
 // QueryError is a query field that cannot be used; the message names the field.
@@ -163,6 +176,17 @@ func ParseQuery(q backend.DataQuery, s Settings) (Query, error) {
 	case QueryTypePower:
 		out.Power, err = parsePower(raw, out)
 		out.Power.MaxDataPoints = q.MaxDataPoints
+	case QueryTypeAlerts:
+		if out.Measurement == "" {
+			out.Measurement = DefaultAlertMeasurement
+		}
+		out.Format = strings.TrimSpace(raw.Format)
+		if out.Format == "" {
+			out.Format = FormatTable
+		}
+		if out.Format != FormatTable && out.Format != FormatAnnotations {
+			err = &QueryError{"format", fmt.Sprintf("%q is not a format: use table or annotations", out.Format)}
+		}
 	case "":
 		err = &QueryError{"queryType", "is missing: use one of " + typeList()}
 	default:

@@ -44,7 +44,7 @@ func TestParseQueryErrors(t *testing.T) {
 		message string
 	}{
 		{"not json", dataQuery("flux", `{`), "query", "not valid JSON"},
-		{"missing type", dataQuery("", `{}`), "queryType", "is missing: use one of flux, power, ttest"},
+		{"missing type", dataQuery("", `{}`), "queryType", "is missing: use one of alerts, flux, power, ttest"},
 		{"unknown type", dataQuery("sql", `{}`), "queryType", `"sql" is not a Vigil query type`},
 		{"empty flux", dataQuery("flux", `{"flux":"  "}`), "flux", "is empty"},
 		{"control char in bucket", dataQuery("flux", `{"flux":"x","bucket":"a\u0000b"}`), "bucket", "control character"},

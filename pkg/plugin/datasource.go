@@ -11,6 +11,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/httpclient"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
@@ -20,6 +21,7 @@ import (
 var (
 	_ backend.QueryDataHandler      = (*Datasource)(nil)
 	_ backend.CheckHealthHandler    = (*Datasource)(nil)
+	_ backend.CallResourceHandler   = (*Datasource)(nil)
 	_ instancemgmt.InstanceDisposer = (*Datasource)(nil)
 )
 
@@ -33,12 +35,14 @@ type Datasource struct {
 	settingsErr error
 	client      *influx.Client
 	logger      log.Logger
+	resources   backend.CallResourceHandler
 }
 
 // NewDatasource is the SDK's instance factory.
 func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
 	logger := log.DefaultLogger.FromContext(ctx).With("datasource_uid", s.UID)
 	ds := &Datasource{logger: logger}
+	ds.resources = httpadapter.New(ds.newResourceHandler())
 	settings, err := models.LoadSettings(s)
 	if err != nil {
 		logger.Warn("data source settings are invalid", "error", err)
@@ -63,6 +67,11 @@ func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (i
 		HTTPClient:   httpClient,
 	})
 	return ds, nil
+}
+
+// CallResource serves the plugin's HTTP resources (see resources.go).
+func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResourceRequest, sender backend.CallResourceResponseSender) error {
+	return d.resources.CallResource(ctx, req, sender)
 }
 
 // Dispose closes the InfluxDB client when Grafana replaces this instance.

@@ -10,6 +10,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/vigil/vigil-anomaly-datasource/pkg/alerthistory"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/frames"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
@@ -58,6 +59,8 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (res backe
 		fr, err = d.runTTest(ctx, q)
 	case models.QueryTypePower:
 		fr, err = d.runPower(ctx, q)
+	case models.QueryTypeAlerts:
+		fr, err = d.runAlerts(ctx, q)
 	}
 	if err != nil {
 		return errorResponse(err, executed)
@@ -125,6 +128,19 @@ func (d *Datasource) runPower(ctx context.Context, q models.Query) (data.Frames,
 		return nil, err
 	}
 	return frames.Power(out), nil
+}
+
+// runAlerts reads the stored alert history as a table or as annotations.
+func (d *Datasource) runAlerts(ctx context.Context, q models.Query) (data.Frames, error) {
+	sel := influx.Selection{Bucket: q.Bucket, Measurement: q.Measurement, Tags: q.Tags}
+	records, stmt, err := alerthistory.Read(ctx, d.client, sel, q.TimeRange.From, q.TimeRange.To)
+	if err != nil {
+		return nil, err
+	}
+	if q.Format == models.FormatAnnotations {
+		return frames.AlertAnnotations(alerthistory.Events(records), stmt), nil
+	}
+	return frames.AlertTable(records, stmt), nil
 }
 
 // windowPeriod is Grafana's interval for the panel; alert rules may send

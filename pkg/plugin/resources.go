@@ -1,0 +1,92 @@
+package plugin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/influxdata/influxdb-client-go/v2/api/write"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/alerthistory"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
+)
+
+// maxNotificationBytes bounds a notification body; Grafana's are a few KiB
+// per alert.
+const maxNotificationBytes = 1 << 20
+
+// newResourceHandler routes the plugin's resource calls, which Grafana serves
+// under /api/datasources/uid/<uid>/resources/ behind its own authentication.
+func (d *Datasource) newResourceHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/alert-history", d.handleAlertHistory)
+	return mux
+}
+
+// handleAlertHistory receives a Grafana webhook notification and writes one
+// alert-history point per alert. Query parameters: bucket (default: the
+// default bucket) and measurement (default "alerts"). The whole payload is
+// checked before anything is written.
+func (d *Datasource) handleAlertHistory(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeJSONError(w, http.StatusMethodNotAllowed, "POST a Grafana webhook notification")
+		return
+	}
+	if d.settingsErr != nil {
+		writeJSONError(w, http.StatusBadRequest, d.settingsErr.Error())
+		return
+	}
+	bucket := strings.TrimSpace(r.URL.Query().Get("bucket"))
+	if bucket == "" {
+		bucket = d.settings.DefaultBucket
+	}
+	measurement := strings.TrimSpace(r.URL.Query().Get("measurement"))
+	if measurement == "" {
+		measurement = models.DefaultAlertMeasurement
+	}
+	if strings.ContainsAny(bucket+measurement, "\n\r\t\x00") {
+		writeJSONError(w, http.StatusBadRequest, "the bucket and measurement parameters must not contain control characters")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxNotificationBytes+1))
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, "reading the body: "+err.Error())
+		return
+	}
+	if len(body) > maxNotificationBytes {
+		writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("the body is larger than %d bytes", maxNotificationBytes))
+		return
+	}
+	payload, err := alerthistory.Parse(body)
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var points []*write.Point
+	for _, p := range alerthistory.Points(payload) {
+		points = append(points, write.NewPoint(measurement, p.Tags, p.Fields, p.Time))
+	}
+	if err := d.client.Write(r.Context(), bucket, points...); err != nil {
+		d.logger.Warn("writing alert history failed", "error", err)
+		status := http.StatusBadGateway
+		var ie *influx.Error
+		if errors.As(err, &ie) && (ie.Kind == influx.KindNotFound || ie.Kind == influx.KindBadQuery) {
+			status = http.StatusBadRequest
+		}
+		writeJSONError(w, status, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"written": len(points), "bucket": bucket, "measurement": measurement})
+}
+
+func writeJSONError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
