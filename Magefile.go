@@ -133,12 +133,17 @@ func Run(ctx context.Context) error {
 			return err
 		}
 	}
+	printer, err := devenv.StartNotificationPrinter(os.Stdout)
+	if err != nil {
+		return err
+	}
+	defer printer.Stop()
 	grafana, err := devenv.StartGrafana(ctx, devenv.GrafanaOptions{
 		Dir:          filepath.Join(dir, "grafana"),
 		PluginID:     pluginID(),
 		PluginDist:   "dist",
 		Provisioning: "provisioning",
-		Env:          devenv.ProvisioningEnv(influx, "printer/autogen"),
+		Env:          devenv.ProvisioningEnv(influx, "printer/autogen", printer.URL),
 	})
 	if err != nil {
 		return err
@@ -158,6 +163,7 @@ Vigil is running (everything on 127.0.0.1; data in %s).
               health: %s: %s
   InfluxDB    %s   (token %s; databases printer, house)
   Logs        %s
+  Alerts      notifications to the provisioned webhook are printed here
 
 Press Ctrl-C to stop InfluxDB and Grafana.
 `, dir, grafana.URL, grafana.URL, devenv.DatasourceUID, health.Status, health.Message, influx.URL, influx.Token(), strings.TrimSpace(grafana.LogPath))

@@ -121,7 +121,8 @@ enabled = false
 	if err := os.WriteFile(iniPath, []byte(ini), 0o644); err != nil {
 		return nil, err
 	}
-	p, err := startProcess(GrafanaBinary(), []string{"server", "--homepath", GrafanaHome(), "--config", iniPath}, o.Env, g.LogPath)
+	env := append([]string{"VIGIL_GRAFANA_URL=" + g.URL, "VIGIL_RECEIVER_TOKEN=" + receiverTokenPlaceholder}, o.Env...)
+	p, err := startProcess(GrafanaBinary(), []string{"server", "--homepath", GrafanaHome(), "--config", iniPath}, env, g.LogPath)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +131,45 @@ enabled = false
 		p.stop(5 * time.Second)
 		return nil, fmt.Errorf("grafana: %w (log: %s)", err, g.LogPath)
 	}
+	if err := g.issueReceiverToken(ctx); err != nil {
+		g.Stop()
+		return nil, fmt.Errorf("grafana: service-account token for the alert-history receiver: %w", err)
+	}
 	return g, nil
+}
+
+// issueReceiverToken gives the alert-history contact point a real
+// credential: a service account and token are created through the API, the
+// run's copy of the alerting provisioning gets the token in place of the
+// placeholder, and Grafana reloads it. Grafana cannot issue a token before it
+// runs, which is why provisioning starts with a placeholder.
+func (g *Grafana) issueReceiverToken(ctx context.Context) error {
+	var sa struct{ ID int64 }
+	if err := g.API(ctx, "POST", "/api/serviceaccounts", map[string]any{"name": "vigil-alert-history", "role": "Viewer"}, &sa); err != nil {
+		return err
+	}
+	var tok struct{ Key string }
+	if err := g.API(ctx, "POST", fmt.Sprintf("/api/serviceaccounts/%d/tokens", sa.ID), map[string]any{"name": "alert-history-receiver"}, &tok); err != nil {
+		return err
+	}
+	dir := filepath.Join(g.ProvisioningDir, "alerting")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if fixed := bytes.ReplaceAll(raw, []byte("$VIGIL_RECEIVER_TOKEN"), []byte(tok.Key)); !bytes.Equal(fixed, raw) {
+			if err := os.WriteFile(path, fixed, 0o600); err != nil {
+				return err
+			}
+		}
+	}
+	return g.API(ctx, "POST", "/api/admin/provisioning/alerting/reload", nil, nil)
 }
 
 // Stop shuts Grafana down, which also stops the plugin process it started.

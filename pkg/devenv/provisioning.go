@@ -4,11 +4,18 @@ package devenv
 const DatasourceUID = "vigil"
 
 // ProvisioningEnv is the environment that provisioning/ files expand: where
-// InfluxDB is, its token and the default bucket.
-func ProvisioningEnv(i *InfluxDB, defaultBucket string) []string {
+// InfluxDB is, its token, the default bucket, and where the webhook contact
+// point posts. StartGrafana adds VIGIL_GRAFANA_URL and VIGIL_RECEIVER_TOKEN.
+func ProvisioningEnv(i *InfluxDB, defaultBucket, webhookURL string) []string {
 	return []string{
 		"VIGIL_INFLUXDB_URL=" + i.URL,
 		"VIGIL_INFLUXDB_TOKEN=" + i.Token(),
 		"VIGIL_DEFAULT_BUCKET=" + defaultBucket,
+		"VIGIL_WEBHOOK_URL=" + webhookURL,
+		"VIGIL_ALERT_EMAIL=alerts@vigil.invalid",
 	}
 }
+
+// receiverTokenPlaceholder stands in for the service-account token until
+// Grafana is up and can issue one.
+const receiverTokenPlaceholder = "vigil-receiver-token-not-issued-yet"

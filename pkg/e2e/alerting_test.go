@@ -2,12 +2,8 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -16,15 +12,6 @@ import (
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
 )
-
-// webhookPayload is the part of Grafana's webhook notification the test reads.
-type webhookPayload struct {
-	Status string `json:"status"`
-	Alerts []struct {
-		Status string            `json:"status"`
-		Labels map[string]string `json:"labels"`
-	} `json:"alerts"`
-}
 
 // TestTTestAlertRuleFiresPerField: a Grafana alert rule on the t-test query
 // (p-value, reduce last, below alpha) over data written around now with an
@@ -36,29 +23,12 @@ func TestTTestAlertRuleFiresPerField(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	writeAlertData(t, now)
 
-	received := make(chan webhookPayload, 16)
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var p webhookPayload
-		if json.Unmarshal(body, &p) == nil {
-			received <- p
-		}
-	}))
-	defer hook.Close()
-
 	api := func(method, path string, body, out any) {
 		t.Helper()
 		if err := grafana.API(ctx, method, path, body, out); err != nil {
 			t.Fatal(err)
 		}
 	}
-	api("POST", "/api/v1/provisioning/contact-points", map[string]any{
-		"name": "vigil-e2e-webhook", "type": "webhook", "settings": map[string]any{"url": hook.URL},
-	}, nil)
-	api("PUT", "/api/v1/provisioning/policies", map[string]any{
-		"receiver": "vigil-e2e-webhook", "group_by": []string{"alertname"},
-		"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h",
-	}, nil)
 	var folder struct{ UID string }
 	api("POST", "/api/folders", map[string]any{"title": "Vigil e2e"}, &folder)
 
@@ -81,28 +51,18 @@ func TestTTestAlertRuleFiresPerField(t *testing.T) {
 	api("PUT", fmt.Sprintf("/api/v1/provisioning/folder/%s/rule-groups/vigil-e2e", folder.UID),
 		map[string]any{"interval": 10}, nil)
 
-	deadline := time.After(2 * time.Minute)
-	for {
-		select {
-		case p := <-received:
-			if p.Status != "firing" {
-				continue
-			}
-			fields := map[string]bool{}
-			for _, a := range p.Alerts {
-				if a.Status == "firing" {
-					fields[a.Labels["field"]] = true
-				}
-			}
-			if !fields["hotend"] || fields["bed"] || len(fields) != 1 {
-				t.Fatalf("firing for fields %v, want hotend only: %+v", fields, p)
-			}
-			return
-		case <-deadline:
-			var alerts any
-			_ = grafana.API(ctx, "GET", "/api/prometheus/grafana/api/v1/alerts", nil, &alerts)
-			t.Fatalf("no firing notification within 2 minutes; Grafana's alerts: %v", alerts)
+	// The provisioned policy routes it to the provisioned webhook (hook).
+	p := hook.wait(t, 2*time.Minute, func(p webhookPayload) bool {
+		return p.Status == "firing" && p.CommonLabels["alertname"] == "Printer temperature anomaly"
+	})
+	fields := map[string]bool{}
+	for _, a := range p.Alerts {
+		if a.Status == "firing" {
+			fields[a.Labels["field"]] = true
 		}
+	}
+	if !fields["hotend"] || fields["bed"] || len(fields) != 1 {
+		t.Fatalf("firing for fields %v, want hotend only: %+v", fields, p)
 	}
 }
 

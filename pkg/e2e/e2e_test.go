@@ -18,11 +18,14 @@ import (
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 )
 
 var (
 	influxDB *devenv.InfluxDB
 	grafana  *devenv.Grafana
+	// hook is the listener behind the provisioned webhook contact point.
+	hook *webhookHub
 )
 
 // repoRoot is the directory holding plugin.json and dist/.
@@ -74,16 +77,20 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer influxDB.Stop()
-	if err := influxDB.CreateDatabase(ctx, "e2e"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+	for _, db := range []string{"e2e", "house", "printer"} {
+		if err := influxDB.CreateDatabase(ctx, db); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 	}
+	hook = newWebhookHub()
+	defer hook.Close()
 	grafana, err = devenv.StartGrafana(ctx, devenv.GrafanaOptions{
 		Dir:          filepath.Join(dir, "grafana"),
 		PluginID:     pluginID(root),
 		PluginDist:   filepath.Join(root, "dist"),
 		Provisioning: filepath.Join(root, "provisioning"),
-		Env:          devenv.ProvisioningEnv(influxDB, "e2e/autogen"),
+		Env:          devenv.ProvisioningEnv(influxDB, "e2e/autogen", hook.URL),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -313,4 +320,16 @@ func TestHealthWhenInfluxDBStops(t *testing.T) {
 	if h, _ := checkHealth(t); h.Status != "OK" {
 		t.Fatalf("health after InfluxDB restarted: %+v", h)
 	}
+}
+
+// queryInfluxQL reads InfluxDB directly, as a check independent of the plugin.
+func queryInfluxQL(ctx context.Context, db, statement string, row func(columns []string, values []any)) error {
+	c := influx.NewClient(influx.Config{URL: influxDB.URL, Token: influxDB.Token()})
+	defer c.Close()
+	return c.InfluxQL(ctx, db, statement, func(s influx.Series) error {
+		for _, v := range s.Values {
+			row(s.Columns, v)
+		}
+		return nil
+	})
 }
