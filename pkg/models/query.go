@@ -19,7 +19,7 @@ type QueryType string
 
 // The query types Vigil answers.
 const (
-	QueryTypeTTest QueryType = "ttest"
+	QueryTypeTTest  QueryType = "ttest"
 	QueryTypePower  QueryType = "power"
 	QueryTypeAlerts QueryType = "alerts"
 	QueryTypeFlux   QueryType = "flux"
@@ -96,8 +96,8 @@ type Query struct {
 	TTest       TTest
 	Power       Power
 	// Format is the alerts query's shape: table or annotations.
-	Format string
-	TimeRange   backend.TimeRange
+	Format    string
+	TimeRange backend.TimeRange
 	// Interval is Grafana's suggested step for the panel (v.windowPeriod).
 	Interval time.Duration
 }
