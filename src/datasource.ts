@@ -10,6 +10,9 @@ export class DataSource extends DataSourceWithBackend<VigilQuery, VigilOptions> 
   constructor(instanceSettings: DataSourceInstanceSettings<VigilOptions>) {
     super(instanceSettings);
     this.defaultBucket = instanceSettings.jsonData.defaultBucket ?? '';
+    // Annotation queries use the same editor and backend; frames with time,
+    // timeEnd, title, text and tags fields become annotations.
+    this.annotations = {};
   }
 
   getDefaultQuery(): Partial<VigilQuery> {
@@ -21,8 +24,13 @@ export class DataSource extends DataSourceWithBackend<VigilQuery, VigilOptions> 
     if (query.hide) {
       return false;
     }
-    if (query.queryType === 'flux') {
-      return !!query.flux?.trim();
+    switch (query.queryType) {
+      case 'flux':
+        return !!query.flux?.trim();
+      case 'alerts':
+        return true;
+      case 'power':
+        return !!query.measurement?.trim();
     }
     return !!query.measurement?.trim() && (query.fields ?? []).some((f) => f.trim() !== '');
   }
@@ -48,6 +56,8 @@ export class DataSource extends DataSourceWithBackend<VigilQuery, VigilOptions> 
       measurement: replace(query.measurement),
       flux: replace(query.flux),
       window: replace(query.window),
+      activePower: replace(query.activePower),
+      subMeters: query.subMeters?.map((m) => templateSrv.replace(m, scopedVars)),
       tags,
       fields,
     };

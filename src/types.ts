@@ -3,10 +3,12 @@ import { DataQuery, DataSourceJsonData } from '@grafana/data';
 import defaults from './defaults.json';
 
 /** The query types the backend answers (queryType in the query JSON). */
-export type VigilQueryType = 'ttest' | 'flux';
+export type VigilQueryType = 'ttest' | 'power' | 'alerts' | 'flux';
 
 export type TTestOutput = 'pvalue' | 't' | 'anomaly';
 export type TTestMode = 'auto' | 'points' | 'windows';
+export type PowerAggregate = 'auto' | 'none' | 'mean' | 'max' | 'sum';
+export type AlertsFormat = 'table' | 'annotations';
 
 /** A Vigil query as dashboards, alert rules and the backend see it (see the README). */
 export interface VigilQuery extends DataQuery {
@@ -28,6 +30,13 @@ export interface VigilQuery extends DataQuery {
   alpha?: number;
   output?: TTestOutput;
   mode?: TTestMode;
+  /** power: field with the active power (kW). */
+  activePower?: string;
+  /** power: fields with the sub-meters (Wh). */
+  subMeters?: string[];
+  aggregate?: PowerAggregate;
+  /** alerts: table or annotations. */
+  format?: AlertsFormat;
 }
 
 /** Non-secret data source settings (jsonData). */
@@ -56,6 +65,13 @@ export const DEFAULT_QUERY: Partial<VigilQuery> = {
   alpha: q.alpha,
   output: q.output as TTestOutput,
   mode: q.mode as TTestMode,
+};
+
+/** Defaults of the power query's fields. */
+export const DEFAULT_POWER = {
+  activePower: q.power.activePower,
+  subMeters: q.power.subMeters,
+  aggregate: q.power.aggregate as PowerAggregate,
 };
 
 /** The script a new Flux query starts with. */

@@ -71,3 +71,25 @@ describe('QueryEditor', () => {
     expect(onRunQuery).toHaveBeenCalled();
   });
 });
+
+describe('QueryEditor for power and alert history', () => {
+  it('shows the power inputs with the contract defaults', () => {
+    setup({ queryType: 'power', measurement: 'power' });
+    expect(screen.getByLabelText('Active power')).toHaveAttribute('placeholder', 'Global_active_power');
+    expect(screen.getByText('Sub_metering_3')).toBeInTheDocument();
+    expect(screen.queryByLabelText('Alpha')).not.toBeInTheDocument();
+  });
+
+  it('changes the aggregate and runs', () => {
+    const { onChange, onRunQuery } = setup({ queryType: 'power', measurement: 'power' });
+    fireEvent.click(screen.getByLabelText('max'));
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ aggregate: 'max' }));
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+
+  it('picks the alert history format', () => {
+    const { onChange } = setup({ queryType: 'alerts' });
+    fireEvent.click(screen.getByLabelText('annotations'));
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ format: 'annotations' }));
+  });
+});

@@ -3,14 +3,38 @@ import { QueryEditorProps, SelectableValue } from '@grafana/data';
 import { CodeEditor, InlineField, InlineFieldRow, Input, RadioButtonGroup, TagsInput } from '@grafana/ui';
 
 import { DataSource } from '../datasource';
-import { DEFAULT_FLUX, DEFAULT_QUERY, TTestMode, TTestOutput, VigilOptions, VigilQuery, VigilQueryType } from '../types';
+import {
+  AlertsFormat,
+  DEFAULT_FLUX,
+  DEFAULT_POWER,
+  DEFAULT_QUERY,
+  PowerAggregate,
+  TTestMode,
+  TTestOutput,
+  VigilOptions,
+  VigilQuery,
+  VigilQueryType,
+} from '../types';
 import { alphaError, historyError, windowError } from '../validation';
 
 type Props = QueryEditorProps<DataSource, VigilQuery, VigilOptions>;
 
 const TYPES: Array<SelectableValue<VigilQueryType>> = [
   { label: 't-test', value: 'ttest', description: "Welch's t-test of each window against the history" },
+  { label: 'Power', value: 'power', description: 'Unmetered household energy per minute (Wh)' },
+  { label: 'Alert history', value: 'alerts', description: 'Alerts stored by the alert-history receiver' },
   { label: 'Flux', value: 'flux', description: 'A raw Flux script' },
+];
+const AGGREGATES: Array<SelectableValue<PowerAggregate>> = [
+  { label: 'auto', value: 'auto', description: 'mean when the panel is coarser than the data' },
+  { label: 'none', value: 'none' },
+  { label: 'mean', value: 'mean' },
+  { label: 'max', value: 'max' },
+  { label: 'sum', value: 'sum' },
+];
+const FORMATS: Array<SelectableValue<AlertsFormat>> = [
+  { label: 'table', value: 'table' },
+  { label: 'annotations', value: 'annotations', description: 'one region per alert, from firing to OK' },
 ];
 const OUTPUTS: Array<SelectableValue<TTestOutput>> = [
   { label: 'p-value', value: 'pvalue' },
@@ -51,7 +75,10 @@ export function QueryEditor(props: Props) {
           />
         </InlineField>
       </InlineFieldRow>
-      {type === 'flux' ? <FluxEditor {...props} /> : <TTestEditor {...props} />}
+      {type === 'flux' && <FluxEditor {...props} />}
+      {type === 'ttest' && <TTestEditor {...props} />}
+      {type === 'power' && <PowerEditor {...props} />}
+      {type === 'alerts' && <AlertsEditor {...props} />}
     </>
   );
 }
@@ -159,5 +186,77 @@ function TTestEditor({ query, onChange, onRunQuery }: Props) {
         </InlineField>
       </InlineFieldRow>
     </>
+  );
+}
+
+function PowerEditor({ query, onChange, onRunQuery }: Props) {
+  const commit = (patch: Partial<VigilQuery>) => {
+    onChange({ ...query, ...patch });
+    onRunQuery();
+  };
+  return (
+    <>
+      <InlineFieldRow>
+        <InlineField label="Measurement" labelWidth={LABEL}>
+          <Input
+            aria-label="Measurement"
+            width={24}
+            value={query.measurement ?? ''}
+            placeholder="power"
+            onChange={(e: ChangeEvent<HTMLInputElement>) => onChange({ ...query, measurement: e.currentTarget.value })}
+            onBlur={onRunQuery}
+          />
+        </InlineField>
+        <InlineField label="Active power" labelWidth={LABEL} tooltip="Field with the minute's average power, kW.">
+          <Input
+            aria-label="Active power"
+            width={24}
+            value={query.activePower ?? ''}
+            placeholder={DEFAULT_POWER.activePower}
+            onChange={(e: ChangeEvent<HTMLInputElement>) => onChange({ ...query, activePower: e.currentTarget.value })}
+            onBlur={onRunQuery}
+          />
+        </InlineField>
+      </InlineFieldRow>
+      <InlineFieldRow>
+        <InlineField label="Sub-meters" labelWidth={LABEL} tooltip="Fields with each sub-meter's energy per minute, Wh.">
+          <TagsInput tags={query.subMeters ?? DEFAULT_POWER.subMeters} onChange={(subMeters: string[]) => commit({ subMeters })} />
+        </InlineField>
+        <InlineField label="Aggregate" labelWidth={LABEL}>
+          <RadioButtonGroup
+            options={AGGREGATES}
+            value={query.aggregate ?? DEFAULT_POWER.aggregate}
+            onChange={(aggregate) => commit({ aggregate })}
+          />
+        </InlineField>
+      </InlineFieldRow>
+    </>
+  );
+}
+
+function AlertsEditor({ query, onChange, onRunQuery }: Props) {
+  return (
+    <InlineFieldRow>
+      <InlineField label="Measurement" labelWidth={LABEL} tooltip="Where the alert-history receiver writes.">
+        <Input
+          aria-label="Measurement"
+          width={24}
+          value={query.measurement ?? ''}
+          placeholder="alerts"
+          onChange={(e: ChangeEvent<HTMLInputElement>) => onChange({ ...query, measurement: e.currentTarget.value })}
+          onBlur={onRunQuery}
+        />
+      </InlineField>
+      <InlineField label="Format" labelWidth={LABEL}>
+        <RadioButtonGroup
+          options={FORMATS}
+          value={query.format ?? 'table'}
+          onChange={(format) => {
+            onChange({ ...query, format });
+            onRunQuery();
+          }}
+        />
+      </InlineField>
+    </InlineFieldRow>
   );
 }
