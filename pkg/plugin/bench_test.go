@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 )
 
 // End-to-end latency, measured through QueryData against the real InfluxDB:
@@ -143,4 +145,79 @@ func Benchmark30Days(b *testing.B) {
 	b.ReportMetric(float64(win)/float64(pts), "windows/points")
 	b.ReportMetric(float64(pHeap)/(1<<20), "points-peak-MiB")
 	b.ReportMetric(float64(wHeap)/(1<<20), "windows-peak-MiB")
+}
+
+// loadHouse writes years of synthetic household minutes (UCI shape, 7
+// fields, about 1.25% of rows missing) into database db, once.
+func loadHouse(b *testing.B, db string, years int) {
+	devenv.NeedInfluxDB(b)
+	loadLock.Lock()
+	defer loadLock.Unlock()
+	if loaded[db] {
+		return
+	}
+	ctx := context.Background()
+	if err := influxDB.CreateDatabase(ctx, db); err != nil {
+		b.Fatal(err)
+	}
+	gen := datagen.NewHousehold(houseStart, 1)
+	n := years * 365 * 1440
+	start := time.Now()
+	if err := influxDB.WriteLines(ctx, db+"/autogen", n, func(int) string {
+		for {
+			if lp := gen.Next().LineProtocol(); lp != "" {
+				return lp
+			}
+		}
+	}); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("loaded %d household rows into %s in %s", n, db, time.Since(start).Round(time.Millisecond))
+	loaded[db] = true
+}
+
+var houseStart = time.Date(2006, 12, 16, 17, 24, 0, 0, time.UTC)
+
+// BenchmarkPowerFourYears: the power query over four years of minute data
+// at 1,000 points (auto: mean per interval), against InfluxDB's own time for
+// the same aggregate statement sent straight to /query, and the plugin's
+// peak heap.
+func BenchmarkPowerFourYears(b *testing.B) {
+	loadHouse(b, "benchhouse", 4)
+	ds := newDatasource(b, influxDB.URL, `{"defaultBucket":"benchhouse/autogen","timeout":600}`, influxDB.Token())
+	from, to := houseStart, houseStart.Add(4*365*24*time.Hour)
+	model := map[string]any{"queryType": "power", "measurement": "power"}
+	js, _ := json.Marshal(model)
+	interval := to.Sub(from) / 1000
+	var stmt string
+	var viaPlugin, direct time.Duration
+	var heap uint64
+	for i := 0; i < b.N; i++ {
+		s := time.Now()
+		heap = max(heap, peakHeap(func() {
+			resp, err := ds.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{{
+				RefID: "A", QueryType: "power", JSON: js, Interval: interval, MaxDataPoints: 1000,
+				TimeRange: backend.TimeRange{From: from, To: to}}}})
+			if err != nil || resp.Responses["A"].Error != nil {
+				b.Fatalf("%v %v", err, resp.Responses["A"].Error)
+			}
+			f := resp.Responses["A"].Frames[0]
+			if f.Rows() < 900 || f.Rows() > 1001 {
+				b.Fatalf("%d rows", f.Rows())
+			}
+			stmt = f.Meta.ExecutedQueryString
+		}))
+		viaPlugin += time.Since(s)
+		// InfluxDB alone: the aggregate statement (the last one the plugin ran).
+		agg := stmt[strings.LastIndex(stmt, "\n\n")+2:]
+		s = time.Now()
+		if err := ds.client.InfluxQL(context.Background(), "benchhouse", agg, func(influx.Series) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+		direct += time.Since(s)
+	}
+	b.ReportMetric(float64(viaPlugin.Milliseconds())/float64(b.N), "plugin-ms/op")
+	b.ReportMetric(float64(direct.Milliseconds())/float64(b.N), "influxdb-ms/op")
+	b.ReportMetric(float64(viaPlugin)/float64(direct), "plugin/influxdb")
+	b.ReportMetric(float64(heap)/(1<<20), "peak-MiB")
 }

@@ -243,3 +243,30 @@ func TestCheckHealth(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryQueryTypeShowsItsExecutedQuery: the query inspector gets the
+// statements each query type ran.
+func TestEveryQueryTypeShowsItsExecutedQuery(t *testing.T) {
+	seed(t)
+	ds := testDatasource(t)
+	queries := []backend.DataQuery{fluxQuery("FLUX", allTemperatures)}
+	for refID, model := range map[string]string{
+		"TTEST":  `{"queryType":"ttest","measurement":"temperatures","fields":["bed"],"window":"2s","history":4}`,
+		"POWER":  `{"queryType":"power","measurement":"power"}`,
+		"ALERTS": `{"queryType":"alerts"}`,
+	} {
+		q := fluxQuery(refID, "")
+		q.QueryType, q.JSON = "", []byte(model)
+		queries = append(queries, q)
+	}
+	resp, err := ds.QueryData(context.Background(), &backend.QueryDataRequest{Queries: queries})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for refID, want := range map[string]string{"FLUX": "from(bucket:", "TTEST": "|> count()", "POWER": "SELECT count(", "ALERTS": "SELECT * FROM"} {
+		r := resp.Responses[refID]
+		if r.Error != nil || len(r.Frames) == 0 || !strings.Contains(r.Frames[0].Meta.ExecutedQueryString, want) {
+			t.Errorf("%s: error %v, frames %v", refID, r.Error, r.Frames)
+		}
+	}
+}

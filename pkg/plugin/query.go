@@ -65,12 +65,6 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (res backe
 	if err != nil {
 		return errorResponse(err, executed)
 	}
-	for _, f := range fr {
-		if f.Meta == nil {
-			f.Meta = &data.FrameMeta{}
-		}
-		f.Meta.ExecutedQueryString = executed
-	}
 	return backend.DataResponse{Frames: fr}
 }
 
@@ -90,6 +84,12 @@ func (d *Datasource) runFlux(ctx context.Context, script string) (data.Frames, e
 			return nil, err
 		}
 		return nil, d.client.ResultError(err)
+	}
+	for _, f := range fr {
+		if f.Meta == nil {
+			f.Meta = &data.FrameMeta{}
+		}
+		f.Meta.ExecutedQueryString = script
 	}
 	return fr, nil
 }
