@@ -85,7 +85,7 @@ func TestPowerAlertWritesHistory(t *testing.T) {
 	}
 
 	// The alerts query returns both, through Grafana.
-	out := dsQuery(t, now.Add(-time.Hour), time.Now().Add(time.Minute),
+	out := dsQuery(t, now, time.Now().Add(time.Minute),
 		map[string]any{"refId": "A", "queryType": "alerts", "bucket": "house/autogen", "tags": map[string]string{"alertName": "Power consumption"}},
 		map[string]any{"refId": "B", "queryType": "alerts", "bucket": "house/autogen", "format": "annotations"})
 	if a := out.Results["A"]; a.Error != "" || len(a.Frames) != 1 || len(a.Frames[0].Data.Values[0]) != 2 {
