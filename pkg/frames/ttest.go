@@ -8,6 +8,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/ttest"
 )
@@ -37,26 +38,9 @@ func TTest(out *ttest.Outcome, output models.Output, alpha float64) data.Frames 
 	for _, s := range out.Series {
 		values := make([]float64, len(s.Results))
 		for i, r := range s.Results {
-			switch output {
-			case models.OutputT:
-				values[i] = r.T
-			case models.OutputAnomaly:
-				if r.Anomalous(alpha) {
-					values[i] = 1
-				}
-			default:
-				values[i] = r.P
-			}
+			values[i] = outputValue(r, output, alpha)
 		}
-		labels := data.Labels{FieldLabel: s.Field}
-		for k, v := range s.Tags {
-			if k != FieldLabel {
-				labels[k] = v
-			}
-		}
-		value := data.NewField(string(output), labels, values)
-		value.Config = &data.FieldConfig{DisplayNameFromDS: displayName(s)}
-		f := data.NewFrame("", data.NewField("Time", nil, s.Ends), value)
+		f := data.NewFrame("", data.NewField("Time", nil, s.Ends), valueField(s, output, values))
 		f.Meta = meta()
 		frames = append(frames, f)
 	}
@@ -69,6 +53,34 @@ func TTest(out *ttest.Outcome, output models.Output, alpha float64) data.Frames 
 		frames[0].Meta.Notices = append(frames[0].Meta.Notices, data.Notice{Severity: data.NoticeSeverityInfo, Text: n})
 	}
 	return frames
+}
+
+// outputValue is what a window shows for the chosen output.
+func outputValue(r analysis.Result, output models.Output, alpha float64) float64 {
+	switch output {
+	case models.OutputT:
+		return r.T
+	case models.OutputAnomaly:
+		if r.Anomalous(alpha) {
+			return 1
+		}
+		return 0
+	}
+	return r.P
+}
+
+// valueField is a series' value field: named after the output, labelled
+// field=<name> plus the series' tags.
+func valueField(s *ttest.Series, output models.Output, values any) *data.Field {
+	labels := data.Labels{FieldLabel: s.Field}
+	for k, v := range s.Tags {
+		if k != FieldLabel {
+			labels[k] = v
+		}
+	}
+	f := data.NewField(string(output), labels, values)
+	f.Config = &data.FieldConfig{DisplayNameFromDS: displayName(s)}
+	return f
 }
 
 // displayName is the field name, followed by the tags when there are any.
@@ -86,4 +98,38 @@ func displayName(s *ttest.Series) string {
 		parts[i] = fmt.Sprintf("%s=%s", k, s.Tags[k])
 	}
 	return s.Field + " " + strings.Join(parts, " ")
+}
+
+// TTestLive builds one frame for a live stream: the windows closed in one
+// poll, for every series of the channel, in wide form (a time field and one
+// value field per series, labelled as in TTest; null where a series has no
+// window at that time). With one series it has the fields of the query
+// response.
+func TTestLive(series []*ttest.Series, output models.Output, alpha float64) *data.Frame {
+	set := map[time.Time]bool{}
+	for _, s := range series {
+		for _, t := range s.Ends {
+			set[t] = true
+		}
+	}
+	times := make([]time.Time, 0, len(set))
+	for t := range set {
+		times = append(times, t)
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	index := make(map[time.Time]int, len(times))
+	for i, t := range times {
+		index[t] = i
+	}
+	f := data.NewFrame("", data.NewField("Time", nil, times))
+	for _, s := range series {
+		values := make([]*float64, len(times))
+		for i, t := range s.Ends {
+			v := outputValue(s.Results[i], output, alpha)
+			values[index[t]] = &v
+		}
+		f.Fields = append(f.Fields, valueField(s, output, values))
+	}
+	f.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide}
+	return f
 }

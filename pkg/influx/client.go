@@ -107,3 +107,11 @@ func (c *Client) Write(ctx context.Context, bucket string, points ...*write.Poin
 	}
 	return nil
 }
+
+// WriteLines writes line protocol (nanosecond timestamps) to bucket.
+func (c *Client) WriteLines(ctx context.Context, bucket string, lines []string) error {
+	if err := c.client.WriteAPIBlocking(c.org, bucket).WriteRecord(ctx, lines...); err != nil {
+		return classify(err, c.url)
+	}
+	return nil
+}

@@ -78,6 +78,13 @@ const (
 
 // Run answers one t-test query.
 func Run(ctx context.Context, src Source, req Request) (*Outcome, error) {
+	out, _, err := run(ctx, src, req)
+	return out, err
+}
+
+// run answers a query and also returns the runner, whose per-series state
+// a live stream continues; the runner is nil when no window ends in range.
+func run(ctx context.Context, src Source, req Request) (*Outcome, *runner, error) {
 	w := req.Window
 	start := alignDown(req.From, w)
 	stop := alignDown(req.To, w)
@@ -86,15 +93,15 @@ func Run(ctx context.Context, src Source, req Request) (*Outcome, error) {
 		out.Notices = append(out.Notices, fmt.Sprintf(
 			"no %s window ends inside the time range (%s): widen the range or shorten the window",
 			w, req.To.Sub(req.From).Round(time.Second)))
-		return out, nil
+		return out, nil, nil
 	}
 	if len(req.Selection.Fields) == 0 {
-		return nil, &models.QueryError{Field: "fields", Reason: "is empty"}
+		return nil, nil, &models.QueryError{Field: "fields", Reason: "is empty"}
 	}
 
 	p, err := probe(ctx, src, req, maxTime(start, stop.Add(-probeWindows*w)), stop, out)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mode := req.Mode
 	if mode == models.ModeAuto {
@@ -117,7 +124,7 @@ func Run(ctx context.Context, src Source, req Request) (*Outcome, error) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if run.warm || lookback >= maxLookbackWindows || !run.prefixGrew {
 			out.Mode = mode
@@ -131,7 +138,7 @@ func Run(ctx context.Context, src Source, req Request) (*Outcome, error) {
 		out.Notices = append(out.Notices, fmt.Sprintf("no data for measurement %s, fields %s in bucket %s in this time range",
 			influx.String(req.Selection.Measurement), quoteList(req.Selection.Fields), influx.String(req.Selection.Bucket)))
 	}
-	return out, nil
+	return out, run, nil
 }
 
 // probeResult is what a small look at the end of the range tells.
@@ -218,6 +225,9 @@ type state struct {
 	windows *analysis.WindowDetector
 	// prefixAccepted: points that entered the history during the lookback.
 	prefixAccepted int
+	// last is the newest point read (ns); emitted is the end of the last
+	// window closed (ns): a live stream drops points before it as late.
+	last, emitted int64
 }
 
 func (r *runner) reset() {
@@ -332,6 +342,7 @@ func (r *runner) streamPoints(ctx context.Context, from, to time.Time, newState 
 		if !ok {
 			continue
 		}
+		st.last = ts
 		if out, end, ok := st.points.Add(ts, x); ok && emit {
 			st.record(end, out, r.req.From)
 		}
