@@ -1,5 +1,12 @@
-import { DataSourceInstanceSettings, ScopedVars } from '@grafana/data';
-import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
+import {
+  DataQueryRequest,
+  DataQueryResponse,
+  DataSourceInstanceSettings,
+  LiveChannelScope,
+  ScopedVars,
+} from '@grafana/data';
+import { DataSourceWithBackend, getGrafanaLiveSrv, getTemplateSrv } from '@grafana/runtime';
+import { merge, Observable } from 'rxjs';
 
 import { DEFAULT_QUERY, VigilOptions, VigilQuery } from './types';
 
@@ -17,6 +24,37 @@ export class DataSource extends DataSourceWithBackend<VigilQuery, VigilOptions> 
 
   getDefaultQuery(): Partial<VigilQuery> {
     return DEFAULT_QUERY;
+  }
+
+  /**
+   * Live t-test queries subscribe to one Grafana Live channel per field
+   * (ds/<uid>/ttest/<measurement>/<field>, the query as the subscription's
+   * data); the backend sends the recent windows, then each window as it
+   * completes. Every other query goes to the backend as usual.
+   */
+  query(request: DataQueryRequest<VigilQuery>): Observable<DataQueryResponse> {
+    const live = request.targets.filter((t) => t.live && !t.hide && (t.queryType ?? 'ttest') === 'ttest');
+    if (live.length === 0) {
+      return super.query(request);
+    }
+    const streams = live.flatMap((target) => {
+      const q = this.applyTemplateVariables(target, request.scopedVars);
+      return (q.fields ?? []).map((field) =>
+        getGrafanaLiveSrv().getDataStream({
+          key: `${request.requestId}-${target.refId}-${field}`,
+          addr: {
+            scope: LiveChannelScope.DataSource,
+            // Grafana 10 reads namespace, 11 and later stream: give both.
+            namespace: this.uid,
+            stream: this.uid,
+            path: `ttest/${q.measurement}/${field}`,
+            data: { ...q, fields: [field] },
+          },
+        })
+      );
+    });
+    const rest = request.targets.filter((t) => !live.includes(t));
+    return rest.length > 0 ? merge(...streams, super.query({ ...request, targets: rest })) : merge(...streams);
   }
 
   /** Skips hidden queries and queries that cannot run yet. */

@@ -30,6 +30,8 @@ export interface VigilQuery extends DataQuery {
   alpha?: number;
   output?: TTestOutput;
   mode?: TTestMode;
+  /** t-test: stream windows live through Grafana Live instead of querying. */
+  live?: boolean;
   /** power: field with the active power (kW). */
   activePower?: string;
   /** power: fields with the sub-meters (Wh). */

@@ -93,3 +93,17 @@ describe('QueryEditor for power and alert history', () => {
     expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ format: 'annotations' }));
   });
 });
+
+describe('Live switch', () => {
+  it('turns live streaming on', () => {
+    const { onChange, onRunQuery } = setup();
+    fireEvent.click(screen.getByLabelText('Live'));
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ live: true }));
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+
+  it('warns when names cannot form a Live channel path', () => {
+    setup({ live: true, measurement: 'printer temps' });
+    expect(screen.getByText(/Live needs measurement and field names/)).toBeInTheDocument();
+  });
+});

@@ -1,6 +1,6 @@
 import React, { ChangeEvent, useState } from 'react';
 import { QueryEditorProps, SelectableValue } from '@grafana/data';
-import { CodeEditor, InlineField, InlineFieldRow, Input, RadioButtonGroup, TagsInput } from '@grafana/ui';
+import { CodeEditor, InlineField, InlineFieldRow, InlineSwitch, Input, RadioButtonGroup, TagsInput } from '@grafana/ui';
 
 import { DataSource } from '../datasource';
 import {
@@ -111,6 +111,11 @@ function TTestEditor({ query, onChange, onRunQuery }: Props) {
     alpha: alphaError(alpha.trim() === '' ? undefined : Number(alpha)),
   };
   const valid = !errors.window && !errors.history && !errors.alpha;
+  // Grafana Live channel paths allow only these characters.
+  const liveError =
+    query.live && ![query.measurement ?? '', ...(query.fields ?? [])].every((n) => /^[A-Za-z0-9_.=-]+$/.test(n))
+      ? 'Live needs measurement and field names made of letters, digits, _ . = -'
+      : undefined;
 
   // Commits a change and runs the query when everything is valid.
   const commit = (patch: Partial<VigilQuery>) => {
@@ -183,6 +188,19 @@ function TTestEditor({ query, onChange, onRunQuery }: Props) {
         </InlineField>
         <InlineField label="Read" labelWidth={LABEL}>
           <RadioButtonGroup options={MODES} value={query.mode ?? DEFAULT_QUERY.mode} onChange={(mode) => commit({ mode })} />
+        </InlineField>
+        <InlineField
+          label="Live"
+          labelWidth={LABEL}
+          invalid={!!liveError}
+          error={liveError}
+          tooltip="Stream each window as it completes (Grafana Live), instead of querying on refresh."
+        >
+          <InlineSwitch
+            aria-label="Live"
+            value={!!query.live}
+            onChange={(e: React.FormEvent<HTMLInputElement>) => commit({ live: e.currentTarget.checked })}
+          />
         </InlineField>
       </InlineFieldRow>
     </>
