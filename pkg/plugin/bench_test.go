@@ -3,10 +3,12 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/ttest"
 )
 
 // End-to-end latency, measured through QueryData against the real InfluxDB:
@@ -220,4 +223,83 @@ func BenchmarkPowerFourYears(b *testing.B) {
 	b.ReportMetric(float64(direct.Milliseconds())/float64(b.N), "influxdb-ms/op")
 	b.ReportMetric(float64(viaPlugin)/float64(direct), "plugin/influxdb")
 	b.ReportMetric(float64(heap)/(1<<20), "peak-MiB")
+}
+
+// BenchmarkLive200Channels: 200 live t-test channels (one field each) on one
+// plugin, each polled once per second of new data as RunStream does. Reports
+// the plugin's CPU time per poll and heap per channel.
+func BenchmarkLive200Channels(b *testing.B) {
+	devenv.NeedInfluxDB(b)
+	ctx := context.Background()
+	const channels = 200
+	if err := influxDB.CreateDatabase(ctx, "many"); err != nil {
+		b.Fatal(err)
+	}
+	ds := newDatasource(b, influxDB.URL, `{"defaultBucket":"many/autogen"}`, influxDB.Token())
+	second := func(ts time.Time) string {
+		var sb strings.Builder
+		sb.WriteString("many ")
+		for f := 0; f < channels; f++ {
+			if f > 0 {
+				sb.WriteByte(',')
+			}
+			fmt.Fprintf(&sb, "f%d=%g", f, 20+float64((ts.Unix()*7+int64(f))%13)/10)
+		}
+		fmt.Fprintf(&sb, " %d", ts.Unix())
+		return sb.String()
+	}
+	// Ten minutes of history, one point per second per field.
+	start := time.Now().Truncate(time.Second).Add(-10 * time.Minute)
+	if err := influxDB.WriteLines(ctx, "many/autogen", 600, func(i int) string { return second(start.Add(time.Duration(i) * time.Second)) }); err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	lives := make([]*ttest.Live, channels)
+	for f := range lives {
+		lq, err := ds.parseLive(fmt.Sprintf("ttest/many/f%d", f), []byte(fmt.Sprintf(`{"measurement":"many","fields":["f%d"],"window":"10s","history":60}`, f)), time.Now())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if lives[f], _, err = ttest.StartLive(ctx, ds.client, lq.request(1e6, start.Add(10*time.Minute))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	next := start.Add(10 * time.Minute)
+	var cpu time.Duration
+	polls := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := influxDB.WriteLines(ctx, "many/autogen", 1, func(int) string { return second(next) }); err != nil {
+			b.Fatal(err)
+		}
+		next = next.Add(time.Second)
+		c0 := cpuTime()
+		var wg sync.WaitGroup
+		for _, l := range lives {
+			wg.Add(1)
+			go func(l *ttest.Live) {
+				defer wg.Done()
+				if _, err := l.Poll(ctx, ds.client, next); err != nil {
+					b.Error(err)
+				}
+			}(l)
+		}
+		wg.Wait()
+		cpu += cpuTime() - c0
+		polls += channels
+	}
+	b.ReportMetric(float64(cpu.Microseconds())/float64(polls), "cpu-us/poll")
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/channels/1024, "heap-KiB/channel")
+}
+
+// cpuTime is the process's user plus system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
