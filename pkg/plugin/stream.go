@@ -16,16 +16,17 @@ import (
 	"github.com/vigil/vigil-anomaly-datasource/pkg/frames"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/power"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/ttest"
 )
 
 var _ backend.StreamHandler = (*Datasource)(nil)
 
 // Live streams: channel paths under ds/<uid>/ are ttest/<measurement>/<field>
-// and the subscription's data is the ttest query JSON, plus optional
-// "pollInterval" (default window/10, from 200ms to 30s) and "settle" (how
-// long after a window's end its last points may still arrive; default
-// 250ms).
+// (one field per channel) and power/<measurement>; the subscription's data
+// is the query JSON, plus optional "pollInterval" (t-test: window/10 from
+// 200ms to 30s; power: 1s) and "settle" (t-test: how long after a window's
+// end its last points may still arrive; default 250ms).
 const (
 	liveInitialRange = time.Hour
 	defaultSettle    = 250 * time.Millisecond
@@ -45,15 +46,19 @@ func (d *Datasource) parseLive(path string, raw json.RawMessage, now time.Time) 
 		return liveQuery{}, d.settingsErr
 	}
 	parts := strings.Split(path, "/")
-	if len(parts) != 3 || parts[0] != string(models.QueryTypeTTest) || parts[1] == "" || parts[2] == "" {
-		return liveQuery{}, fmt.Errorf("channel path %q: want ttest/<measurement>/<field>", path)
+	qt := models.QueryType(parts[0])
+	switch {
+	case qt == models.QueryTypeTTest && len(parts) == 3 && parts[1] != "" && parts[2] != "":
+	case qt == models.QueryTypePower && len(parts) == 2 && parts[1] != "":
+	default:
+		return liveQuery{}, fmt.Errorf("channel path %q: want ttest/<measurement>/<field> or power/<measurement>", path)
 	}
-	q, err := models.ParseQuery(backend.DataQuery{RefID: "live", QueryType: string(models.QueryTypeTTest), JSON: raw,
+	q, err := models.ParseQuery(backend.DataQuery{RefID: "live", QueryType: string(qt), JSON: raw,
 		TimeRange: backend.TimeRange{From: now.Add(-liveInitialRange), To: now}}, d.settings)
 	if err != nil {
 		return liveQuery{}, err
 	}
-	if len(q.TTest.Fields) != 1 || q.Measurement != parts[1] || q.TTest.Fields[0] != parts[2] {
+	if q.Measurement != parts[1] || (qt == models.QueryTypeTTest && (len(q.TTest.Fields) != 1 || q.TTest.Fields[0] != parts[2])) {
 		return liveQuery{}, fmt.Errorf("channel path %q does not match the query (measurement %q, fields %q): one channel streams one field", path, q.Measurement, q.TTest.Fields)
 	}
 	var opts struct {
@@ -61,7 +66,10 @@ func (d *Datasource) parseLive(path string, raw json.RawMessage, now time.Time) 
 		Settle       string `json:"settle"`
 	}
 	_ = json.Unmarshal(raw, &opts)
-	lq := liveQuery{query: q, poll: min(max(q.TTest.Window/10, 200*time.Millisecond), 30*time.Second), settle: defaultSettle}
+	lq := liveQuery{query: q, poll: time.Second, settle: defaultSettle}
+	if qt == models.QueryTypeTTest {
+		lq.poll = min(max(q.TTest.Window/10, 200*time.Millisecond), 30*time.Second)
+	}
 	for _, o := range []struct {
 		field, text string
 		target      *time.Duration
@@ -78,6 +86,17 @@ func (d *Datasource) parseLive(path string, raw json.RawMessage, now time.Time) 
 	return lq, nil
 }
 
+// powerRequest is the power query over the recent range.
+func (lq liveQuery) powerRequest(maxPoints int64, now time.Time) power.Request {
+	q := lq.query
+	return power.Request{
+		Selection:   influx.Selection{Bucket: q.Bucket, Measurement: q.Measurement, Tags: q.Tags},
+		ActivePower: q.Power.ActivePower, SubMeters: q.Power.SubMeters,
+		From: now.Add(-liveInitialRange), To: now, MaxPoints: maxPoints,
+	}
+}
+
+// request is the t-test query over the recent range.
 func (lq liveQuery) request(maxPoints int64, now time.Time) ttest.Request {
 	q := lq.query
 	span := max(liveInitialRange, 2*q.TTest.Window)
@@ -101,12 +120,13 @@ func (d *Datasource) SubscribeStream(ctx context.Context, req *backend.Subscribe
 		d.logger.Warn("live subscription refused", "path", req.Path, "error", err)
 		return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusNotFound}, nil
 	}
-	out, err := ttest.Run(ctx, d.client, lq.request(d.settings.MaxPoints, now))
+	stepper := d.newStepper(lq)
+	frame, err := stepper.start(ctx, now)
 	if err != nil {
-		d.logger.Warn("live subscription: initial windows", "path", req.Path, "error", err)
+		d.logger.Warn("live subscription: initial rows", "path", req.Path, "error", err)
 		return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusOK}, nil
 	}
-	initial, err := backend.NewInitialFrame(frames.TTestLive(out.Series, lq.query.TTest.Output, lq.query.TTest.Alpha), data.IncludeAll)
+	initial, err := backend.NewInitialFrame(frame, data.IncludeAll)
 	if err != nil {
 		return nil, err
 	}
@@ -128,31 +148,94 @@ func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamReques
 	if err != nil {
 		return err
 	}
-	return runLive(ctx, d.client, lq, d.settings.MaxPoints, sender, d.logger.Warn)
+	return runLive(ctx, d.newStepper(lq), lq, sender, d.logger.Warn)
 }
 
-// runLive is RunStream's loop, with the clock and the source as parameters.
-func runLive(ctx context.Context, src ttest.Source, lq liveQuery, maxPoints int64, sender *backend.StreamSender,
-	warn func(msg string, args ...any)) error {
-	var live *ttest.Live
+// stepper is one channel's live state: start reads the recent range, poll
+// what is new; each returns the frame to send (nil: nothing new).
+type stepper interface {
+	start(ctx context.Context, now time.Time) (*data.Frame, error)
+	poll(ctx context.Context, now time.Time) (*data.Frame, error)
+}
+
+func (d *Datasource) newStepper(lq liveQuery) stepper {
+	if lq.query.Type == models.QueryTypePower {
+		return &powerStepper{src: d.client, req: lq.powerRequest(d.settings.MaxPoints, time.Now())}
+	}
+	return &ttestStepper{src: d.client, lq: lq, maxPoints: d.settings.MaxPoints}
+}
+
+type ttestStepper struct {
+	src       ttest.Source
+	lq        liveQuery
+	maxPoints int64
+	live      *ttest.Live
+}
+
+func (t *ttestStepper) start(ctx context.Context, now time.Time) (*data.Frame, error) {
+	live, out, err := ttest.StartLive(ctx, t.src, t.lq.request(t.maxPoints, now))
+	if err != nil {
+		return nil, err
+	}
+	live.Settle, t.live = t.lq.settle, live
+	return frames.TTestLive(out.Series, t.lq.query.TTest.Output, t.lq.query.TTest.Alpha), nil
+}
+
+func (t *ttestStepper) poll(ctx context.Context, now time.Time) (*data.Frame, error) {
+	series, err := t.live.Poll(ctx, t.src, now)
+	if len(series) == 0 {
+		return nil, err
+	}
+	return frames.TTestLive(series, t.lq.query.TTest.Output, t.lq.query.TTest.Alpha), err
+}
+
+type powerStepper struct {
+	src  power.Source
+	req  power.Request
+	live *power.Live
+}
+
+func (p *powerStepper) start(ctx context.Context, now time.Time) (*data.Frame, error) {
+	p.req.From, p.req.To = now.Add(-liveInitialRange), now
+	live, out, err := power.StartLive(ctx, p.src, p.req)
+	if err != nil {
+		return nil, err
+	}
+	p.live = live
+	return frames.Power(out)[0], nil
+}
+
+func (p *powerStepper) poll(ctx context.Context, now time.Time) (*data.Frame, error) {
+	out, err := p.live.Poll(ctx, p.src, now)
+	if err != nil || len(out.Times) == 0 {
+		return nil, err
+	}
+	return frames.Power(out)[0], nil
+}
+
+// runLive is RunStream's loop: start, then poll until ctx ends, backing off
+// while InfluxDB fails (never past two windows) and waking right after each
+// t-test window ends.
+func runLive(ctx context.Context, st stepper, lq liveQuery, sender *backend.StreamSender, warn func(msg string, args ...any)) error {
+	started := false
 	backoff := time.Duration(0)
 	window := lq.query.TTest.Window
+	if window <= 0 {
+		window = lq.poll
+	}
 	for {
 		now := time.Now()
+		var f *data.Frame
 		var err error
-		if live == nil {
-			live, _, err = ttest.StartLive(ctx, src, lq.request(maxPoints, now))
-			if live != nil {
-				live.Settle = lq.settle
-			}
+		if !started {
+			_, err = st.start(ctx, now) // viewers got these rows as initial data
+			started = err == nil
 		} else {
-			var series []*ttest.Series
-			series, err = live.Poll(ctx, src, now)
-			if len(series) > 0 {
-				f := frames.TTestLive(series, lq.query.TTest.Output, lq.query.TTest.Alpha)
-				if serr := sender.SendFrame(f, data.IncludeAll); serr != nil {
-					return serr
-				}
+			f, err = st.poll(ctx, now)
+		}
+		if f != nil {
+			if serr := sender.SendFrame(f, data.IncludeAll); serr != nil {
+				return serr
 			}
 		}
 		wait := lq.poll
@@ -160,18 +243,15 @@ func runLive(ctx context.Context, src ttest.Source, lq liveQuery, maxPoints int6
 			if ctx.Err() != nil {
 				return nil
 			}
-			// Back off, but not past two windows: a stream should catch up soon
-			// after InfluxDB is back.
-			backoff = min(max(2*backoff, time.Second), maxBackoff, max(2*window, time.Second))
-			wait = backoff
-			warn("live stream: InfluxDB read failed, retrying", "error", err, "retryIn", backoff)
 			var qe *models.QueryError
 			if errors.As(err, &qe) {
 				return err // the query itself is wrong: retrying cannot help
 			}
+			backoff = min(max(2*backoff, time.Second), maxBackoff, max(2*window, time.Second))
+			wait = backoff
+			warn("live stream: InfluxDB read failed, retrying", "error", err, "retryIn", backoff)
 		} else {
 			backoff = 0
-			// Wake up right after the open window ends, not a poll later.
 			next := time.Unix(0, (now.UnixNano()/int64(window)+1)*int64(window)).Add(lq.settle)
 			wait = min(wait, max(time.Until(next), 0))
 		}

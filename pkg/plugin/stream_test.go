@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"sort"
@@ -247,5 +248,67 @@ func TestSubscribeStreamValidation(t *testing.T) {
 	pub, err := ds.PublishStream(context.Background(), &backend.PublishStreamRequest{Path: "ttest/sensor/temp"})
 	if err != nil || pub.Status != backend.PublishStreamStatusPermissionDenied {
 		t.Fatalf("publish: %v %v", pub, err)
+	}
+}
+
+// TestLivePowerStream: every power point written after the stream started
+// is sent once, with its value.
+func TestLivePowerStream(t *testing.T) {
+	seed(t)
+	ctx := context.Background()
+	if err := influxDB.CreateDatabase(ctx, "livepower"); err != nil {
+		t.Fatal(err)
+	}
+	ds := newDatasource(t, influxDB.URL, `{"defaultBucket":"livepower/autogen"}`, influxDB.Token())
+	c := influx.NewClient(influx.Config{URL: influxDB.URL, Token: influxDB.Token()})
+	defer c.Close()
+	write := func(ts time.Time, active float64) {
+		line := fmt.Sprintf("power Global_active_power=%g,Sub_metering_1=0,Sub_metering_2=1,Sub_metering_3=0 %d", active, ts.UnixNano())
+		if err := c.WriteLines(ctx, "livepower/autogen", []string{line}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(time.Now().Add(-time.Minute), 1) // history, in the initial rows only
+	rec := &recorder{}
+	streamCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- ds.RunStream(streamCtx, &backend.RunStreamRequest{Path: "power/power",
+			Data: []byte(`{"queryType":"power","measurement":"power","pollInterval":"200ms"}`)}, backend.NewStreamSender(rec))
+	}()
+	time.Sleep(500 * time.Millisecond)
+	want := map[int64]float64{}
+	for i := 0; i < 10; i++ {
+		ts := time.Now()
+		active := 0.06 * float64(i+2) // i+2 - 1 Wh
+		write(ts, active)
+		v, _ := analysis.UnmeteredWh(active, 0, 1, 0)
+		want[ts.UnixNano()] = v
+		time.Sleep(150 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]float64{}
+	rec.mu.Lock()
+	for _, f := range rec.frames {
+		for row := 0; row < f.Rows(); row++ {
+			ts := f.Fields[0].At(row).(time.Time).UnixNano()
+			if _, dup := got[ts]; dup {
+				t.Fatalf("point %d sent twice", ts)
+			}
+			got[ts] = f.Fields[1].At(row).(float64)
+		}
+	}
+	rec.mu.Unlock()
+	if len(got) != len(want) {
+		t.Fatalf("%d points streamed, want %d", len(got), len(want))
+	}
+	for ts, v := range want {
+		if math.Abs(got[ts]-v) > 1e-12 {
+			t.Fatalf("point %d: %v, want %v", ts, got[ts], v)
+		}
 	}
 }

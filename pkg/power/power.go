@@ -125,3 +125,42 @@ func number(v any) (float64, bool) {
 	f, err := n.Float64()
 	return f, err == nil
 }
+
+// Live streams the power value: it starts with the points of the recent
+// range and each Poll returns the points newer than the newest one read.
+// A point written later with an older timestamp is not seen by the stream
+// (a query over the range includes it).
+type Live struct {
+	req  Request
+	last time.Time
+}
+
+// StartLive returns the recent points (every point, no aggregation) and the
+// live state after them.
+func StartLive(ctx context.Context, src Source, req Request) (*Live, *Outcome, error) {
+	req.Aggregate = string(influx.AggregateNone)
+	out, err := Run(ctx, src, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	l := &Live{req: req, last: req.From.Add(-time.Nanosecond)}
+	if n := len(out.Times); n > 0 {
+		l.last = out.Times[n-1]
+	}
+	return l, out, nil
+}
+
+// Poll returns the points newer than the last one read, up to now (and a
+// minute beyond, for clocks that run ahead).
+func (l *Live) Poll(ctx context.Context, src Source, now time.Time) (*Outcome, error) {
+	req := l.req
+	req.From, req.To = l.last.Add(time.Nanosecond), now.Add(time.Minute)
+	out, err := Run(ctx, src, req)
+	if err != nil {
+		return nil, err
+	}
+	if n := len(out.Times); n > 0 {
+		l.last = out.Times[n-1]
+	}
+	return out, nil
+}
