@@ -26,4 +26,3 @@ func TestHealthWhenInfluxDBStops(t *testing.T) {
 		t.Fatalf("health after InfluxDB restarted: %+v", h)
 	}
 }
-
