@@ -24,7 +24,62 @@ const maxNotificationBytes = 1 << 20
 func (d *Datasource) newResourceHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/alert-history", d.handleAlertHistory)
+	// Schema for the editors' pickers and for template variables.
+	mux.HandleFunc("/measurements", d.schemaHandler(nil, func(r *http.Request, p schemaParams) (any, error) {
+		return d.client.Measurements(r.Context(), p.bucket)
+	}))
+	mux.HandleFunc("/fields", d.schemaHandler([]string{"measurement"}, func(r *http.Request, p schemaParams) (any, error) {
+		return d.client.FieldKeys(r.Context(), p.bucket, p.measurement)
+	}))
+	mux.HandleFunc("/tag-keys", d.schemaHandler([]string{"measurement"}, func(r *http.Request, p schemaParams) (any, error) {
+		return d.client.TagKeys(r.Context(), p.bucket, p.measurement)
+	}))
+	mux.HandleFunc("/tag-values", d.schemaHandler([]string{"measurement", "key"}, func(r *http.Request, p schemaParams) (any, error) {
+		return d.client.TagValues(r.Context(), p.bucket, p.measurement, p.key)
+	}))
 	return mux
+}
+
+// schemaParams are a schema request's query parameters.
+type schemaParams struct{ bucket, measurement, key string }
+
+// schemaHandler answers GET with the lookup's result as JSON; required names
+// the parameters that must be present; bucket defaults to the default bucket.
+func (d *Datasource) schemaHandler(required []string, lookup func(*http.Request, schemaParams) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", http.MethodGet)
+			writeJSONError(w, http.StatusMethodNotAllowed, "use GET")
+			return
+		}
+		if d.settingsErr != nil {
+			writeJSONError(w, http.StatusBadRequest, d.settingsErr.Error())
+			return
+		}
+		q := r.URL.Query()
+		p := schemaParams{bucket: strings.TrimSpace(q.Get("bucket")), measurement: q.Get("measurement"), key: q.Get("key")}
+		if p.bucket == "" {
+			p.bucket = d.settings.DefaultBucket
+		}
+		for _, name := range required {
+			if q.Get(name) == "" {
+				writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("the %q parameter is required", name))
+				return
+			}
+		}
+		result, err := lookup(r, p)
+		if err != nil {
+			status := http.StatusBadGateway
+			var ie *influx.Error
+			if errors.As(err, &ie) && (ie.Kind == influx.KindNotFound || ie.Kind == influx.KindBadQuery) {
+				status = http.StatusBadRequest
+			}
+			writeJSONError(w, status, err.Error())
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(result)
+	}
 }
 
 // handleAlertHistory receives a Grafana webhook notification and writes one
