@@ -32,7 +32,8 @@ type SettingsDefaults struct {
 
 // QueryDefaults are the values a query gets for the fields it leaves unset.
 type QueryDefaults struct {
-	Window  string  `json:"window"`
+	QueryType string `json:"queryType"`
+	Window    string `json:"window"`
 	History int     `json:"history"`
 	Alpha   float64 `json:"alpha"`
 	Output  string  `json:"output"`

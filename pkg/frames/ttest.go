@@ -133,3 +133,32 @@ func TTestLive(series []*ttest.Series, output models.Output, alpha float64) *dat
 	f.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide}
 	return f
 }
+
+// TTestAnnotations turns the anomalous windows (p < alpha) into annotation
+// regions, one per window: time (window start), timeEnd, title, text, tags.
+func TTestAnnotations(out *ttest.Outcome, window time.Duration, alpha float64) data.Frames {
+	var starts, ends []time.Time
+	var titles, texts, tags []string
+	for _, s := range out.Series {
+		name := displayName(s)
+		for i, r := range s.Results {
+			if !r.Anomalous(alpha) {
+				continue
+			}
+			starts = append(starts, s.Ends[i].Add(-window))
+			ends = append(ends, s.Ends[i])
+			titles = append(titles, name+" anomaly")
+			texts = append(texts, fmt.Sprintf("%s: p = %.3g, t = %.3g over %d points", name, r.P, r.T, r.N))
+			tags = append(tags, "anomaly,"+s.Field)
+		}
+	}
+	f := data.NewFrame("anomalies",
+		data.NewField("time", nil, starts),
+		data.NewField("timeEnd", nil, ends),
+		data.NewField("title", nil, titles),
+		data.NewField("text", nil, texts),
+		data.NewField("tags", nil, tags),
+	)
+	f.Meta = &data.FrameMeta{Type: data.FrameTypeTable, ExecutedQueryString: strings.Join(out.Scripts, "\n\n")}
+	return data.Frames{f}
+}

@@ -39,3 +39,13 @@ func TestTTestGolden(t *testing.T) {
 			&backend.DataResponse{Frames: TTest(empty, models.OutputPValue, 0.001)}, *update)
 	})
 }
+
+func TestTTestAnnotationsGolden(t *testing.T) {
+	end := time.Date(2016, 1, 1, 1, 5, 0, 0, time.UTC)
+	out := &ttest.Outcome{Scripts: []string{"s"}, Series: []*ttest.Series{
+		{Field: "hotend", Ends: []time.Time{end, end.Add(5 * time.Minute)},
+			Results: []analysis.Result{{T: 12.25, P: 1e-21, N: 300}, {T: 0.5, P: 0.6, N: 300}}},
+	}}
+	experimental.CheckGoldenJSONResponse(t, "testdata", "ttest-annotations",
+		&backend.DataResponse{Frames: TTestAnnotations(out, 5*time.Minute, 0.001)}, *update)
+}

@@ -119,6 +119,21 @@ type queryJSON struct {
 	SubMeters   *[]string         `json:"subMeters"`
 	Aggregate   string            `json:"aggregate"`
 	Format      string            `json:"format"`
+	Field       string            `json:"field"`
+}
+
+// inferType gives a query saved without queryType the type its fields say,
+// else the default type.
+func inferType(raw queryJSON) QueryType {
+	switch {
+	case strings.TrimSpace(raw.Flux) != "":
+		return QueryTypeFlux
+	case len(raw.Fields) > 0 || raw.Field != "" || len(raw.Window) > 0 || len(raw.Alpha) > 0:
+		return QueryTypeTTest
+	case raw.ActivePower != "" || raw.SubMeters != nil || raw.Aggregate != "":
+		return QueryTypePower
+	}
+	return QueryType(vigil.Default.Query.QueryType)
 }
 
 // QueryError is a query field that cannot be used; the message names the field.
@@ -140,6 +155,12 @@ func ParseQuery(q backend.DataQuery, s Settings) (Query, error) {
 	qt := q.QueryType
 	if qt == "" {
 		qt = raw.QueryType
+	}
+	if strings.TrimSpace(qt) == "" {
+		qt = string(inferType(raw)) // an old or partial saved query
+	}
+	if len(raw.Fields) == 0 && strings.TrimSpace(raw.Field) != "" {
+		raw.Fields = []string{raw.Field} // the single-field form
 	}
 	out := Query{
 		RefID:       q.RefID,
@@ -173,6 +194,10 @@ func ParseQuery(q backend.DataQuery, s Settings) (Query, error) {
 		}
 	case QueryTypeTTest:
 		out.TTest, err = parseTTest(raw, out)
+		out.Format = strings.TrimSpace(raw.Format)
+		if err == nil && out.Format != "" && out.Format != FormatAnnotations {
+			err = &QueryError{"format", fmt.Sprintf("%q is not a t-test format: leave it empty for time series, or use annotations", out.Format)}
+		}
 	case QueryTypePower:
 		out.Power, err = parsePower(raw, out)
 		out.Power.MaxDataPoints = q.MaxDataPoints

@@ -44,7 +44,7 @@ func TestParseQueryErrors(t *testing.T) {
 		message string
 	}{
 		{"not json", dataQuery("flux", `{`), "query", "not valid JSON"},
-		{"missing type", dataQuery("", `{}`), "queryType", "is missing: use one of alerts, flux, power, ttest"},
+		{"missing type defaults to ttest", dataQuery("", `{}`), "measurement", "is empty"},
 		{"unknown type", dataQuery("sql", `{}`), "queryType", `"sql" is not a Vigil query type`},
 		{"empty flux", dataQuery("flux", `{"flux":"  "}`), "flux", "is empty"},
 		{"control char in bucket", dataQuery("flux", `{"flux":"x","bucket":"a\u0000b"}`), "bucket", "control character"},
@@ -113,5 +113,24 @@ func TestParseQueryTTestErrors(t *testing.T) {
 		if !ok || qe.Field != tt.field || !strings.Contains(qe.Error(), tt.message) {
 			t.Errorf("%s: got %v, want field %q with %q", tt.json, err, tt.field, tt.message)
 		}
+	}
+}
+
+func TestParseQueryMigratesOldQueries(t *testing.T) {
+	for js, want := range map[string]QueryType{
+		`{"flux":"buckets()"}`:                       QueryTypeFlux,
+		`{"measurement":"m","field":"hotend"}`:       QueryTypeTTest,
+		`{"measurement":"m","fields":["a"]}`:         QueryTypeTTest,
+		`{"measurement":"power","aggregate":"mean"}`: QueryTypePower,
+		`{"measurement":"power","activePower":"P"}`:  QueryTypePower,
+	} {
+		q, err := ParseQuery(dataQuery("", js), testSettings)
+		if err != nil || q.Type != want {
+			t.Errorf("%s: %v %s, want %s", js, err, q.Type, want)
+		}
+	}
+	q, _ := ParseQuery(dataQuery("", `{"measurement":"m","field":"hotend"}`), testSettings)
+	if !reflect.DeepEqual(q.TTest.Fields, []string{"hotend"}) {
+		t.Fatalf("single field: %v", q.TTest.Fields)
 	}
 }

@@ -108,6 +108,9 @@ func (d *Datasource) runTTest(ctx context.Context, q models.Query) (data.Frames,
 	if err != nil {
 		return nil, err
 	}
+	if q.Format == models.FormatAnnotations {
+		return frames.TTestAnnotations(out, q.TTest.Window, q.TTest.Alpha), nil
+	}
 	return frames.TTest(out, q.TTest.Output, q.TTest.Alpha), nil
 }
 
