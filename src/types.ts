@@ -37,7 +37,7 @@ export interface VigilQuery extends DataQuery {
   /** power: fields with the sub-meters (Wh). */
   subMeters?: string[];
   aggregate?: PowerAggregate;
-  /** alerts: table or annotations. */
+  /** alerts: table or annotations; ttest: empty (time series) or annotations. */
   format?: AlertsFormat;
 }
 

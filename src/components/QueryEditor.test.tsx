@@ -1,11 +1,22 @@
 import React from 'react';
-import { fireEvent, render, screen } from '@testing-library/react';
+import { fireEvent, render, screen, waitFor } from '@testing-library/react';
 
 import { QueryEditor } from './QueryEditor';
 import { DataSource } from '../datasource';
 import { DEFAULT_FLUX, VigilQuery } from '../types';
 
-const datasource = { defaultBucket: 'printer/autogen' } as unknown as DataSource;
+const resources: Record<string, unknown> = {
+  measurements: ['house', 'temperatures'],
+  fields: [
+    { name: 'air', type: 'float' },
+    { name: 'bed', type: 'float' },
+    { name: 'state', type: 'string' },
+  ],
+  'tag-keys': ['printer'],
+  'tag-values': ['mk3', 'mk4'],
+};
+const getResource = jest.fn((path: string) => Promise.resolve(resources[path]));
+const datasource = { defaultBucket: 'printer/autogen', getResource } as unknown as DataSource;
 
 function setup(query: Partial<VigilQuery> = {}) {
   const onChange = jest.fn();
@@ -18,7 +29,7 @@ function setup(query: Partial<VigilQuery> = {}) {
 describe('QueryEditor', () => {
   it('shows the t-test inputs with the defaults', () => {
     setup();
-    expect(screen.getByLabelText('Measurement')).toHaveValue('temperatures');
+    expect(screen.getByText('temperatures')).toBeInTheDocument();
     expect(screen.getByLabelText('Window')).toHaveValue('5m');
     expect(screen.getByLabelText('History')).toHaveValue('3600');
     expect(screen.getByLabelText('Alpha')).toHaveValue('0.001');
@@ -75,6 +86,7 @@ describe('QueryEditor', () => {
 describe('QueryEditor for power and alert history', () => {
   it('shows the power inputs with the contract defaults', () => {
     setup({ queryType: 'power', measurement: 'power' });
+    expect(screen.getByText('power')).toBeInTheDocument();
     expect(screen.getByLabelText('Active power')).toHaveAttribute('placeholder', 'Global_active_power');
     expect(screen.getByText('Sub_metering_3')).toBeInTheDocument();
     expect(screen.queryByLabelText('Alpha')).not.toBeInTheDocument();
@@ -105,5 +117,55 @@ describe('Live switch', () => {
   it('warns when names cannot form a Live channel path', () => {
     setup({ live: true, measurement: 'printer temps' });
     expect(screen.getByText(/Live needs measurement and field names/)).toBeInTheDocument();
+  });
+});
+
+describe('Schema pickers', () => {
+  beforeEach(() => getResource.mockClear());
+
+  it('lists the measurements the resource returns and picks one', async () => {
+    const { onChange, onRunQuery } = setup({ measurement: undefined, fields: [] });
+    await waitFor(() => expect(getResource).toHaveBeenCalledWith('measurements', {}));
+    fireEvent.keyDown(screen.getByLabelText('Measurement'), { key: 'ArrowDown' });
+    expect(await screen.findByText('house')).toBeInTheDocument();
+    fireEvent.click(screen.getByText('house'));
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ measurement: 'house' }));
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+
+  it('lists only numeric fields of the measurement', async () => {
+    const { onChange } = setup({ bucket: 'printer/autogen', fields: [] });
+    await waitFor(() => expect(getResource).toHaveBeenCalledWith('fields', { bucket: 'printer/autogen', measurement: 'temperatures' }));
+    fireEvent.keyDown(screen.getByLabelText('Fields'), { key: 'ArrowDown' });
+    expect(await screen.findByText('bed')).toBeInTheDocument();
+    expect(screen.queryByText('state')).not.toBeInTheDocument();
+    fireEvent.click(screen.getByText('bed'));
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ fields: ['bed'] }));
+  });
+
+  it('adds a tag filter from the tag keys and values', async () => {
+    const { onChange } = setup({ tags: { printer: '' } });
+    await waitFor(() => expect(getResource).toHaveBeenCalledWith('tag-keys', { measurement: 'temperatures' }));
+    await waitFor(() => expect(getResource).toHaveBeenCalledWith('tag-values', { measurement: 'temperatures', key: 'printer' }));
+    fireEvent.keyDown(screen.getByLabelText('Tag value'), { key: 'ArrowDown' });
+    fireEvent.click(await screen.findByText('mk4'));
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ tags: { printer: 'mk4' } }));
+  });
+
+  it('shows the executed query on demand', () => {
+    const onChange = jest.fn();
+    const data = { series: [{ fields: [], length: 0, meta: { executedQueryString: 'from(bucket: "printer")' } }] };
+    render(
+      <QueryEditor
+        query={{ refId: 'A', queryType: 'ttest', measurement: 'temperatures', fields: ['hotend'] }}
+        onChange={onChange}
+        onRunQuery={jest.fn()}
+        datasource={datasource}
+        data={data as never}
+      />
+    );
+    expect(screen.queryByLabelText('Executed query')).not.toBeInTheDocument();
+    fireEvent.click(screen.getByText('Executed query'));
+    expect(screen.getByLabelText('Executed query')).toHaveTextContent('from(bucket: "printer")');
   });
 });

@@ -1,8 +1,9 @@
 import React, { ChangeEvent, useState } from 'react';
 import { QueryEditorProps, SelectableValue } from '@grafana/data';
-import { CodeEditor, InlineField, InlineFieldRow, InlineSwitch, Input, RadioButtonGroup, TagsInput } from '@grafana/ui';
+import { Button, CodeEditor, InlineField, InlineFieldRow, InlineSwitch, Input, RadioButtonGroup, TagsInput } from '@grafana/ui';
 
 import { DataSource } from '../datasource';
+import { FieldsPicker, MeasurementPicker, TagsPicker } from './SchemaPickers';
 import {
   AlertsFormat,
   DEFAULT_FLUX,
@@ -40,6 +41,10 @@ const OUTPUTS: Array<SelectableValue<TTestOutput>> = [
   { label: 'p-value', value: 'pvalue' },
   { label: 't', value: 't' },
   { label: 'anomaly', value: 'anomaly', description: '1 when the p-value is below alpha, else 0' },
+];
+const TTEST_FORMATS: Array<SelectableValue<string>> = [
+  { label: 'time series', value: '' },
+  { label: 'annotations', value: 'annotations', description: 'anomalous windows as regions' },
 ];
 const MODES: Array<SelectableValue<TTestMode>> = [
   { label: 'auto', value: 'auto', description: 'points when they fit under Max points, else windows' },
@@ -79,6 +84,7 @@ export function QueryEditor(props: Props) {
       {type === 'ttest' && <TTestEditor {...props} />}
       {type === 'power' && <PowerEditor {...props} />}
       {type === 'alerts' && <AlertsEditor {...props} />}
+      <ExecutedQuery {...props} />
     </>
   );
 }
@@ -101,7 +107,7 @@ function FluxEditor({ query, onChange, onRunQuery }: Props) {
   );
 }
 
-function TTestEditor({ query, onChange, onRunQuery }: Props) {
+function TTestEditor({ query, onChange, onRunQuery, datasource }: Props) {
   const [window, setWindow] = useState(query.window ?? DEFAULT_QUERY.window ?? '');
   const [history, setHistory] = useState(String(query.history ?? DEFAULT_QUERY.history));
   const [alpha, setAlpha] = useState(String(query.alpha ?? DEFAULT_QUERY.alpha));
@@ -129,24 +135,28 @@ function TTestEditor({ query, onChange, onRunQuery }: Props) {
   return (
     <>
       <InlineFieldRow>
-        <InlineField label="Measurement" labelWidth={LABEL}>
-          <Input
-            aria-label="Measurement"
-            width={24}
-            value={query.measurement ?? ''}
-            placeholder="temperatures"
-            onChange={(e: ChangeEvent<HTMLInputElement>) => onChange({ ...query, measurement: e.currentTarget.value })}
-            onBlur={() => commit({})}
-          />
-        </InlineField>
-        <InlineField label="Fields" labelWidth={LABEL} tooltip="One series per field; press Enter after each.">
-          <TagsInput
-            placeholder="hotend, bed, air"
-            tags={query.fields ?? []}
-            onChange={(fields: string[]) => commit({ fields })}
-          />
-        </InlineField>
+        <MeasurementPicker
+          datasource={datasource}
+          bucket={query.bucket}
+          value={query.measurement}
+          placeholder="temperatures"
+          onChange={(measurement) => commit({ measurement })}
+        />
+        <FieldsPicker
+          datasource={datasource}
+          bucket={query.bucket}
+          measurement={query.measurement}
+          value={query.fields ?? []}
+          onChange={(fields) => commit({ fields })}
+        />
       </InlineFieldRow>
+      <TagsPicker
+        datasource={datasource}
+        bucket={query.bucket}
+        measurement={query.measurement}
+        value={query.tags}
+        onChange={(tags) => commit({ tags })}
+      />
       <InlineFieldRow>
         <InlineField label="Window" labelWidth={LABEL} invalid={!!errors.window} error={errors.window}
           tooltip="Windows aligned to the Unix epoch; each is tested against the history.">
@@ -189,6 +199,13 @@ function TTestEditor({ query, onChange, onRunQuery }: Props) {
         <InlineField label="Read" labelWidth={LABEL}>
           <RadioButtonGroup options={MODES} value={query.mode ?? DEFAULT_QUERY.mode} onChange={(mode) => commit({ mode })} />
         </InlineField>
+        <InlineField label="Format" labelWidth={LABEL}>
+          <RadioButtonGroup
+            options={TTEST_FORMATS}
+            value={query.format ?? ''}
+            onChange={(format) => commit({ format: (format || undefined) as VigilQuery['format'] })}
+          />
+        </InlineField>
         <InlineField
           label="Live"
           labelWidth={LABEL}
@@ -207,7 +224,7 @@ function TTestEditor({ query, onChange, onRunQuery }: Props) {
   );
 }
 
-function PowerEditor({ query, onChange, onRunQuery }: Props) {
+function PowerEditor({ query, onChange, onRunQuery, datasource }: Props) {
   const commit = (patch: Partial<VigilQuery>) => {
     onChange({ ...query, ...patch });
     onRunQuery();
@@ -215,16 +232,13 @@ function PowerEditor({ query, onChange, onRunQuery }: Props) {
   return (
     <>
       <InlineFieldRow>
-        <InlineField label="Measurement" labelWidth={LABEL}>
-          <Input
-            aria-label="Measurement"
-            width={24}
-            value={query.measurement ?? ''}
-            placeholder="power"
-            onChange={(e: ChangeEvent<HTMLInputElement>) => onChange({ ...query, measurement: e.currentTarget.value })}
-            onBlur={onRunQuery}
-          />
-        </InlineField>
+        <MeasurementPicker
+          datasource={datasource}
+          bucket={query.bucket}
+          value={query.measurement}
+          placeholder="power"
+          onChange={(measurement) => commit({ measurement })}
+        />
         <InlineField label="Active power" labelWidth={LABEL} tooltip="Field with the minute's average power, kW.">
           <Input
             aria-label="Active power"
@@ -276,5 +290,22 @@ function AlertsEditor({ query, onChange, onRunQuery }: Props) {
         />
       </InlineField>
     </InlineFieldRow>
+  );
+}
+
+/** The statements the backend ran for this query, shown on demand. */
+function ExecutedQuery({ data }: Props) {
+  const [open, setOpen] = useState(false);
+  const executed = data?.series?.map((f) => f.meta?.executedQueryString).find((q) => !!q);
+  if (!executed) {
+    return null;
+  }
+  return (
+    <>
+      <Button variant="secondary" size="sm" fill="text" icon={open ? 'angle-down' : 'angle-right'} onClick={() => setOpen(!open)}>
+        Executed query
+      </Button>
+      {open && <pre aria-label="Executed query">{executed}</pre>}
+    </>
   );
 }
