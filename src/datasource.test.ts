@@ -87,3 +87,25 @@ describe('DataSource', () => {
     expect(ds.filterQuery({ refId: 'A', queryType: 'alerts', hide: true })).toBe(false);
   });
 });
+
+describe('metricFindQuery', () => {
+  it('lists numeric fields, tag values and measurements from the resources', async () => {
+    const getResource = jest.fn((path: string) =>
+      Promise.resolve(
+        ({
+          fields: [
+            { name: 'hotend', type: 'float' },
+            { name: 'state', type: 'string' },
+          ],
+          'tag-values': ['mk3'],
+          measurements: ['temperatures'],
+        } as Record<string, unknown>)[path]
+      )
+    );
+    Object.assign(ds, { getResource });
+    expect(await ds.metricFindQuery({ kind: 'fields', measurement: '$m' })).toEqual([{ text: 'hotend' }]);
+    expect(getResource).toHaveBeenLastCalledWith('fields', { measurement: 'temperatures' });
+    expect(await ds.metricFindQuery({ kind: 'tagValues', measurement: 'x', key: 'printer' })).toEqual([{ text: 'mk3' }]);
+    expect(await ds.metricFindQuery({ kind: 'measurements' })).toEqual([{ text: 'temperatures' }]);
+  });
+});

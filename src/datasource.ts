@@ -1,5 +1,6 @@
 import {
   DataQueryRequest,
+  MetricFindValue,
   DataQueryResponse,
   DataSourceInstanceSettings,
   LiveChannelScope,
@@ -8,7 +9,7 @@ import {
 import { DataSourceWithBackend, getGrafanaLiveSrv, getTemplateSrv } from '@grafana/runtime';
 import { merge, Observable } from 'rxjs';
 
-import { DEFAULT_QUERY, VigilOptions, VigilQuery } from './types';
+import { DEFAULT_QUERY, VigilOptions, VigilQuery, VigilVariableQuery } from './types';
 
 export class DataSource extends DataSourceWithBackend<VigilQuery, VigilOptions> {
   /** Bucket that queries naming none read; shown as the bucket placeholder. */
@@ -55,6 +56,31 @@ export class DataSource extends DataSourceWithBackend<VigilQuery, VigilOptions> 
     });
     const rest = request.targets.filter((t) => !live.includes(t));
     return rest.length > 0 ? merge(...streams, super.query({ ...request, targets: rest })) : merge(...streams);
+  }
+
+  /** Lists measurements, numeric fields or tag values for a template variable. */
+  async metricFindQuery(query: VigilVariableQuery, options?: { scopedVars?: ScopedVars }): Promise<MetricFindValue[]> {
+    const replace = (text?: string) => (text ? getTemplateSrv().replace(text, options?.scopedVars) : undefined);
+    const params: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ bucket: replace(query.bucket), measurement: replace(query.measurement), key: replace(query.key) })) {
+      if (v) {
+        params[k] = v;
+      }
+    }
+    switch (query.kind) {
+      case 'fields': {
+        const fields: Array<{ name: string; type: string }> = await this.getResource('fields', params);
+        return fields.filter((f) => f.type === 'float' || f.type === 'integer').map((f) => ({ text: f.name }));
+      }
+      case 'tagValues': {
+        const values: string[] = await this.getResource('tag-values', params);
+        return values.map((text) => ({ text }));
+      }
+      default: {
+        const names: string[] = await this.getResource('measurements', params);
+        return names.map((text) => ({ text }));
+      }
+    }
   }
 
   /** Skips hidden queries and queries that cannot run yet. */

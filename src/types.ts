@@ -41,6 +41,15 @@ export interface VigilQuery extends DataQuery {
   format?: AlertsFormat;
 }
 
+/** A template variable's query: what the variable lists. */
+export interface VigilVariableQuery {
+  kind: 'measurements' | 'fields' | 'tagValues';
+  bucket?: string;
+  measurement?: string;
+  /** tagValues: the tag key. */
+  key?: string;
+}
+
 /** Non-secret data source settings (jsonData). */
 export interface VigilOptions extends DataSourceJsonData {
   organization?: string;
