@@ -75,18 +75,42 @@ func Servers(ctx context.Context) error {
 	return devenv.InstallGrafana(ctx, os.Stdout)
 }
 
+// Chromium installs Debian's Chromium for the browser tests (apt-get, as
+// root) unless it is there.
+func Chromium() error {
+	if _, err := os.Stat(chromiumPath()); err == nil {
+		return nil
+	}
+	if err := sh.RunV("apt-get", "update", "-qq"); err != nil {
+		return err
+	}
+	env := map[string]string{"DEBIAN_FRONTEND": "noninteractive"}
+	if err := sh.RunWithV(env, "apt-get", "install", "-y", "-qq", "chromium"); err != nil {
+		// dpkg can stop half-way on a fresh machine; finishing it is the known fix.
+		return sh.RunWithV(env, "apt-get", "-f", "install", "-y", "-qq")
+	}
+	return nil
+}
+
+func chromiumPath() string {
+	if p := os.Getenv("CHROMIUM_PATH"); p != "" {
+		return p
+	}
+	return "/usr/bin/chromium"
+}
+
 // Test runs every test: Go vet, unit, integration (real InfluxDB) and
 // end-to-end (real Grafana loading the built plugin) tests, and the
-// front-end typecheck, lint and jest tests.
+// front-end typecheck, lint, jest tests and browser tests (Chromium).
 func Test(ctx context.Context) error {
-	mg.SerialCtxDeps(ctx, Build, Servers)
+	mg.SerialCtxDeps(ctx, Build, Servers, Chromium)
 	if err := sh.RunV("go", "vet", "./..."); err != nil {
 		return err
 	}
 	if err := sh.RunV("go", "test", "-count=1", "-timeout=40m", "./..."); err != nil {
 		return err
 	}
-	for _, script := range []string{"typecheck", "lint", "test:ci"} {
+	for _, script := range []string{"typecheck", "lint", "test:ci", "e2e"} {
 		if err := sh.RunV("npm", "run", script); err != nil {
 			return err
 		}

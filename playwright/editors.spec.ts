@@ -1,0 +1,84 @@
+import { expect, Locator, Page, test } from '@playwright/test';
+import fs from 'fs';
+
+// Renders Vigil's editors (with @grafana/ui) in Chromium, drives them as a
+// user would, and keeps screenshots (test-results/*.png) that are checked for
+// rendered content: a blank or unstyled page compresses to a few KB.
+async function shot(locator: Locator, name: string) {
+  const file = `test-results/${name}.png`;
+  await locator.screenshot({ path: file });
+  expect(fs.statSync(file).size, `${file} looks blank`).toBeGreaterThan(15_000);
+}
+
+async function open(page: Page) {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(process.env.HARNESS_URL!);
+  await expect(page.getByRole('heading', { name: 'Query editor', exact: true })).toBeVisible();
+  return errors;
+}
+
+const queryJSON = async (page: Page) => JSON.parse((await page.locator('#query-json').textContent()) ?? '{}');
+const runs = async (page: Page) => Number(await page.locator('#runs').textContent());
+
+test('config editor: fill the settings and see the inline checks', async ({ page }) => {
+  const errors = await open(page);
+  const config = page.locator('#config');
+  await expect(config.getByText('Enter the InfluxDB base URL')).toBeVisible();
+  await config.locator('#vigil-url').fill('http://127.0.0.1:8086');
+  await config.locator('#vigil-default-bucket').fill('printer/autogen');
+  await config.locator('#vigil-token').fill('vigil:secret');
+  await config.locator('#vigil-timeout').fill('-3');
+  await expect(config.getByText('Must be positive (number of seconds)')).toBeVisible();
+  await config.locator('#vigil-timeout').fill('45');
+  await expect(config.getByText(/Must be positive/)).toHaveCount(0);
+  const settings = JSON.parse((await page.locator('#settings-json').textContent()) ?? '{}');
+  expect(settings).toEqual({ url: 'http://127.0.0.1:8086', jsonData: { defaultBucket: 'printer/autogen', timeout: 45 } });
+  await shot(config, 'config-editor');
+  expect(errors).toEqual([]);
+});
+
+test('query editor: pick a field, change alpha, switch types', async ({ page }) => {
+  const errors = await open(page);
+  const editor = page.locator('#query');
+  await expect(editor.getByText('temperatures', { exact: true })).toBeVisible();
+
+  // Pick "bed" from the fields the resource lists (strings are left out).
+  await editor.getByLabel('Fields').click();
+  await expect(page.getByText('state', { exact: true })).toHaveCount(0);
+  await page.getByText('bed', { exact: true }).click();
+  await page.keyboard.press('Escape');
+  expect((await queryJSON(page)).fields).toEqual(['hotend', 'bed']);
+
+  // A valid alpha runs the query; an invalid one explains and does not.
+  const before = await runs(page);
+  await editor.getByLabel('Alpha').fill('0.05');
+  await editor.getByLabel('Alpha').blur();
+  expect((await queryJSON(page)).alpha).toBe(0.05);
+  expect(await runs(page)).toBe(before + 1);
+  await editor.getByLabel('Alpha').fill('1.5');
+  await editor.getByLabel('Alpha').blur();
+  await expect(editor.getByText('Alpha must be between 0 and 1')).toBeVisible();
+  expect(await runs(page)).toBe(before + 1);
+  await shot(editor, 'query-editor-ttest');
+
+  await editor.getByLabel('Alpha').fill('0.001');
+  await editor.getByLabel('Alpha').blur();
+  await editor.getByRole('radio', { name: 'Power' }).check({ force: true });
+  await expect(editor.getByLabel('Active power')).toBeVisible();
+  await shot(editor, 'query-editor-power');
+  expect(errors).toEqual([]);
+});
+
+test('variable query editor: list tag values', async ({ page }) => {
+  const errors = await open(page);
+  const editor = page.locator('#variable');
+  await editor.getByRole('radio', { name: 'Tag values' }).check({ force: true });
+  await editor.getByRole('textbox', { name: 'Measurement', exact: true }).fill('temperatures');
+  await editor.getByRole('textbox', { name: 'Tag key', exact: true }).fill('printer');
+  await editor.getByRole('textbox', { name: 'Tag key', exact: true }).blur();
+  const variable = JSON.parse((await page.locator('#variable-json').textContent()) ?? '{}');
+  expect(variable).toEqual({ kind: 'tagValues', measurement: 'temperatures', key: 'printer' });
+  await shot(editor, 'variable-editor');
+  expect(errors).toEqual([]);
+});
