@@ -86,3 +86,44 @@ func (p PrinterPoint) LineProtocol() string {
 }
 
 func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// AnomalyEvery is how often the real-time printer injects an anomaly, and
+// AnomalyLength how long it lasts; fields take turns (hotend, bed, air).
+const (
+	AnomalyEvery  = 15 * time.Minute
+	AnomalyLength = 5 * time.Minute
+)
+
+// anomalies are each field's anomalous (sigma, offset), from the reference schedule.
+var anomalies = [3]step{{0, 3.0, -1.5}, {0, 5.0, 2.0}, {0, 15.0, -5.0}}
+
+// RealtimeAnomaly tells which field (0, 1, 2) is anomalous at t for a
+// real-time run started at start, or -1: every AnomalyEvery, beginning one
+// AnomalyLength after start, one field for AnomalyLength.
+func RealtimeAnomaly(start, t time.Time) int {
+	since := t.Sub(start) - AnomalyLength
+	if since < 0 {
+		return -1
+	}
+	n := int(since / AnomalyEvery)
+	if since%AnomalyEvery >= AnomalyLength {
+		return -1
+	}
+	return n % 3
+}
+
+// Realtime returns the point at t for a real-time run started at start:
+// the reference's normal (sigma, offset) per field, except the field
+// RealtimeAnomaly names, which gets its reference anomaly.
+func (p *Printer) Realtime(start, t time.Time) PrinterPoint {
+	pt := PrinterPoint{Time: t}
+	anomalous := RealtimeAnomaly(start, t)
+	for i, f := range printerSchedule {
+		st := f.steps[0]
+		if i == anomalous {
+			st = anomalies[i]
+		}
+		pt.Values[i] = f.target + st.Offset + st.Sigma*p.rng.NormFloat64()
+	}
+	return pt
+}

@@ -4,7 +4,7 @@
 
 Run from the repository root with Debian's python3-scipy:
 
-    go run ./pkg/cmd/vigil-data printer -format csv > /tmp/printer.csv
+    go run ./pkg/cmd/vigil-data printer -format csv -start 2016-01-01T00:00:00Z > /tmp/printer.csv
     /usr/bin/python3 pkg/analysis/testdata/reference_ttest.py /tmp/printer.csv > pkg/analysis/testdata/reference_ttest.json
 
 Writes, as JSON: the input's SHA-256, the options, every emitted window

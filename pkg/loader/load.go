@@ -1,0 +1,120 @@
+package loader
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
+)
+
+// Printer writes the reference printer data: points one per second from start.
+func Printer(ctx context.Context, w *Writer, start time.Time, points int, seed uint64) error {
+	gen := datagen.NewPrinter(start, seed)
+	for i := 0; i < points; i++ {
+		if err := w.Add(ctx, gen.Next().LineProtocol()); err != nil {
+			return err
+		}
+	}
+	return w.Flush(ctx)
+}
+
+// PrinterRealtime writes one printer point per second, at the wall clock,
+// with anomalies on datagen.RealtimeAnomaly's schedule, until ctx ends. A
+// failed write is kept and retried with the next one, so InfluxDB going away
+// loses nothing.
+func PrinterRealtime(ctx context.Context, w *Writer, seed uint64, logf func(string, ...any)) error {
+	gen := datagen.NewPrinter(time.Now(), seed)
+	start := time.Now().Truncate(time.Second)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	last := -1
+	for {
+		select {
+		case <-ctx.Done():
+			_ = w.Flush(context.Background())
+			return nil
+		case now := <-tick.C:
+			t := now.Truncate(time.Second)
+			if a := datagen.RealtimeAnomaly(start, t); a != last {
+				if a >= 0 {
+					logf("real-time printer: %s anomaly for %s from %s", datagen.PrinterFields[a], datagen.AnomalyLength, t.Format("15:04:05"))
+				}
+				last = a
+			}
+			w.batch = append(w.batch, gen.Realtime(start, t).LineProtocol())
+			if err := w.Flush(ctx); err != nil && ctx.Err() == nil {
+				logf("real-time printer: %v (retrying)", err)
+			}
+		}
+	}
+}
+
+// Household writes rows of synthetic household data from start.
+func Household(ctx context.Context, w *Writer, start time.Time, rows int, seed uint64) error {
+	gen := datagen.NewHousehold(start, seed)
+	for i := 0; i < rows; i++ {
+		if err := w.Add(ctx, gen.Next().LineProtocol()); err != nil {
+			return err
+		}
+	}
+	return w.Flush(ctx)
+}
+
+// UCI loads household_power_consumption.txt, skipping the rows at or before
+// resumeAfter (zero: none), so an interrupted load goes on where it stopped.
+// progress, if not nil, is called with the fraction of the file read.
+func UCI(ctx context.Context, w *Writer, r io.Reader, size int64, resumeAfter time.Time, progress func(float64)) (skipped int64, err error) {
+	cr := &countingReader{r: r}
+	var rows int64
+	err = ParseUCI(cr, func(row datagen.HouseholdRow) error {
+		rows++
+		if progress != nil && size > 0 && rows%10000 == 0 {
+			progress(float64(cr.n) / float64(size))
+		}
+		if !resumeAfter.IsZero() && !row.Time.After(resumeAfter) {
+			skipped++
+			return nil
+		}
+		return w.Add(ctx, row.LineProtocol())
+	})
+	if err != nil {
+		return skipped, err
+	}
+	if progress != nil {
+		progress(1)
+	}
+	return skipped, w.Flush(ctx)
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// LastTime is the newest point of a field of the household measurement in
+// bucket (zero when there is none): where a resumed load starts.
+func LastTime(ctx context.Context, c *influx.Client, bucket string) (time.Time, error) {
+	sel := influx.Selection{Bucket: bucket, Measurement: datagen.HouseholdMeasurement}
+	stmt := fmt.Sprintf("SELECT last(%s) FROM %s", influx.Ident(datagen.HouseholdFields[0]), sel.From())
+	var last time.Time
+	err := c.InfluxQL(ctx, sel.Database(), stmt, func(s influx.Series) error {
+		for _, row := range s.Values {
+			if n, ok := row[0].(json.Number); ok {
+				ns, _ := n.Int64()
+				last = time.Unix(0, ns).UTC()
+			}
+		}
+		return nil
+	})
+	return last, err
+}
