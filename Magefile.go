@@ -167,6 +167,7 @@ func Run(ctx context.Context) error {
 		PluginID:     pluginID(),
 		PluginDist:   "dist",
 		Provisioning: "provisioning",
+		Dashboards:   "dashboards",
 		Env:          devenv.ProvisioningEnv(influx, "printer/autogen", printer.URL),
 	})
 	if err != nil {

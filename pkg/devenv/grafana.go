@@ -22,6 +22,8 @@ type GrafanaOptions struct {
 	// Provisioning is the project's provisioning directory; it is copied so
 	// that a run (or a test) can add files without touching the work tree.
 	Provisioning string
+	// Dashboards is the folder of dashboard JSON files (VIGIL_DASHBOARDS_DIR).
+	Dashboards string
 	// Env is passed to Grafana, which expands $VARS in provisioning files.
 	Env []string
 }
@@ -121,7 +123,12 @@ enabled = false
 	if err := os.WriteFile(iniPath, []byte(ini), 0o644); err != nil {
 		return nil, err
 	}
-	env := append([]string{"VIGIL_GRAFANA_URL=" + g.URL, "VIGIL_RECEIVER_TOKEN=" + receiverTokenPlaceholder}, o.Env...)
+	dashboards, err := filepath.Abs(o.Dashboards)
+	if err != nil {
+		return nil, err
+	}
+	env := append([]string{"VIGIL_GRAFANA_URL=" + g.URL, "VIGIL_RECEIVER_TOKEN=" + receiverTokenPlaceholder,
+		"VIGIL_DASHBOARDS_DIR=" + dashboards}, o.Env...)
 	p, err := startProcess(GrafanaBinary(), []string{"server", "--homepath", GrafanaHome(), "--config", iniPath}, env, g.LogPath)
 	if err != nil {
 		return nil, err

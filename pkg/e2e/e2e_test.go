@@ -18,7 +18,9 @@ import (
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/loader"
 )
 
 var (
@@ -83,6 +85,18 @@ func run(m *testing.M) int {
 			return 1
 		}
 	}
+	// The demo's data: a day of printer data ending now, two days of household data.
+	dayAgo := time.Now().Add(-24 * time.Hour).Truncate(time.Second)
+	if err := load("printer/autogen", func(w *loader.Writer) error { return loader.Printer(ctx, w, dayAgo, datagen.PrinterPoints, 1) }); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := load("house/autogen", func(w *loader.Writer) error {
+		return loader.Household(ctx, w, time.Now().Add(-48*time.Hour).Truncate(time.Minute), 2*1440, 1)
+	}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	hook = newWebhookHub()
 	defer hook.Close()
 	grafana, err = devenv.StartGrafana(ctx, devenv.GrafanaOptions{
@@ -90,6 +104,7 @@ func run(m *testing.M) int {
 		PluginID:     pluginID(root),
 		PluginDist:   filepath.Join(root, "dist"),
 		Provisioning: filepath.Join(root, "provisioning"),
+		Dashboards:   filepath.Join(root, "dashboards"),
 		Env:          devenv.ProvisioningEnv(influxDB, "e2e/autogen", hook.URL),
 	})
 	if err != nil {
@@ -308,6 +323,15 @@ func TestFluxQueryThroughGrafana(t *testing.T) {
 	if b := out.Results["B"]; b.Error == "" || !strings.Contains(b.Error, "InfluxDB could not run the query") {
 		t.Fatalf("B: %+v", b)
 	}
+}
+
+// load writes data through a loader.Writer.
+func load(bucket string, fill func(*loader.Writer) error) error {
+	w := loader.NewWriter(influxDB.URL, influxDB.Token(), bucket)
+	if err := fill(w); err != nil {
+		return err
+	}
+	return w.Close(context.Background())
 }
 
 // queryInfluxQL reads InfluxDB directly, as a check independent of the plugin.
