@@ -11,14 +11,16 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/build"
 	"github.com/magefile/mage/mg"
 	"github.com/magefile/mage/sh"
 
+	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/loader"
 
 	//mage:import sdk
 	_ "github.com/grafana/grafana-plugin-sdk-go/build"
@@ -131,8 +133,9 @@ func Bench(ctx context.Context) error {
 }
 
 // Run starts Vigil locally: builds the plugin, starts InfluxDB and Grafana on
-// free loopback ports with the data source provisioned, prints the URLs and
-// keeps them running until Ctrl-C.
+// free loopback ports with everything provisioned, loads the demo data,
+// starts a real-time printer writer, prints a summary and keeps it all
+// running until Ctrl-C.
 func Run(ctx context.Context) error {
 	mg.SerialCtxDeps(ctx, Build, Servers)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -180,19 +183,46 @@ func Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("the provisioned data source is not healthy: %w", err)
 	}
+
+	// Demo data: a day of printer data ending now (anomalies at 1 h, 8 h and
+	// 12 h into it), 30 days of synthetic household data (or the UCI file,
+	// see the README), and a real-time printer writer.
+	fmt.Println("loading demo data...")
+	pw := loader.NewWriter(influx.URL, influx.Token(), "printer/autogen")
+	if err := loader.Printer(ctx, pw, time.Now().Add(-24*time.Hour).Truncate(time.Second), datagen.PrinterPoints, 1); err != nil {
+		return err
+	}
+	pw.Report(os.Stdout, "  printer, 24 h at 1 Hz")
+	hw := loader.NewWriter(influx.URL, influx.Token(), "house/autogen")
+	if err := loader.Household(ctx, hw, time.Now().Add(-30*24*time.Hour).Truncate(time.Minute), 30*1440, 1); err != nil {
+		return err
+	}
+	hw.Report(os.Stdout, "  household, 30 days of minutes")
+	_ = hw.Close(ctx)
+	realtime := make(chan error, 1)
+	go func() {
+		realtime <- loader.PrinterRealtime(ctx, pw, 2, func(f string, a ...any) { fmt.Printf(f+"\n", a...) })
+	}()
+	grafana.WaitForRules(ctx, time.Minute)
+
 	fmt.Printf(`
 Vigil is running (everything on 127.0.0.1; data in %s).
 
   Grafana     %s   (login admin / admin)
-  Data source %s/connections/datasources/edit/%s
-              health: %s: %s
+  Data source %s: %s
   InfluxDB    %s   (token %s; databases printer, house)
   Logs        %s
+  Writer      one printer point per second; every 15 minutes one field runs anomalous for 5 minutes
   Alerts      notifications to the provisioned webhook are printed here
 
-Press Ctrl-C to stop InfluxDB and Grafana.
-`, dir, grafana.URL, grafana.URL, devenv.DatasourceUID, health.Status, health.Message, influx.URL, influx.Token(), strings.TrimSpace(grafana.LogPath))
+`, dir, grafana.URL, health.Status, health.Message, influx.URL, influx.Token(), grafana.LogPath)
+	if err := grafana.Summary(ctx, os.Stdout); err != nil {
+		fmt.Println("summary:", err)
+	}
+	fmt.Println("\nPress Ctrl-C to stop the writer, Grafana and InfluxDB.")
 	<-ctx.Done()
+	<-realtime
+	_ = pw.Close(context.Background())
 	fmt.Println("\nstopping Grafana and InfluxDB")
 	return nil
 }

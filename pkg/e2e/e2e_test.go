@@ -17,8 +17,8 @@ import (
 
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 
-	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/loader"
 )

@@ -1,0 +1,105 @@
+package devenv
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Summary prints what the demo shows, read from Grafana's own API: the
+// anomalies the t-test finds per field over the last 24 hours (with their
+// window times), the alert rules and their states, and the dashboards.
+func (g *Grafana) Summary(ctx context.Context, out io.Writer) error {
+	now := time.Now()
+	body := map[string]any{
+		"from": fmt.Sprint(now.Add(-24 * time.Hour).UnixMilli()), "to": fmt.Sprint(now.UnixMilli()),
+		"queries": []map[string]any{{
+			"refId": "A", "datasource": map[string]string{"uid": DatasourceUID}, "queryType": "ttest",
+			"bucket": "printer/autogen", "measurement": "temperatures", "fields": []string{"hotend", "bed", "air"}, "output": "anomaly",
+		}},
+	}
+	var resp struct {
+		Results map[string]struct {
+			Error  string `json:"error"`
+			Frames []struct {
+				Schema struct {
+					Fields []struct {
+						Labels map[string]string `json:"labels"`
+					} `json:"fields"`
+				} `json:"schema"`
+				Data struct {
+					Values [][]any `json:"values"`
+				} `json:"data"`
+			} `json:"frames"`
+		} `json:"results"`
+	}
+	if err := g.API(ctx, "POST", "/api/ds/query", body, &resp); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "Anomalous 5-minute windows in the last 24 hours (t-test, alpha 0.001):")
+	for _, f := range resp.Results["A"].Frames {
+		if len(f.Schema.Fields) < 2 || len(f.Data.Values) < 2 {
+			continue
+		}
+		var times []string
+		for i, v := range f.Data.Values[1] {
+			if x, ok := v.(float64); ok && x == 1 {
+				ms, _ := f.Data.Values[0][i].(float64)
+				times = append(times, time.UnixMilli(int64(ms)).Format("15:04"))
+			}
+		}
+		fmt.Fprintf(out, "  %-7s %d: %s\n", f.Schema.Fields[1].Labels["field"], len(times), strings.Join(times, " "))
+	}
+	var rules struct {
+		Data struct {
+			Groups []struct {
+				Name  string `json:"name"`
+				Rules []struct {
+					Name   string `json:"name"`
+					State  string `json:"state"`
+					Health string `json:"health"`
+				} `json:"rules"`
+			} `json:"groups"`
+		} `json:"data"`
+	}
+	if err := g.API(ctx, "GET", "/api/prometheus/grafana/api/v1/rules", nil, &rules); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "Alert rules:")
+	for _, gr := range rules.Data.Groups {
+		for _, r := range gr.Rules {
+			fmt.Fprintf(out, "  %-26s %-9s (health %s)\n", r.Name, r.State, r.Health)
+		}
+	}
+	var dashboards []struct{ Title, URL string }
+	if err := g.API(ctx, "GET", "/api/search?type=dash-db", nil, &dashboards); err != nil {
+		return err
+	}
+	sort.Slice(dashboards, func(i, j int) bool { return dashboards[i].Title < dashboards[j].Title })
+	fmt.Fprintln(out, "Dashboards:")
+	for _, d := range dashboards {
+		fmt.Fprintf(out, "  %-12s %s%s\n", d.Title, g.URL, d.URL)
+	}
+	return nil
+}
+
+// WaitForRules waits until every alert rule has been evaluated once, so a
+// summary shows real states.
+func (g *Grafana) WaitForRules(ctx context.Context, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		var raw json.RawMessage
+		if err := g.API(ctx, "GET", "/api/prometheus/grafana/api/v1/rules", nil, &raw); err == nil && !strings.Contains(string(raw), `"lastEvaluation":"0001`) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
