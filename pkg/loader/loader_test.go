@@ -214,3 +214,26 @@ func TestRealtimeAnomalySchedule(t *testing.T) {
 		}
 	}
 }
+
+// TestUCIMalformedLine: a bad line stops the load with its line number, and
+// nothing of the batch it was in is written.
+func TestUCIMalformedLine(t *testing.T) {
+	devenv.NeedInfluxDB(t)
+	ctx := context.Background()
+	if err := influxDB.CreateDatabase(ctx, "ucibad"); err != nil {
+		t.Fatal(err)
+	}
+	body := "Date;Time;Global_active_power;Global_reactive_power;Voltage;Global_intensity;Sub_metering_1;Sub_metering_2;Sub_metering_3\n" +
+		"16/12/2006;17:24:00;4.216;0.418;234.840;18.400;0.000;1.000;17.000\n" +
+		"16/12/2006;17:25:00;5.360;0.436;233.630;23.000;0.000;1.000;16.000\n" +
+		"16/12/2006;17:26:00;5,374;0.498;233.290;23.000;0.000;2.000;17.000\n"
+	w := NewWriter(influxDB.URL, influxDB.Token(), "ucibad/autogen")
+	defer w.client.Close()
+	_, err := UCI(ctx, w, strings.NewReader(body), int64(len(body)), time.Time{}, nil)
+	if err == nil || !strings.Contains(err.Error(), `line 4: Global_active_power "5,374" is not a number`) {
+		t.Fatalf("got %v", err)
+	}
+	if n := len(readBack(t, "ucibad")); n != 0 || w.Written() != 0 {
+		t.Fatalf("%d points written from the failed batch", n)
+	}
+}
