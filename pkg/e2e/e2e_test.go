@@ -85,14 +85,16 @@ func run(m *testing.M) int {
 			return 1
 		}
 	}
-	// The demo's data: a day of printer data ending now, two days of household data.
+	// The demo's data: a day of printer data ending now; two days of household
+	// data ending an hour ago, so the power rule (last 10 minutes) starts with
+	// no data and only the power test's spike makes it fire.
 	dayAgo := time.Now().Add(-24 * time.Hour).Truncate(time.Second)
 	if err := load("printer/autogen", func(w *loader.Writer) error { return loader.Printer(ctx, w, dayAgo, datagen.PrinterPoints, 1) }); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	if err := load("house/autogen", func(w *loader.Writer) error {
-		return loader.Household(ctx, w, time.Now().Add(-48*time.Hour).Truncate(time.Minute), 2*1440, 1)
+		return loader.Household(ctx, w, time.Now().Add(-49*time.Hour).Truncate(time.Minute), 2*1440, 1)
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

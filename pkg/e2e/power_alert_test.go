@@ -37,7 +37,8 @@ func TestPowerAlertWritesHistory(t *testing.T) {
 	isPower := func(status string) func(webhookPayload) bool {
 		return func(p webhookPayload) bool {
 			return p.CommonLabels["alertname"] == "Power consumption" && len(p.Alerts) > 0 && p.Alerts[0].Status == status &&
-				p.Alerts[0].Labels["datasource_uid"] == "" // not the rule's error alert
+				p.Alerts[0].Labels["datasource_uid"] == "" && // not the rule's error alert
+				!p.Alerts[0].StartsAt.Before(now) // this spike's, not the loaded data's
 		}
 	}
 	fired := hook.wait(t, 90*time.Second, isPower("firing")).Alerts[0]
