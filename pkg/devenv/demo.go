@@ -15,29 +15,11 @@ import (
 // window times), the alert rules and their states, and the dashboards.
 func (g *Grafana) Summary(ctx context.Context, out io.Writer) error {
 	now := time.Now()
-	body := map[string]any{
-		"from": fmt.Sprint(now.Add(-24 * time.Hour).UnixMilli()), "to": fmt.Sprint(now.UnixMilli()),
-		"queries": []map[string]any{{
-			"refId": "A", "datasource": map[string]string{"uid": DatasourceUID}, "queryType": "ttest",
-			"bucket": "printer/autogen", "measurement": "temperatures", "fields": []string{"hotend", "bed", "air"}, "output": "anomaly",
-		}},
-	}
-	var resp struct {
-		Results map[string]struct {
-			Error  string `json:"error"`
-			Frames []struct {
-				Schema struct {
-					Fields []struct {
-						Labels map[string]string `json:"labels"`
-					} `json:"fields"`
-				} `json:"schema"`
-				Data struct {
-					Values [][]any `json:"values"`
-				} `json:"data"`
-			} `json:"frames"`
-		} `json:"results"`
-	}
-	if err := g.API(ctx, "POST", "/api/ds/query", body, &resp); err != nil {
+	resp, err := g.DSQuery(ctx, now.Add(-24*time.Hour), now, map[string]any{
+		"refId": "A", "queryType": "ttest", "bucket": "printer/autogen", "measurement": "temperatures",
+		"fields": []string{"hotend", "bed", "air"}, "output": "anomaly",
+	})
+	if err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "Anomalous 5-minute windows in the last 24 hours (t-test, alpha 0.001):")

@@ -218,54 +218,10 @@ func TestHealthThroughGrafana(t *testing.T) {
 	}
 }
 
-type dsQueryResponse struct {
-	Results map[string]struct {
-		Status int    `json:"status"`
-		Error  string `json:"error"`
-		Frames []struct {
-			Schema struct {
-				Meta struct {
-					Type                string `json:"type"`
-					ExecutedQueryString string `json:"executedQueryString"`
-				} `json:"meta"`
-				Fields []struct {
-					Name   string            `json:"name"`
-					Type   string            `json:"type"`
-					Labels map[string]string `json:"labels"`
-				} `json:"fields"`
-			} `json:"schema"`
-			Data struct {
-				Values [][]any `json:"values"`
-			} `json:"data"`
-		} `json:"frames"`
-	} `json:"results"`
-}
-
-// dsQuery posts queries to /api/ds/query as a panel would. Grafana answers
-// with a non-2xx status when a query fails, with the per-query results in the body.
-func dsQuery(t *testing.T, from, to time.Time, queries ...map[string]any) dsQueryResponse {
+// dsQuery posts queries to /api/ds/query as a panel would.
+func dsQuery(t *testing.T, from, to time.Time, queries ...map[string]any) devenv.QueryResponse {
 	t.Helper()
-	for _, q := range queries {
-		q["datasource"] = map[string]string{"uid": devenv.DatasourceUID, "type": "vigil-anomaly-datasource"}
-		if _, ok := q["intervalMs"]; !ok {
-			q["intervalMs"] = 1000
-		}
-		q["maxDataPoints"] = 1000
-	}
-	body := map[string]any{
-		"from":    fmt.Sprint(from.UnixMilli()),
-		"to":      fmt.Sprint(to.UnixMilli()),
-		"queries": queries,
-	}
-	var out dsQueryResponse
-	err := grafana.API(context.Background(), "POST", "/api/ds/query", body, &out)
-	var apiErr *devenv.APIError
-	if errors.As(err, &apiErr) {
-		if jerr := json.Unmarshal([]byte(apiErr.Body), &out); jerr != nil || out.Results == nil {
-			t.Fatalf("ds/query: %v", err)
-		}
-		return out
-	}
+	out, err := grafana.DSQuery(context.Background(), from, to, queries...)
 	if err != nil {
 		t.Fatal(err)
 	}

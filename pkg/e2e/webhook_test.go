@@ -8,19 +8,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/alerthistory"
 )
 
-// webhookPayload is the part of Grafana's webhook notification the tests read.
+// webhookPayload is Grafana's webhook notification as the receiver reads it,
+// plus the labels common to its alerts.
 type webhookPayload struct {
-	Status string `json:"status"`
-	Alerts []struct {
-		Status      string             `json:"status"`
-		Labels      map[string]string  `json:"labels"`
-		Annotations map[string]string  `json:"annotations"`
-		StartsAt    time.Time          `json:"startsAt"`
-		EndsAt      time.Time          `json:"endsAt"`
-		Values      map[string]float64 `json:"values"`
-	} `json:"alerts"`
+	alerthistory.Payload
 	CommonLabels map[string]string `json:"commonLabels"`
 }
 

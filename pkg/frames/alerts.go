@@ -72,7 +72,13 @@ func AlertAnnotations(events []alerthistory.Event, statement string) data.Frames
 		}
 		titles[i], texts[i], tags[i] = e.AlertName, e.Text, e.Level+","+e.AlertName
 	}
-	f := data.NewFrame("alert history",
+	return annotationFrame("alert history", starts, ends, titles, texts, tags, statement)
+}
+
+// annotationFrame has the fields Grafana maps onto annotations: time,
+// timeEnd, title, text and tags (comma-separated).
+func annotationFrame(name string, starts, ends []time.Time, titles, texts, tags []string, statement string) data.Frames {
+	f := data.NewFrame(name,
 		data.NewField("time", nil, starts),
 		data.NewField("timeEnd", nil, ends),
 		data.NewField("title", nil, titles),

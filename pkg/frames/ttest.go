@@ -152,13 +152,5 @@ func TTestAnnotations(out *ttest.Outcome, window time.Duration, alpha float64) d
 			tags = append(tags, "anomaly,"+s.Field)
 		}
 	}
-	f := data.NewFrame("anomalies",
-		data.NewField("time", nil, starts),
-		data.NewField("timeEnd", nil, ends),
-		data.NewField("title", nil, titles),
-		data.NewField("text", nil, texts),
-		data.NewField("tags", nil, tags),
-	)
-	f.Meta = &data.FrameMeta{Type: data.FrameTypeTable, ExecutedQueryString: strings.Join(out.Scripts, "\n\n")}
-	return data.Frames{f}
+	return annotationFrame("anomalies", starts, ends, titles, texts, tags, strings.Join(out.Scripts, "\n\n"))
 }

@@ -186,12 +186,12 @@ func emitRows(s Selection, groupTags map[string]string, columns []string, rows [
 		}
 		end := time.Unix(0, start).Add(every).UTC()
 		for i, f := range s.Fields {
-			n, ok := num(row[index[fmt.Sprintf("n_%d", i)]])
+			n, ok := Number(row[index[fmt.Sprintf("n_%d", i)]])
 			if !ok || n == 0 {
 				continue
 			}
-			mean, _ := num(row[index[fmt.Sprintf("mean_%d", i)]])
-			sd, ok := num(row[index[fmt.Sprintf("sd_%d", i)]])
+			mean, _ := Number(row[index[fmt.Sprintf("mean_%d", i)]])
+			sd, ok := Number(row[index[fmt.Sprintf("sd_%d", i)]])
 			if !ok {
 				sd = math.NaN()
 			}
@@ -201,8 +201,8 @@ func emitRows(s Selection, groupTags map[string]string, columns []string, rows [
 	return nil
 }
 
-// num reads a JSON number (decoded with UseNumber); false for null.
-func num(v any) (float64, bool) {
+// Number reads a value of an InfluxQL answer (a json.Number); false for null.
+func Number(v any) (float64, bool) {
 	n, ok := v.(json.Number)
 	if !ok {
 		return 0, false

@@ -31,9 +31,9 @@ var (
 	loadLock sync.Mutex
 )
 
-// loadPrinter writes days of generated printer data (1 Hz, 3 fields) from
-// 2016-01-01 into database db, once per test binary.
-func loadPrinter(b *testing.B, db string, days int) {
+// loadOnce creates database db and writes n lines from next into it, once
+// per test binary.
+func loadOnce(b *testing.B, db string, n int, next func() string) {
 	devenv.NeedInfluxDB(b)
 	loadLock.Lock()
 	defer loadLock.Unlock()
@@ -44,14 +44,18 @@ func loadPrinter(b *testing.B, db string, days int) {
 	if err := influxDB.CreateDatabase(ctx, db); err != nil {
 		b.Fatal(err)
 	}
-	gen := datagen.NewPrinter(t0, 1)
 	start := time.Now()
-	n := days * 86_400
-	if err := influxDB.WriteLines(ctx, db+"/autogen", n, func(int) string { return gen.Next().LineProtocol() }); err != nil {
+	if err := influxDB.WriteLines(ctx, db+"/autogen", n, func(int) string { return next() }); err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("loaded %d points into %s in %s", 3*n, db, time.Since(start).Round(time.Millisecond))
+	b.Logf("loaded %d lines into %s in %s", n, db, time.Since(start).Round(time.Millisecond))
 	loaded[db] = true
+}
+
+// loadPrinter writes days of generated printer data (1 Hz, 3 fields) from 2016-01-01.
+func loadPrinter(b *testing.B, db string, days int) {
+	gen := datagen.NewPrinter(t0, 1)
+	loadOnce(b, db, days*86_400, func() string { return gen.Next().LineProtocol() })
 }
 
 func benchQuery(b *testing.B, ds *Datasource, model map[string]any, from, to time.Time) {
@@ -151,32 +155,16 @@ func Benchmark30Days(b *testing.B) {
 }
 
 // loadHouse writes years of synthetic household minutes (UCI shape, 7
-// fields, about 1.25% of rows missing) into database db, once.
+// fields, about 1.25% of rows missing) into database db.
 func loadHouse(b *testing.B, db string, years int) {
-	devenv.NeedInfluxDB(b)
-	loadLock.Lock()
-	defer loadLock.Unlock()
-	if loaded[db] {
-		return
-	}
-	ctx := context.Background()
-	if err := influxDB.CreateDatabase(ctx, db); err != nil {
-		b.Fatal(err)
-	}
 	gen := datagen.NewHousehold(houseStart, 1)
-	n := years * 365 * 1440
-	start := time.Now()
-	if err := influxDB.WriteLines(ctx, db+"/autogen", n, func(int) string {
+	loadOnce(b, db, years*365*1440, func() string {
 		for {
 			if lp := gen.Next().LineProtocol(); lp != "" {
 				return lp
 			}
 		}
-	}); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("loaded %d household rows into %s in %s", n, db, time.Since(start).Round(time.Millisecond))
-	loaded[db] = true
+	})
 }
 
 var houseStart = time.Date(2006, 12, 16, 17, 24, 0, 0, time.UTC)

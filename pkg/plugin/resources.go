@@ -69,12 +69,7 @@ func (d *Datasource) schemaHandler(required []string, lookup func(*http.Request,
 		}
 		result, err := lookup(r, p)
 		if err != nil {
-			status := http.StatusBadGateway
-			var ie *influx.Error
-			if errors.As(err, &ie) && (ie.Kind == influx.KindNotFound || ie.Kind == influx.KindBadQuery) {
-				status = http.StatusBadRequest
-			}
-			writeJSONError(w, status, err.Error())
+			writeJSONError(w, influxStatus(err), err.Error())
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -128,16 +123,21 @@ func (d *Datasource) handleAlertHistory(w http.ResponseWriter, r *http.Request) 
 	}
 	if err := d.client.Write(r.Context(), bucket, points...); err != nil {
 		d.logger.Warn("writing alert history failed", "error", err)
-		status := http.StatusBadGateway
-		var ie *influx.Error
-		if errors.As(err, &ie) && (ie.Kind == influx.KindNotFound || ie.Kind == influx.KindBadQuery) {
-			status = http.StatusBadRequest
-		}
-		writeJSONError(w, status, err.Error())
+		writeJSONError(w, influxStatus(err), err.Error())
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"written": len(points), "bucket": bucket, "measurement": measurement})
+}
+
+// influxStatus is the HTTP status for an InfluxDB failure: 400 when the
+// request named something that does not exist or is not valid, else 502.
+func influxStatus(err error) int {
+	var ie *influx.Error
+	if errors.As(err, &ie) && (ie.Kind == influx.KindNotFound || ie.Kind == influx.KindBadQuery) {
+		return http.StatusBadRequest
+	}
+	return http.StatusBadGateway
 }
 
 func writeJSONError(w http.ResponseWriter, status int, msg string) {

@@ -52,7 +52,7 @@ func Run(ctx context.Context, src Source, req Request) (*Outcome, error) {
 		var n float64
 		err := src.InfluxQL(ctx, db, stmt, func(s influx.Series) error {
 			for _, row := range s.Values {
-				if v, ok := number(row[1]); ok {
+				if v, ok := influx.Number(row[1]); ok {
 					n += v
 				}
 			}
@@ -84,7 +84,7 @@ func Run(ctx context.Context, src Source, req Request) (*Outcome, error) {
 			if !ok || err != nil {
 				return fmt.Errorf("InfluxQL row without a time: %v", row)
 			}
-			v, ok := number(row[1])
+			v, ok := influx.Number(row[1])
 			if !ok {
 				continue // a point missing an input
 			}
@@ -115,15 +115,6 @@ func maxDataPoints(req Request) int64 {
 		return req.MaxDataPoints
 	}
 	return 1000
-}
-
-func number(v any) (float64, bool) {
-	n, ok := v.(json.Number)
-	if !ok {
-		return 0, false
-	}
-	f, err := n.Float64()
-	return f, err == nil
 }
 
 // Live streams the power value: it starts with the points of the recent

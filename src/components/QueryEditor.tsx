@@ -158,39 +158,33 @@ function TTestEditor({ query, onChange, onRunQuery, datasource }: Props) {
         onChange={(tags) => commit({ tags })}
       />
       <InlineFieldRow>
-        <InlineField label="Window" labelWidth={LABEL} invalid={!!errors.window} error={errors.window}
-          tooltip="Windows aligned to the Unix epoch; each is tested against the history.">
-          <Input
-            aria-label="Window"
-            width={12}
-            value={window}
-            placeholder={DEFAULT_QUERY.window}
-            onChange={(e: ChangeEvent<HTMLInputElement>) => setWindow(e.currentTarget.value)}
-            onBlur={() => commit({ window: window.trim() || undefined })}
-          />
-        </InlineField>
-        <InlineField label="History" labelWidth={LABEL} invalid={!!errors.history} error={errors.history}
-          tooltip="Points in the baseline; anomalous windows never enter it.">
-          <Input
-            aria-label="History"
-            width={12}
-            value={history}
-            placeholder={String(DEFAULT_QUERY.history)}
-            onChange={(e: ChangeEvent<HTMLInputElement>) => setHistory(e.currentTarget.value)}
-            onBlur={() => commit({ history: numberOrUndefined(history) })}
-          />
-        </InlineField>
-        <InlineField label="Alpha" labelWidth={LABEL} invalid={!!errors.alpha} error={errors.alpha}
-          tooltip="A window with a p-value below alpha is anomalous.">
-          <Input
-            aria-label="Alpha"
-            width={12}
-            value={alpha}
-            placeholder={String(DEFAULT_QUERY.alpha)}
-            onChange={(e: ChangeEvent<HTMLInputElement>) => setAlpha(e.currentTarget.value)}
-            onBlur={() => commit({ alpha: numberOrUndefined(alpha) })}
-          />
-        </InlineField>
+        <CheckedInput
+          label="Window"
+          tooltip="Windows aligned to the Unix epoch; each is tested against the history."
+          value={window}
+          placeholder={DEFAULT_QUERY.window}
+          error={errors.window}
+          onChange={setWindow}
+          onCommit={() => commit({ window: window.trim() || undefined })}
+        />
+        <CheckedInput
+          label="History"
+          tooltip="Points in the baseline; anomalous windows never enter it."
+          value={history}
+          placeholder={String(DEFAULT_QUERY.history)}
+          error={errors.history}
+          onChange={setHistory}
+          onCommit={() => commit({ history: numberOrUndefined(history) })}
+        />
+        <CheckedInput
+          label="Alpha"
+          tooltip="A window with a p-value below alpha is anomalous."
+          value={alpha}
+          placeholder={String(DEFAULT_QUERY.alpha)}
+          error={errors.alpha}
+          onChange={setAlpha}
+          onCommit={() => commit({ alpha: numberOrUndefined(alpha) })}
+        />
       </InlineFieldRow>
       <InlineFieldRow>
         <InlineField label="Output" labelWidth={LABEL}>
@@ -221,6 +215,30 @@ function TTestEditor({ query, onChange, onRunQuery, datasource }: Props) {
         </InlineField>
       </InlineFieldRow>
     </>
+  );
+}
+
+/** A text input checked as it is typed; the change is committed on blur. */
+function CheckedInput(props: {
+  label: string;
+  tooltip: string;
+  value: string;
+  placeholder?: string;
+  error?: string;
+  onChange: (value: string) => void;
+  onCommit: () => void;
+}) {
+  return (
+    <InlineField label={props.label} labelWidth={LABEL} invalid={!!props.error} error={props.error} tooltip={props.tooltip}>
+      <Input
+        aria-label={props.label}
+        width={12}
+        value={props.value}
+        placeholder={props.placeholder}
+        onChange={(e: ChangeEvent<HTMLInputElement>) => props.onChange(e.currentTarget.value)}
+        onBlur={props.onCommit}
+      />
+    </InlineField>
   );
 }
 
