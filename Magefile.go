@@ -66,7 +66,7 @@ func NodeModules() error {
 	return sh.RunV("npm", "ci", "--no-audit", "--no-fund")
 }
 
-// Servers builds InfluxDB 1.8.10 and Grafana 10.0 into the cache (once).
+// Servers builds InfluxDB 1.8.10 and Grafana 10.0 with its web UI into the cache (once).
 func Servers(ctx context.Context) error {
 	if err := os.MkdirAll(devenv.CacheDir(), 0o755); err != nil {
 		return err
@@ -74,7 +74,10 @@ func Servers(ctx context.Context) error {
 	if err := devenv.InstallInfluxDB(ctx, os.Stdout); err != nil {
 		return err
 	}
-	return devenv.InstallGrafana(ctx, os.Stdout)
+	if err := devenv.InstallGrafana(ctx, os.Stdout); err != nil {
+		return err
+	}
+	return devenv.InstallGrafanaUI(ctx, os.Stdout)
 }
 
 // Chromium installs Debian's Chromium for the browser tests (apt-get, as
