@@ -5,6 +5,8 @@ import { defineConfig } from '@playwright/test';
 export default defineConfig({
   testDir: './playwright',
   testMatch: /.*\.spec\.ts/,
+  // playwright/grafana needs a running Grafana: pkg/e2e runs it (playwright.grafana.config.ts).
+  testIgnore: /grafana\//,
   globalSetup: './playwright/global-setup.ts',
   outputDir: './test-results',
   reporter: [['list']],

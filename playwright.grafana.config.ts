@@ -9,6 +9,7 @@ import base from './playwright.config';
 export default defineConfig({
   ...base,
   testDir: './playwright/grafana',
+  testIgnore: [],
   globalSetup: undefined,
   outputDir: './test-results/grafana',
   timeout: 90_000,
