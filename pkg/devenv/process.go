@@ -39,8 +39,11 @@ func startProcess(bin string, args, env []string, logPath string) (*process, err
 	return p, nil
 }
 
-// stop asks the server to shut down and kills it if it has not after grace.
+// stop asks the server to shut down and kills it if it has not after grace;
+// then whatever it started and left (Grafana's plugin processes share its
+// process group) is killed too.
 func (p *process) stop(grace time.Duration) {
+	defer func() { _ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) }()
 	select {
 	case <-p.exited:
 		return
