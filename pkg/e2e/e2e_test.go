@@ -17,6 +17,7 @@ import (
 
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 
+	vigil "github.com/vigil/vigil-anomaly-datasource"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
@@ -103,7 +104,7 @@ func run(m *testing.M) int {
 	defer hook.Close()
 	grafana, err = devenv.StartGrafana(ctx, devenv.GrafanaOptions{
 		Dir:          filepath.Join(dir, "grafana"),
-		PluginID:     pluginID(root),
+		PluginID:     vigil.Plugin.ID,
 		PluginDist:   filepath.Join(root, "dist"),
 		Provisioning: filepath.Join(root, "provisioning"),
 		Dashboards:   filepath.Join(root, "dashboards"),
@@ -121,18 +122,6 @@ func run(m *testing.M) int {
 		}
 	}
 	return code
-}
-
-func pluginID(root string) string {
-	raw, err := os.ReadFile(filepath.Join(root, "plugin.json"))
-	if err != nil {
-		panic(err)
-	}
-	var m struct{ ID string }
-	if err := json.Unmarshal(raw, &m); err != nil {
-		panic(err)
-	}
-	return m.ID
 }
 
 // problems returns the last n error and warning lines of a Grafana log,

@@ -8,6 +8,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/influxdata/influxdb-client-go/v2/api/query"
 
+	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
 )
 
@@ -82,7 +83,7 @@ func newTableBuilder(meta *query.FluxTableMetadata, first *query.FluxRecord) *ta
 	b := &tableBuilder{}
 	if isSeries(meta) {
 		b.series = true
-		valueCol := meta.Column(indexOf(meta, colValue))
+		valueCol := meta.Column(influx.ColumnIndex(meta, colValue))
 		name := colValue
 		if f, ok := first.Values()[colField].(string); ok {
 			name = f
@@ -138,11 +139,11 @@ func appendValue(f *data.Field, v any) {
 // isSeries: _time and _value present, every other column in the group key
 // (or one of Flux's bookkeeping columns).
 func isSeries(meta *query.FluxTableMetadata) bool {
-	if indexOf(meta, colTime) < 0 || indexOf(meta, colValue) < 0 {
+	if influx.ColumnIndex(meta, colTime) < 0 || influx.ColumnIndex(meta, colValue) < 0 {
 		return false
 	}
-	if meta.Column(indexOf(meta, colTime)).DataType() != "dateTime:RFC3339" &&
-		meta.Column(indexOf(meta, colTime)).DataType() != "dateTime:RFC3339Nano" {
+	if meta.Column(influx.ColumnIndex(meta, colTime)).DataType() != "dateTime:RFC3339" &&
+		meta.Column(influx.ColumnIndex(meta, colTime)).DataType() != "dateTime:RFC3339Nano" {
 		return false
 	}
 	for _, c := range meta.Columns() {
@@ -172,15 +173,6 @@ func labels(meta *query.FluxTableMetadata, first *query.FluxRecord) data.Labels 
 		return nil
 	}
 	return l
-}
-
-func indexOf(meta *query.FluxTableMetadata, name string) int {
-	for i, c := range meta.Columns() {
-		if c.Name() == name {
-			return i
-		}
-	}
-	return -1
 }
 
 // fieldType maps a Flux annotated-CSV data type to a nullable frame field type.

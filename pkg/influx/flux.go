@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/influxdata/influxdb-client-go/v2/api/query"
 )
 
 // String renders s as a Flux string literal. Backslash, double quote and "$"
@@ -94,4 +96,14 @@ func Interpolate(script string, v Vars) string {
 			return String(v.Organization)
 		}
 	})
+}
+
+// ColumnIndex is the position of the named column in a Flux table, or -1.
+func ColumnIndex(meta *query.FluxTableMetadata, name string) int {
+	for i, c := range meta.Columns() {
+		if c.Name() == name {
+			return i
+		}
+	}
+	return -1
 }

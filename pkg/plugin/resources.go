@@ -47,13 +47,7 @@ type schemaParams struct{ bucket, measurement, key string }
 // the parameters that must be present; bucket defaults to the default bucket.
 func (d *Datasource) schemaHandler(required []string, lookup func(*http.Request, schemaParams) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet {
-			w.Header().Set("Allow", http.MethodGet)
-			writeJSONError(w, http.StatusMethodNotAllowed, "use GET")
-			return
-		}
-		if d.settingsErr != nil {
-			writeJSONError(w, http.StatusBadRequest, d.settingsErr.Error())
+		if !d.accept(w, r, http.MethodGet, "use GET") {
 			return
 		}
 		q := r.URL.Query()
@@ -82,13 +76,7 @@ func (d *Datasource) schemaHandler(required []string, lookup func(*http.Request,
 // default bucket) and measurement (default "alerts"). The whole payload is
 // checked before anything is written.
 func (d *Datasource) handleAlertHistory(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeJSONError(w, http.StatusMethodNotAllowed, "POST a Grafana webhook notification")
-		return
-	}
-	if d.settingsErr != nil {
-		writeJSONError(w, http.StatusBadRequest, d.settingsErr.Error())
+	if !d.accept(w, r, http.MethodPost, "POST a Grafana webhook notification") {
 		return
 	}
 	bucket := strings.TrimSpace(r.URL.Query().Get("bucket"))
@@ -128,6 +116,22 @@ func (d *Datasource) handleAlertHistory(w http.ResponseWriter, r *http.Request) 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"written": len(points), "bucket": bucket, "measurement": measurement})
+}
+
+// accept answers a request that uses the wrong method (405, with hint) or
+// reaches a data source with unusable settings (400), and reports whether
+// the handler may go on.
+func (d *Datasource) accept(w http.ResponseWriter, r *http.Request, method, hint string) bool {
+	if r.Method != method {
+		w.Header().Set("Allow", method)
+		writeJSONError(w, http.StatusMethodNotAllowed, hint)
+		return false
+	}
+	if d.settingsErr != nil {
+		writeJSONError(w, http.StatusBadRequest, d.settingsErr.Error())
+		return false
+	}
+	return true
 }
 
 // influxStatus is the HTTP status for an InfluxDB failure: 400 when the

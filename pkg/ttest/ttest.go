@@ -190,7 +190,7 @@ func probe(ctx context.Context, src Source, req Request, from, to time.Time, out
 
 // checkNumeric rejects a field whose values are not numbers.
 func checkNumeric(meta *query.FluxTableMetadata, field string) error {
-	i := indexOf(meta, "_value")
+	i := influx.ColumnIndex(meta, "_value")
 	if i < 0 {
 		return nil
 	}
@@ -459,15 +459,6 @@ func alignDown(t time.Time, w time.Duration) time.Time {
 	return time.Unix(0, q*int64(w)).UTC()
 }
 
-// alignUp rounds ns up to a multiple of w.
-func alignUp(ns, w int64) int64 {
-	q := ns / w
-	if ns%w != 0 && ns > 0 {
-		q++
-	}
-	return q * w
-}
-
 func maxTime(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a
@@ -487,15 +478,6 @@ func seriesKey(field string, tags map[string]string) string {
 		b.WriteString("\x00" + k + "=" + tags[k])
 	}
 	return b.String()
-}
-
-func indexOf(meta *query.FluxTableMetadata, name string) int {
-	for i, c := range meta.Columns() {
-		if c.Name() == name {
-			return i
-		}
-	}
-	return -1
 }
 
 func quoteList(names []string) string {

@@ -121,7 +121,7 @@ func TestFullDayMatchesScipy(t *testing.T) {
 	for _, f := range []string{"hotend", "bed", "air"} {
 		worst := compare(t, f, got[f], ref.Fields[f], from, to, analysistest.RelErr, analysistest.RelErr)
 		t.Logf("%s: %d windows, worst relative error vs scipy %.3g", f, len(got[f].Ends), worst)
-		if got[f].Tags != nil && len(got[f].Tags) != 0 {
+		if len(got[f].Tags) != 0 {
 			t.Fatalf("unexpected tags %v", got[f].Tags)
 		}
 	}
