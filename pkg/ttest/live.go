@@ -20,6 +20,10 @@ import (
 // out, because the window's result was already sent (a query over the range
 // later includes it). Points more than maxLag behind the newest read ones are
 // not looked for again.
+//
+// After a failed read the clock closes no window until InfluxDB has answered
+// again for Settle: writers that buffered points while it was away replay
+// them first, so their windows are not closed without them.
 type Live struct {
 	req    Request
 	run    *runner
@@ -29,6 +33,9 @@ type Live struct {
 	Settle time.Duration
 	// Late counts points dropped because their window was already closed.
 	Late int64
+	// failed: the last read failed; answering: when reads succeeded again.
+	failed    bool
+	answering time.Time
 }
 
 // maxLagWindows bounds how far back a poll looks for the points of a series
@@ -126,10 +133,16 @@ func (l *Live) Poll(ctx context.Context, src Source, now time.Time) ([]*Series, 
 		res.Close()
 	}
 	// Close the windows the clock says are complete, even without new data,
-	// but only after a successful read: while InfluxDB is away, their points
-	// may be there unread.
+	// but only once reads have succeeded for Settle: while InfluxDB is away,
+	// and just after, their points may still be on their way.
+	switch {
+	case err != nil:
+		l.failed = true
+	case l.failed:
+		l.failed, l.answering = false, now
+	}
 	until := now.Add(-l.Settle).UnixNano()
-	if err != nil {
+	if l.failed || now.Sub(l.answering) < l.Settle {
 		until = 0
 	}
 	for _, key := range l.run.order {
