@@ -19,6 +19,7 @@ const (
 	InfluxDBVersion = "1.8.10"
 	GrafanaModule   = "github.com/grafana/grafana"
 	GrafanaVersion  = "v1.9.2-0.20230609164553-81d85ce8028d" // 10.0.0-pre
+	GrafanaRelease  = "10.0.0"                               // the release that commit became
 	wireModule      = "github.com/google/wire/cmd/wire@v0.7.0"
 )
 
