@@ -9,6 +9,8 @@ test('panel editor: a t-test of fields picked from the list, one series per fiel
   await panelEditPage.datasource.set(DS.name);
   const row = panelEditPage.getQueryEditorRow('A');
   await row.getByText('t-test', { exact: true }).click();
+  await row.getByLabel('Bucket').fill('printer/autogen');
+  await row.getByLabel('Bucket').blur();
   await pick(page, row.getByLabel('Measurement'), 'temperatures');
   for (const field of ['hotend', 'bed']) {
     await pick(page, row.getByLabel('Fields'), field);

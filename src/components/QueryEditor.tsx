@@ -3,7 +3,7 @@ import { QueryEditorProps, SelectableValue } from '@grafana/data';
 import { Button, CodeEditor, InlineField, InlineFieldRow, InlineSwitch, Input, RadioButtonGroup, TagsInput } from '@grafana/ui';
 
 import { DataSource } from '../datasource';
-import { FieldsPicker, MeasurementPicker, TagsPicker } from './SchemaPickers';
+import { FieldsPicker, LABEL, MeasurementPicker, TagsPicker } from './SchemaPickers';
 import {
   AlertsFormat,
   DEFAULT_FLUX,
@@ -51,8 +51,6 @@ const MODES: Array<SelectableValue<TTestMode>> = [
   { label: 'points', value: 'points', description: 'read every point: exact parity with Kapacitor' },
   { label: 'windows', value: 'windows', description: 'read one summary row per window: fast on long ranges' },
 ];
-
-const LABEL = 12;
 
 /** Edits a Vigil query. Text inputs run the query when they lose focus and are valid. */
 export function QueryEditor(props: Props) {

@@ -5,7 +5,8 @@ import { Button, IconButton, InlineField, InlineFieldRow, MultiSelect, Select } 
 import { DataSource } from '../datasource';
 import { useSchema } from './useSchema';
 
-const LABEL = 12;
+/** Label width of every row of Vigil's query editor (fits "Active power"). */
+export const LABEL = 14;
 
 interface PickerProps {
   datasource: DataSource;
