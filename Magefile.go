@@ -115,7 +115,7 @@ func Test(ctx context.Context) error {
 	if err := sh.RunV("go", "test", "-count=1", "-timeout=40m", "./..."); err != nil {
 		return err
 	}
-	for _, script := range []string{"typecheck", "lint", "test:ci", "e2e"} {
+	for _, script := range []string{"typecheck", "lint", "compat", "test:ci", "e2e"} {
 		if err := sh.RunV("npm", "run", script); err != nil {
 			return err
 		}
