@@ -12,10 +12,20 @@ export const DS = { uid: 'vigil', name: 'Vigil' };
 /** The InfluxDB token of the local and the docker-compose InfluxDB. */
 export const TOKEN = process.env.VIGIL_INFLUXDB_TOKEN ?? 'vigil:vigil-local-password';
 
-/** Collects the page's uncaught errors: Vigil's front end must raise none. */
+// Console errors that are not Vigil's: HTTP error statuses (the specs check
+// the responses they expect, like the 400 of a failed Save & test) and
+// requests the browser aborted when a test navigated away.
+const BROWSER_NOISE = /^Failed to load resource|^TypeError: Failed to fetch/;
+
+/** Collects the page's uncaught errors and console errors: Vigil's front end must cause none. */
 export function pageErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !BROWSER_NOISE.test(m.text())) {
+      errors.push(`console: ${m.text()}`);
+    }
+  });
   return errors;
 }
 
