@@ -1,6 +1,6 @@
 import { expect, test } from '@grafana/plugin-e2e';
 
-import { DS, pageErrors, pick, shot } from './helpers';
+import { DS, Frame, pageErrors, pick, shot } from './helpers';
 
 // Vigil's query editor inside Grafana: a new panel's editor and Explore.
 
@@ -22,8 +22,8 @@ test('panel editor: a t-test of fields picked from the list, one series per fiel
   await row.getByLabel('Alpha').blur();
   const response = await answered;
   expect(response.ok()).toBeTruthy();
-  const frames = (await response.json()).results.A.frames;
-  const series = frames.map((f: { schema: { fields: Array<{ labels?: { field?: string } }> } }) => f.schema.fields[1].labels?.field);
+  const frames: Frame[] = (await response.json()).results.A.frames;
+  const series = frames.map((f) => f.schema.fields[1].labels?.field);
   expect(series.sort()).toEqual(['bed', 'hotend']);
   for (const field of ['hotend', 'bed']) {
     await expect(panelEditPage.panel.locator.getByText(field, { exact: false }).first()).toBeVisible();

@@ -17,6 +17,12 @@ export const TOKEN = process.env.VIGIL_INFLUXDB_TOKEN ?? 'vigil:vigil-local-pass
 // requests the browser aborted when a test navigated away.
 const BROWSER_NOISE = /^Failed to load resource|^TypeError: Failed to fetch/;
 
+/** A data frame as Grafana's JSON carries it: a time and a value field. */
+export interface Frame {
+  schema: { fields: Array<{ labels?: Record<string, string> }> };
+  data: { values: [number[], Array<number | null>] };
+}
+
 /** Collects the page's uncaught errors and console errors: Vigil's front end must cause none. */
 export function pageErrors(page: Page): string[] {
   const errors: string[] = [];

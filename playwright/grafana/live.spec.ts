@@ -1,17 +1,12 @@
 import { expect, test } from '@grafana/plugin-e2e';
 
-import { DS, pageErrors } from './helpers';
+import { DS, Frame, pageErrors } from './helpers';
 
 // The dashboard's live panel subscribes to Vigil's Grafana Live channels
 // (ds/<uid>/ttest/<measurement>/<field>) through Grafana's WebSocket. Each
 // subscription's initial data must be the rows a t-test query over the
 // recent range returns: same windows, same p-values.
 const FIELDS = ['hotend', 'bed', 'air'];
-
-interface Frame {
-  schema: { fields: Array<{ labels?: Record<string, string> }> };
-  data: { values: [number[], Array<number | null>] };
-}
 
 test('live panel: Grafana Live delivers each field\'s recent windows, equal to the query\'s', async ({ page }) => {
   const errors = pageErrors(page);
