@@ -42,20 +42,10 @@ func expand(target map[string]any, field string) map[string]any {
 // data without error for the loaded data.
 func TestProvisionedDashboards(t *testing.T) {
 	needServers(t)
-	var found []struct {
-		UID   string `json:"uid"`
-		Title string `json:"title"`
-	}
-	if err := grafana.API(context.Background(), "GET", "/api/search?type=dash-db&query=", nil, &found); err != nil {
-		t.Fatal(err)
-	}
-	uids := map[string]bool{}
-	for _, d := range found {
-		uids[d.UID] = true
-	}
+	uids := uidsAt(t, "/api/search?type=dash-db&query=")
 	for _, uid := range []string{"vigil-printer", "vigil-house"} {
 		if !uids[uid] {
-			t.Fatalf("dashboard %s not provisioned: %+v", uid, found)
+			t.Fatalf("dashboard %s not provisioned (have %v)", uid, uids)
 		}
 		var d dashboard
 		if err := grafana.API(context.Background(), "GET", "/api/dashboards/uid/"+uid, nil, &d); err != nil {
@@ -102,17 +92,7 @@ func TestProvisionedDashboards(t *testing.T) {
 // without error.
 func TestProvisionedAlertRules(t *testing.T) {
 	needServers(t)
-	var rules []struct {
-		UID   string `json:"uid"`
-		Title string `json:"title"`
-	}
-	if err := grafana.API(context.Background(), "GET", "/api/v1/provisioning/alert-rules", nil, &rules); err != nil {
-		t.Fatal(err)
-	}
-	have := map[string]bool{}
-	for _, r := range rules {
-		have[r.UID] = true
-	}
+	have := uidsAt(t, "/api/v1/provisioning/alert-rules")
 	want := []string{"vigil-power-consumption", "vigil-printer-hotend", "vigil-printer-bed", "vigil-printer-air"}
 	for _, uid := range want {
 		if !have[uid] {
@@ -181,4 +161,20 @@ func TestPrinterRulesFireOnAnomalies(t *testing.T) {
 			t.Fatalf("%s: %+v", name, p.Alerts[0])
 		}
 	}
+}
+
+// uidsAt is the set of uids in the list Grafana's API returns at path.
+func uidsAt(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	var items []struct {
+		UID string `json:"uid"`
+	}
+	if err := grafana.API(context.Background(), "GET", path, nil, &items); err != nil {
+		t.Fatal(err)
+	}
+	uids := map[string]bool{}
+	for _, it := range items {
+		uids[it.UID] = true
+	}
+	return uids
 }

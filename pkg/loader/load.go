@@ -14,12 +14,7 @@ import (
 // Printer writes the reference printer data: points one per second from start.
 func Printer(ctx context.Context, w *Writer, start time.Time, points int, seed uint64) error {
 	gen := datagen.NewPrinter(start, seed)
-	for i := 0; i < points; i++ {
-		if err := w.Add(ctx, gen.Next().LineProtocol()); err != nil {
-			return err
-		}
-	}
-	return w.Flush(ctx)
+	return writeN(ctx, w, points, func() string { return gen.Next().LineProtocol() })
 }
 
 // PrinterRealtime writes one printer point per second, at the wall clock,
@@ -56,8 +51,13 @@ func PrinterRealtime(ctx context.Context, w *Writer, seed uint64, logf func(stri
 // Household writes rows of synthetic household data from start.
 func Household(ctx context.Context, w *Writer, start time.Time, rows int, seed uint64) error {
 	gen := datagen.NewHousehold(start, seed)
-	for i := 0; i < rows; i++ {
-		if err := w.Add(ctx, gen.Next().LineProtocol()); err != nil {
+	return writeN(ctx, w, rows, func() string { return gen.Next().LineProtocol() })
+}
+
+// writeN writes n lines from next, then flushes.
+func writeN(ctx context.Context, w *Writer, n int, next func() string) error {
+	for range n {
+		if err := w.Add(ctx, next()); err != nil {
 			return err
 		}
 	}
