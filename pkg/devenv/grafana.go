@@ -10,11 +10,42 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
+// A Grafana server is never downloaded or built here (Grafana is AGPL-3.0
+// and our module list forbids fetching it); the Grafana-in-the-loop tests
+// and the demo use one only when the user gives one: GRAFANA_URL (a running
+// Grafana with Vigil installed and provisioned, e.g. docker compose's) or
+// VIGIL_GRAFANA (the path of a Grafana binary, which StartGrafana runs with
+// Vigil's dist/ and provisioning/).
+
+// UserGrafana describes the Grafana the user gave, if any: url is set for a
+// running one, binary for one to start; reason says why there is none.
+func UserGrafana() (url, binary, reason string) {
+	if u := os.Getenv("GRAFANA_URL"); u != "" {
+		return u, "", ""
+	}
+	if b := os.Getenv("VIGIL_GRAFANA"); b != "" {
+		return "", b, ""
+	}
+	return "", "", "no Grafana given (set GRAFANA_URL to a running Grafana with Vigil provisioned, or VIGIL_GRAFANA to a Grafana binary; see the README)"
+}
+
+// grafanaHome is a Grafana binary's --homepath: $VIGIL_GRAFANA_HOME, else the
+// directory above bin/ (as in Grafana's release archives and packages).
+func grafanaHome(binary string) string {
+	if h := os.Getenv("VIGIL_GRAFANA_HOME"); h != "" {
+		return h
+	}
+	return filepath.Dir(filepath.Dir(binary))
+}
+
 // GrafanaOptions describe one Grafana server run.
 type GrafanaOptions struct {
+	// Binary is the user's Grafana server binary (VIGIL_GRAFANA).
+	Binary string
 	// Dir holds the run's data, logs, plugins and provisioning copy.
 	Dir string
 	// PluginID and PluginDist: the built plugin (dist/) to load unsigned.
@@ -40,11 +71,12 @@ type Grafana struct {
 	proc            *process
 }
 
-// StartGrafana starts Grafana on a free loopback port with the plugin loaded
-// and the provisioning applied, and waits until its API answers.
+// StartGrafana starts the user's Grafana binary on a free loopback port with
+// the plugin loaded and the provisioning applied, and waits until its API
+// answers.
 func StartGrafana(ctx context.Context, o GrafanaOptions) (*Grafana, error) {
-	if !exists(GrafanaBinary()) {
-		return nil, MissingError()
+	if !exists(o.Binary) {
+		return nil, fmt.Errorf("no Grafana binary at %s", o.Binary)
 	}
 	if !exists(filepath.Join(o.PluginDist, "plugin.json")) {
 		return nil, fmt.Errorf("no built plugin in %s: run `go run mage.go build` first", o.PluginDist)
@@ -130,7 +162,7 @@ enabled = false
 	}
 	env := append([]string{"VIGIL_GRAFANA_URL=" + g.URL, "VIGIL_RECEIVER_TOKEN=" + receiverTokenPlaceholder,
 		"VIGIL_DASHBOARDS_DIR=" + dashboards}, o.Env...)
-	p, err := startProcess(GrafanaBinary(), []string{"server", "--homepath", GrafanaHome(), "--config", iniPath}, env, g.LogPath)
+	p, err := startProcess(o.Binary, []string{"server", "--homepath", grafanaHome(o.Binary), "--config", iniPath}, env, g.LogPath)
 	if err != nil {
 		return nil, err
 	}
@@ -285,4 +317,18 @@ func (g *Grafana) DSQuery(ctx context.Context, from, to time.Time, queries ...ma
 		return out, nil
 	}
 	return out, err
+}
+
+// ConnectGrafana is a running Grafana the user gave (GRAFANA_URL), with the
+// admin credentials from GRAFANA_ADMIN_USER and GRAFANA_ADMIN_PASSWORD
+// (default admin/admin, as @grafana/plugin-e2e reads them).
+func ConnectGrafana(url string) *Grafana {
+	g := &Grafana{URL: strings.TrimRight(url, "/"), User: "admin", Password: "admin"}
+	if u := os.Getenv("GRAFANA_ADMIN_USER"); u != "" {
+		g.User = u
+	}
+	if p := os.Getenv("GRAFANA_ADMIN_PASSWORD"); p != "" {
+		g.Password = p
+	}
+	return g
 }

@@ -1,6 +1,10 @@
-// Package e2e tests Vigil the way Grafana uses it: a real Grafana server loads
-// the built plugin from dist/, provisions the data source from provisioning/,
-// and the tests talk to Grafana's HTTP API only.
+// Package e2e tests Vigil end to end the way Grafana runs it, without a
+// Grafana server: the built dist/gpx_vigil_linux_amd64 is started by the
+// plugin host (hashicorp/go-plugin with the SDK's handshake, gRPC, the SDK's
+// pluginv2 clients) against a real InfluxDB, with the data sources Grafana
+// would hold, and is sent the requests Grafana sends: panel and alert-rule
+// queries, health checks, resource calls (also over Grafana's HTTP resource
+// route) and Live subscriptions.
 package e2e
 
 import (
@@ -11,24 +15,38 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
 
-	vigil "github.com/vigil/vigil-anomaly-datasource"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/loader"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/pluginhost"
 )
 
 var (
 	influxDB *devenv.InfluxDB
-	grafana  *devenv.Grafana
-	// hook is the listener behind the provisioned webhook contact point.
-	hook *webhookHub
+	host     *pluginhost.Host
+	// root is the repository (plugin.json, dist/, provisioning/, dashboards/).
+	root string
+	// pluginLog is where the plugin's log lines go.
+	pluginLog string
+	// dayAgo is where the loaded printer day starts (anomalies 1 h, 8 h and
+	// 12 h into it).
+	dayAgo time.Time
+)
+
+// The data sources the tests register, as Grafana would hold them: the
+// provisioned one (uid vigil, default bucket e2e/autogen), a second instance
+// on the household database, and one with a wrong password.
+const (
+	dsMain      = devenv.DatasourceUID
+	dsHouse     = "vigil-house"
+	dsWrongAuth = "vigil-wrong-password"
 )
 
 // repoRoot is the directory holding plugin.json and dist/.
@@ -54,221 +72,95 @@ func TestMain(m *testing.M) {
 	if testing.Short() {
 		os.Exit(m.Run())
 	}
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	root, err := repoRoot()
+	code, err := run(m)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		return 1
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) (int, error) {
+	var err error
+	if root, err = repoRoot(); err != nil {
+		return 1, err
 	}
 	dir, err := os.MkdirTemp("", "vigil-e2e-")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return 1, err
 	}
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	for _, sub := range []string{"influxdb", "grafana"} {
-		_ = os.MkdirAll(filepath.Join(dir, sub), 0o755)
+	if err := os.MkdirAll(filepath.Join(dir, "influxdb"), 0o755); err != nil {
+		return 1, err
 	}
 	influxDB, err = devenv.StartInfluxDB(ctx, filepath.Join(dir, "influxdb"))
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return 1, err
 	}
 	defer influxDB.Stop()
 	for _, db := range []string{"e2e", "house", "printer"} {
 		if err := influxDB.CreateDatabase(ctx, db); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
+			return 1, err
 		}
 	}
-	// The demo's data: a day of printer data ending now; two days of household
-	// data ending an hour ago, so the power rule (last 10 minutes) starts with
-	// no data and only the power test's spike makes it fire.
-	dayAgo := time.Now().Add(-24 * time.Hour).Truncate(time.Second)
+	// The demo's data: a day of printer data ending now; two days of
+	// household data ending an hour ago, so the power rule (last 10 minutes)
+	// starts with no data and only a test's spike makes it fire.
+	dayAgo = time.Now().Add(-24 * time.Hour).Truncate(time.Second)
 	if err := load("printer/autogen", func(w *loader.Writer) error { return loader.Printer(ctx, w, dayAgo, datagen.PrinterPoints, 1) }); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return 1, err
 	}
 	if err := load("house/autogen", func(w *loader.Writer) error {
 		return loader.Household(ctx, w, time.Now().Add(-49*time.Hour).Truncate(time.Minute), 2*1440, 1)
 	}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return 1, err
 	}
-	hook = newWebhookHub()
-	defer hook.Close()
-	grafana, err = devenv.StartGrafana(ctx, devenv.GrafanaOptions{
-		Dir:          filepath.Join(dir, "grafana"),
-		PluginID:     vigil.Plugin.ID,
-		PluginDist:   filepath.Join(root, "dist"),
-		Provisioning: filepath.Join(root, "provisioning"),
-		Dashboards:   filepath.Join(root, "dashboards"),
-		Env:          devenv.ProvisioningEnv(influxDB, "e2e/autogen", hook.URL),
-	})
+
+	pluginLog = filepath.Join(dir, "plugin.log")
+	host, err = pluginhost.Start(ctx, pluginhost.Options{Executable: pluginhost.Executable(root), LogPath: pluginLog})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return 1, err
 	}
-	defer grafana.Stop()
+	defer host.Stop()
+	for _, ds := range []backend.DataSourceInstanceSettings{
+		provisionedDatasource("e2e/autogen"),
+		vigilDatasource(2, dsHouse, influxDB.Token(), "house/autogen"),
+		vigilDatasource(3, dsWrongAuth, influxDB.User+":not-the-password", "e2e/autogen"),
+	} {
+		host.AddDatasource(ds)
+	}
 	code := m.Run()
 	if code != 0 {
-		if log, err := os.ReadFile(grafana.LogPath); err == nil {
-			fmt.Fprintf(os.Stderr, "--- Grafana log: the last errors and warnings ---\n%s\n", problems(log, 40))
+		if log, err := os.ReadFile(pluginLog); err == nil {
+			fmt.Fprintf(os.Stderr, "--- the plugin's log (last 4 KiB) ---\n%s\n", tail(log, 4096))
 		}
 	}
-	return code
+	return code, nil
 }
 
-// problems returns the last n error and warning lines of a Grafana log,
-// leaving out the email integration's (no SMTP here).
-func problems(log []byte, n int) string {
-	var out []string
-	for _, l := range strings.Split(string(log), "\n") {
-		if (strings.Contains(l, "level=error") || strings.Contains(l, "level=warn")) && !strings.Contains(l, "SMTP not configured") {
-			out = append(out, l)
-		}
+// vigilDatasource is a Vigil data source instance as Grafana passes it to
+// the plugin: jsonData as JSON, secureJsonData decrypted.
+func vigilDatasource(id int64, uid, token, bucket string) backend.DataSourceInstanceSettings {
+	jsonData, _ := json.Marshal(map[string]any{"defaultBucket": bucket, "timeout": 30, "maxPoints": 1000000})
+	return backend.DataSourceInstanceSettings{
+		ID: id, UID: uid, Name: "Vigil " + uid, URL: influxDB.URL, JSONData: jsonData,
+		DecryptedSecureJSONData: map[string]string{"token": token},
 	}
-	if len(out) > n {
-		out = out[len(out)-n:]
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
 	}
-	return strings.Join(out, "\n")
+	return b
 }
 
 func needServers(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
-		t.Skip("end-to-end test: needs InfluxDB and Grafana (run without -short)")
-	}
-}
-
-type health struct {
-	Status  string `json:"status"`
-	Message string `json:"message"`
-}
-
-func checkHealth(t *testing.T) (health, int) {
-	t.Helper()
-	var h health
-	err := grafana.API(context.Background(), "GET", "/api/datasources/uid/"+devenv.DatasourceUID+"/health", nil, &h)
-	var apiErr *devenv.APIError
-	if errors.As(err, &apiErr) {
-		if jerr := json.Unmarshal([]byte(apiErr.Body), &h); jerr != nil {
-			t.Fatalf("health: %v", err)
-		}
-		return h, apiErr.Status
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h, 200
-}
-
-func TestPluginIsLoadedAndDataSourceProvisioned(t *testing.T) {
-	needServers(t)
-	var p struct {
-		ID      string `json:"id"`
-		Type    string `json:"type"`
-		Enabled bool   `json:"enabled"`
-	}
-	if err := grafana.API(context.Background(), "GET", "/api/plugins/vigil-anomaly-datasource/settings", nil, &p); err != nil {
-		t.Fatal(err)
-	}
-	if p.ID != "vigil-anomaly-datasource" || p.Type != "datasource" {
-		t.Fatalf("plugin settings: %+v", p)
-	}
-	var ds struct {
-		UID      string          `json:"uid"`
-		Type     string          `json:"type"`
-		URL      string          `json:"url"`
-		JSONData json.RawMessage `json:"jsonData"`
-		Secure   map[string]bool `json:"secureJsonFields"`
-	}
-	if err := grafana.API(context.Background(), "GET", "/api/datasources/uid/"+devenv.DatasourceUID, nil, &ds); err != nil {
-		t.Fatal(err)
-	}
-	if ds.Type != "vigil-anomaly-datasource" || ds.URL != influxDB.URL || !ds.Secure["token"] {
-		t.Fatalf("provisioned data source: %+v", ds)
-	}
-	if strings.Contains(string(ds.JSONData), influxDB.Password) {
-		t.Fatal("the token is visible in jsonData")
-	}
-}
-
-func TestHealthThroughGrafana(t *testing.T) {
-	needServers(t)
-	h, status := checkHealth(t)
-	if status != 200 || h.Status != "OK" || !strings.Contains(h.Message, `bucket "e2e/autogen" can be read`) {
-		t.Fatalf("health: %d %+v", status, h)
-	}
-}
-
-// dsQuery posts queries to /api/ds/query as a panel would.
-func dsQuery(t *testing.T, from, to time.Time, queries ...map[string]any) devenv.QueryResponse {
-	t.Helper()
-	out, err := grafana.DSQuery(context.Background(), from, to, queries...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func TestFluxQueryThroughGrafana(t *testing.T) {
-	needServers(t)
-	t0 := time.Date(2016, 1, 1, 0, 0, 0, 0, time.UTC)
-	c := influxdb2.NewClient(influxDB.URL, influxDB.Token())
-	defer c.Close()
-	w := c.WriteAPIBlocking("", "e2e/autogen")
-	want := map[string][]float64{}
-	for s := 0; s < 30; s++ {
-		for _, sensor := range []string{"left", "right"} {
-			v := 200 + float64(s)*0.25
-			if sensor == "right" {
-				v += 0.125
-			}
-			p := influxdb2.NewPoint("temperatures", map[string]string{"sensor": sensor}, map[string]any{"hotend": v}, t0.Add(time.Duration(s)*time.Second))
-			if err := w.WritePoint(context.Background(), p); err != nil {
-				t.Fatal(err)
-			}
-			want[sensor] = append(want[sensor], v)
-		}
-	}
-	script := `from(bucket: v.bucket)
-  |> range(start: v.timeRangeStart, stop: v.timeRangeStop)
-  |> filter(fn: (r) => r._measurement == "temperatures" and r._field == "hotend")`
-	out := dsQuery(t, t0, t0.Add(time.Minute),
-		map[string]any{"refId": "A", "queryType": "flux", "flux": script},
-		map[string]any{"refId": "B", "queryType": "flux", "flux": "from(bucket: v.bucket) |> nonsense()"},
-	)
-	a := out.Results["A"]
-	if a.Error != "" || len(a.Frames) != 2 {
-		t.Fatalf("A: error %q, %d frames", a.Error, len(a.Frames))
-	}
-	for _, f := range a.Frames {
-		if f.Schema.Meta.Type != "timeseries-multi" || !strings.Contains(f.Schema.Meta.ExecutedQueryString, `"e2e/autogen"`) {
-			t.Errorf("meta %+v", f.Schema.Meta)
-		}
-		value := f.Schema.Fields[1]
-		sensor := value.Labels["sensor"]
-		if value.Name != "hotend" || len(want[sensor]) == 0 {
-			t.Fatalf("unexpected series %q %v", value.Name, value.Labels)
-		}
-		times, values := f.Data.Values[0], f.Data.Values[1]
-		if len(values) != len(want[sensor]) {
-			t.Fatalf("%s: %d points, want %d", sensor, len(values), len(want[sensor]))
-		}
-		for i, v := range values {
-			if v.(float64) != want[sensor][i] || int64(times[i].(float64)) != t0.Add(time.Duration(i)*time.Second).UnixMilli() {
-				t.Fatalf("%s[%d]: %v at %v, want %v", sensor, i, v, times[i], want[sensor][i])
-			}
-		}
-	}
-	if b := out.Results["B"]; b.Error == "" || !strings.Contains(b.Error, "InfluxDB could not run the query") {
-		t.Fatalf("B: %+v", b)
+		t.Skip("end-to-end test: needs InfluxDB and the built plugin (run without -short)")
 	}
 }
 
@@ -281,6 +173,30 @@ func load(bucket string, fill func(*loader.Writer) error) error {
 	return w.Close(context.Background())
 }
 
+// panelQuery runs queries as a dashboard panel does (1,000 points, 1 s
+// interval unless the models say otherwise) on a data source.
+func panelQuery(t *testing.T, dsUID string, from, to time.Time, models ...map[string]any) *backend.QueryDataResponse {
+	t.Helper()
+	req, err := pluginhost.PanelRequest(from, to, 1000, time.Second, models...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := host.QueryData(context.Background(), dsUID, req)
+	if err != nil {
+		t.Fatalf("QueryData: %v", err)
+	}
+	return resp
+}
+
+// rows is the number of rows of a response's frames.
+func rows(frames data.Frames) int {
+	n := 0
+	for _, f := range frames {
+		n += f.Rows()
+	}
+	return n
+}
+
 // queryInfluxQL reads InfluxDB directly, as a check independent of the plugin.
 func queryInfluxQL(ctx context.Context, db, statement string, row func(columns []string, values []any)) error {
 	c := influx.NewClient(influx.Config{URL: influxDB.URL, Token: influxDB.Token()})
@@ -291,4 +207,15 @@ func queryInfluxQL(ctx context.Context, db, statement string, row func(columns [
 		}
 		return nil
 	})
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

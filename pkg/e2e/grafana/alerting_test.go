@@ -1,4 +1,4 @@
-package e2e
+package grafana
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 // anomaly on hotend fires for hotend only, and a webhook contact point on
 // 127.0.0.1 receives it.
 func TestTTestAlertRuleFiresPerField(t *testing.T) {
-	needServers(t)
+	needLocalInfluxDB(t)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
 	writeAlertData(t, now)

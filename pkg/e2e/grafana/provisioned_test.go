@@ -1,4 +1,4 @@
-package e2e
+package grafana
 
 import (
 	"context"
@@ -137,7 +137,7 @@ func TestProvisionedAlertRules(t *testing.T) {
 // every field (the last 12 minutes run hot, cold and noisy), the hotend, bed
 // and air rules fire.
 func TestPrinterRulesFireOnAnomalies(t *testing.T) {
-	needServers(t)
+	needLocalInfluxDB(t)
 	now := time.Now().Truncate(time.Second)
 	gen := datagen.NewPrinter(now, 99)
 	var lines []string

@@ -1,4 +1,4 @@
-package e2e
+package grafana
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 // tests' files): it stops InfluxDB, checks the
 // message, and starts it again.
 func TestHealthWhenInfluxDBStops(t *testing.T) {
-	needServers(t)
+	needLocalInfluxDB(t)
 	influxDB.Stop()
 	h, _ := checkHealth(t)
 	if h.Status != "ERROR" || !strings.Contains(h.Message, "cannot reach InfluxDB at "+influxDB.URL) {

@@ -1,4 +1,4 @@
-package e2e
+package grafana
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 // spike ends, the resolved notification writes level=OK with the firing
 // duration; the alerts query returns both.
 func TestPowerAlertWritesHistory(t *testing.T) {
-	needServers(t)
+	needLocalInfluxDB(t)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
 	line := func(ts time.Time, active float64, s1, s2, s3 int) string {
