@@ -209,6 +209,13 @@ func queryInfluxQL(ctx context.Context, db, statement string, row func(columns [
 	})
 }
 
+// writeNs writes line protocol with nanosecond timestamps.
+func writeNs(ctx context.Context, bucket string, lines ...string) error {
+	c := influx.NewClient(influx.Config{URL: influxDB.URL, Token: influxDB.Token()})
+	defer c.Close()
+	return c.WriteLines(ctx, bucket, lines)
+}
+
 func waitFor(t *testing.T, timeout time.Duration, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)

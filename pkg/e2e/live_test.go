@@ -1,0 +1,210 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/pluginhost"
+)
+
+// streamed is what one subscriber saw: p-value per window end, and how
+// often each window came.
+type streamed struct {
+	p     map[time.Time]float64
+	count map[time.Time]int
+	order []time.Time
+}
+
+// collect reads a subscription's frames (Time, p-value) until it is closed.
+func collect(sub *pluginhost.Subscription) chan streamed {
+	out := make(chan streamed, 1)
+	go func() {
+		s := streamed{p: map[time.Time]float64{}, count: map[time.Time]int{}}
+		for f := range sub.Frames {
+			addRows(&s, f)
+		}
+		out <- s
+	}()
+	return out
+}
+
+func addRows(s *streamed, f *data.Frame) {
+	for i := range f.Rows() {
+		end := f.Fields[0].At(i).(time.Time).UTC() // one location, so that times compare as map keys
+		v, _ := f.Fields[1].ConcreteAt(i)
+		p, _ := v.(float64)
+		s.p[end] = p
+		s.count[end]++
+		s.order = append(s.order, end)
+	}
+}
+
+// TestLiveThroughGrafanaLive: the t-test Live stream as Grafana Live runs it.
+// A writer adds points at 10 Hz in real time; viewer A subscribes (initial
+// data: the recent windows), viewer B joins the same channel later and gets
+// the same pushed frames as A; viewer C watches another field's channel at
+// the same time. The plugin process is restarted mid-stream (as Grafana does
+// after a crash) and the stream is run again. Every pushed window carries the
+// p-value a query over the same data computes, no window comes twice, and
+// every window that ends after the restart settled is pushed.
+func TestLiveThroughGrafanaLive(t *testing.T) {
+	needServers(t)
+	ctx := context.Background()
+	const window = time.Second
+	rng := rand.New(rand.NewPCG(21, 22))
+	line := func(ts time.Time) string {
+		return fmt.Sprintf("livehost,printer=p1 temp=%v,hum=%v %d", 50+rng.NormFloat64(), 40+0.5*rng.NormFloat64(), ts.UnixNano())
+	}
+	start := time.Now().Add(-time.Minute).Truncate(window)
+	var history []string
+	for ts := start; ts.Before(time.Now()); ts = ts.Add(100 * time.Millisecond) {
+		history = append(history, line(ts))
+	}
+	if err := writeNs(ctx, "e2e/autogen", history...); err != nil {
+		t.Fatal(err)
+	}
+	writerCtx, stopWriter := context.WithCancel(ctx)
+	var writer sync.WaitGroup
+	writer.Add(1)
+	go func() {
+		defer writer.Done()
+		for writerCtx.Err() == nil {
+			if err := writeNs(ctx, "e2e/autogen", line(time.Now())); err != nil {
+				t.Errorf("writer: %v", err)
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+
+	query := func(field string) json.RawMessage {
+		return json.RawMessage(fmt.Sprintf(`{"queryType":"ttest","measurement":"livehost","fields":[%q],"window":"1s","history":20,"alpha":0.001,"mode":"points","pollInterval":"200ms","settle":"500ms"}`, field))
+	}
+	subscribe := func(field string) *pluginhost.Subscription {
+		t.Helper()
+		sub, err := host.Subscribe(ctx, dsMain, "ttest/livehost/"+field, query(field))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sub
+	}
+	a := subscribe("temp")
+	subscribedA := time.Now()
+	if a.Initial == nil || a.Initial.Rows() < 30 {
+		t.Fatalf("viewer A's initial data: %v", a.Initial)
+	}
+	initial := streamed{p: map[time.Time]float64{}, count: map[time.Time]int{}}
+	addRows(&initial, a.Initial)
+	gotA := collect(a)
+	c := subscribe("hum")
+	gotC := collect(c)
+	time.Sleep(3 * time.Second)
+	b := subscribe("temp")
+	joinedB := time.Now()
+	gotB := collect(b)
+	time.Sleep(3 * time.Second)
+	if err := host.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	restarted := time.Now()
+	time.Sleep(5 * time.Second)
+	stopWriter()
+	writer.Wait()
+	time.Sleep(2 * time.Second) // the last windows close by the clock
+	runs, dropped, lastErr := host.ChannelStats(dsMain, "ttest/livehost/temp")
+	for _, s := range []*pluginhost.Subscription{a, b, c} {
+		s.Close(host)
+	}
+	sa, sb, sc := <-gotA, <-gotB, <-gotC
+	if runs != 2 || dropped != 0 {
+		t.Fatalf("the temp channel ran %d times (want 2: before and after the restart), dropped %d frames (last error %v)", runs, dropped, lastErr)
+	}
+
+	// Refused: data that does not match its path.
+	if _, err := host.Subscribe(ctx, dsMain, "ttest/livehost/temp", query("hum")); !errors.As(err, new(*pluginhost.RefusedError)) {
+		t.Fatalf("a subscription whose query does not match its path: %v", err)
+	}
+
+	// What a query over the same data computes.
+	last := time.Now().Truncate(window)
+	want := map[string]map[time.Time]float64{}
+	for _, field := range []string{"temp", "hum"} {
+		resp := panelQuery(t, dsMain, start.Add(-time.Minute), last, map[string]any{
+			"refId": "A", "queryType": "ttest", "measurement": "livehost", "fields": []string{field},
+			"window": "1s", "history": 20, "alpha": 0.001, "mode": "points"})
+		r := resp.Responses["A"]
+		if r.Error != nil || len(r.Frames) != 1 {
+			t.Fatalf("query %s: %v", field, r.Error)
+		}
+		s := streamed{p: map[time.Time]float64{}, count: map[time.Time]int{}}
+		addRows(&s, r.Frames[0])
+		want[field] = s.p
+	}
+	// spans are the [from, to] ranges in which every window must be pushed.
+	check := func(name, field string, s streamed, spans ...[2]time.Time) {
+		t.Helper()
+		if len(s.order) < 5 {
+			t.Fatalf("%s: only %d windows pushed", name, len(s.order))
+		}
+		for end, p := range s.p {
+			q, ok := want[field][end]
+			if !ok || math.Abs(p-q) > 1e-12*math.Max(1, math.Abs(q)) {
+				t.Fatalf("%s: window ending %s pushed p=%v, the query says %v (%v)", name, end, p, q, ok)
+			}
+			if s.count[end] != 1 {
+				t.Fatalf("%s: window ending %s pushed %d times", name, end, s.count[end])
+			}
+			if initial.count[end] > 0 && name != "C (hum)" {
+				t.Fatalf("%s: window ending %s was in the initial data and pushed again", name, end)
+			}
+		}
+		for end := range want[field] {
+			for _, span := range spans {
+				if end.After(span[0]) && end.Before(span[1]) && s.count[end] == 0 {
+					t.Fatalf("%s: window ending %s was not pushed (pushed %v)", name, end, s.order)
+				}
+			}
+		}
+	}
+	// Before the restart every window after subscribing; after it, every
+	// window once the new stream settled, until the writer stopped.
+	afterRestart := [2]time.Time{restarted.Add(2 * window), last.Add(-window)}
+	check("A (temp)", "temp", sa, [2]time.Time{subscribedA.Add(window), restarted.Add(-window)}, afterRestart)
+	check("C (hum)", "hum", sc, [2]time.Time{subscribedA.Add(window), restarted.Add(-window)}, afterRestart)
+	check("B (temp)", "temp", sb, [2]time.Time{joinedB.Add(window), restarted.Add(-window)}, afterRestart)
+	// B joined later: from then on it got exactly what A got.
+	for end := range sa.p {
+		if end.After(joinedB.Add(window)) && sb.count[end] != 1 {
+			t.Fatalf("B missed window %s that A got", end)
+		}
+	}
+	for end := range sb.p {
+		if sa.count[end] != 1 {
+			t.Fatalf("B got window %s that A did not", end)
+		}
+	}
+	t.Logf("pushed windows: A %d, B %d, C %d; windows ending during the restart and not pushed: %d",
+		len(sa.p), len(sb.p), len(sc.p), missedAround(want["temp"], sa, restarted))
+}
+
+// missedAround counts the windows near a restart that a subscriber did not
+// get (the restarted stream starts from the data, with no memory of what it
+// sent: Grafana gives viewers the windows again only when they resubscribe).
+func missedAround(want map[time.Time]float64, s streamed, at time.Time) int {
+	n := 0
+	for end := range want {
+		if end.After(at.Add(-3*time.Second)) && end.Before(at.Add(2*time.Second)) && s.count[end] == 0 {
+			n++
+		}
+	}
+	return n
+}
