@@ -1,6 +1,9 @@
 // Package alerthistory is Vigil's equivalent of Kapacitor's influxDBOut for
-// alerts: it turns Grafana's webhook notifications into alert-history points
-// (one per alert) and reads the history back as events.
+// alerts: it turns webhook notifications into alert-history points (one per
+// alert) and reads the history back as events. It reads Prometheus
+// Alertmanager's webhook payload (version 4) and Grafana's, which is
+// Alertmanager's plus fields of its own (orgId, title, state, message, and per
+// alert values, valueString, dashboard and panel URLs).
 package alerthistory
 
 import (
@@ -12,14 +15,18 @@ import (
 	"time"
 )
 
-// Payload is the part of Grafana's webhook notification JSON Vigil reads.
+// Payload is the part of a webhook notification Vigil reads. Fields either
+// sender adds (version, groupKey, groupLabels, commonLabels, externalURL,
+// truncatedAlerts, Grafana's title and message) are ignored.
 type Payload struct {
 	Receiver string  `json:"receiver"`
 	Status   string  `json:"status"`
 	Alerts   []Alert `json:"alerts"`
 }
 
-// Alert is one alert of a notification.
+// Alert is one alert of a notification. Alertmanager sends a firing alert's
+// endsAt as the zero time ("0001-01-01T00:00:00Z") and no values; Grafana
+// adds the rule's expression values.
 type Alert struct {
 	Status      string             `json:"status"`
 	Labels      map[string]string  `json:"labels"`
@@ -30,10 +37,12 @@ type Alert struct {
 	Fingerprint string             `json:"fingerprint"`
 }
 
-// PayloadError is a notification that is not a usable Grafana webhook payload.
+// PayloadError is a body that is not a usable webhook notification.
 type PayloadError struct{ Reason string }
 
-func (e *PayloadError) Error() string { return "not a Grafana webhook notification: " + e.Reason }
+func (e *PayloadError) Error() string {
+	return "not a Grafana or Alertmanager webhook notification: " + e.Reason
+}
 
 // Parse decodes and validates a notification; nothing of an invalid one may be written.
 func Parse(body []byte) (Payload, error) {

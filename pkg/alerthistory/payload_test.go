@@ -100,3 +100,118 @@ func TestEvents(t *testing.T) {
 		t.Fatalf("got %+v\nwant %+v", got, want)
 	}
 }
+
+// Real-shaped notifications from both senders. Alertmanager's (webhook
+// version 4): group fields, per alert generatorURL and fingerprint, a firing
+// alert's endsAt the zero time, no values. Grafana's adds orgId, title,
+// state, message, and per alert values, valueString and URLs.
+const (
+	amFiring = `{"receiver":"vigil","status":"firing","alerts":[{"status":"firing",
+ "labels":{"alertname":"Power consumption","severity":"critical","triggerType":"threshold"},
+ "annotations":{"details":"The error of power consumption is greater than the threshold","id":"Power_Consumption_Rule","message":"Alert: power consumption","value":"27.97"},
+ "startsAt":"2026-11-21T10:00:00.123456789Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://127.0.0.1:9/rule","fingerprint":"5f4c1a3d2b1e0f9a"}],
+ "groupLabels":{"alertname":"Power consumption"},"commonLabels":{"alertname":"Power consumption","severity":"critical","triggerType":"threshold"},
+ "commonAnnotations":{"id":"Power_Consumption_Rule"},"externalURL":"http://127.0.0.1:9093","version":"4",
+ "groupKey":"{}:{alertname=\"Power consumption\"}","truncatedAlerts":0}`
+	amMixed = `{"receiver":"vigil","status":"firing","alerts":[
+ {"status":"firing","labels":{"alertname":"Power consumption","severity":"critical","triggerType":"threshold"},
+  "annotations":{"message":"Alert: power consumption","value":"27.97"},
+  "startsAt":"2026-11-21T10:00:00.123456789Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"","fingerprint":"5f4c1a3d2b1e0f9a"},
+ {"status":"resolved","labels":{"alertname":"Power consumption","house":"lyon","severity":"warning"},
+  "annotations":{"summary":"back to normal"},
+  "startsAt":"2026-11-21T09:00:00Z","endsAt":"2026-11-21T09:05:30Z","generatorURL":"","fingerprint":"0a1b2c3d4e5f6a7b"}],
+ "groupLabels":{"alertname":"Power consumption"},"commonLabels":{"alertname":"Power consumption"},"commonAnnotations":{},
+ "externalURL":"http://127.0.0.1:9093","version":"4","groupKey":"{}:{alertname=\"Power consumption\"}","truncatedAlerts":0}`
+	amResolved = `{"receiver":"vigil","status":"resolved","alerts":[{"status":"resolved",
+ "labels":{"alertname":"Power consumption","severity":"critical","triggerType":"threshold"},
+ "annotations":{"details":"The error of power consumption is greater than the threshold","id":"Power_Consumption_Rule","message":"Alert: power consumption","value":"27.97"},
+ "startsAt":"2026-11-21T10:00:00.123456789Z","endsAt":"2026-11-21T10:02:00Z","generatorURL":"http://127.0.0.1:9/rule","fingerprint":"5f4c1a3d2b1e0f9a"}],
+ "groupLabels":{"alertname":"Power consumption"},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://127.0.0.1:9093","version":"4",
+ "groupKey":"{}:{alertname=\"Power consumption\"}","truncatedAlerts":0}`
+	grafanaFiring = `{"receiver":"vigil","status":"firing","orgId":1,"alerts":[{"status":"firing",
+ "labels":{"alertname":"Power consumption","grafana_folder":"Vigil","severity":"critical","triggerType":"threshold"},
+ "annotations":{"details":"The error of power consumption is greater than the threshold","id":"Power_Consumption_Rule","message":"Alert: power consumption","value":"18.4"},
+ "startsAt":"2026-11-21T10:00:10Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://127.0.0.1:3000/alerting/grafana/vigil-power-consumption/view?orgId=1",
+ "fingerprint":"9e5fa3f0a6d2c1b4","silenceURL":"http://127.0.0.1:3000/alerting/silence/new","dashboardURL":"","panelURL":"",
+ "values":{"B":18.4,"C":1},"valueString":"[ var='B' labels={} value=18.4 ], [ var='C' labels={} value=1 ]"}],
+ "groupLabels":{"alertname":"Power consumption","grafana_folder":"Vigil"},"commonLabels":{"alertname":"Power consumption"},"commonAnnotations":{},
+ "externalURL":"http://127.0.0.1:3000/","version":"1","groupKey":"{}/{}:{alertname=\"Power consumption\"}","truncatedAlerts":0,
+ "title":"[FIRING:1] Power consumption Vigil (critical threshold)","state":"alerting","message":"**Firing**"}`
+	grafanaNoValueAnnotation = `{"receiver":"vigil","status":"firing","orgId":1,"alerts":[{"status":"firing",
+ "labels":{"alertname":"Printer anomaly","field":"hotend"},"annotations":{"description":"p-value below alpha"},
+ "startsAt":"2026-11-21T10:00:10Z","endsAt":"0001-01-01T00:00:00Z","values":{"C":1,"B":1e-21},"valueString":""}],
+ "version":"1","title":"x","state":"alerting","message":""}`
+)
+
+func TestPointsFromBothSenders(t *testing.T) {
+	start := time.Date(2026, 11, 21, 10, 0, 0, 123456789, time.UTC)
+	seedTags := func(level string) map[string]string {
+		return map[string]string{"alertname": "Power consumption", "severity": "critical", "triggerType": "threshold",
+			"alertID": "Power consumption:severity=critical,triggerType=threshold", "alertName": "Power consumption", "level": level}
+	}
+	tests := []struct {
+		name string
+		body string
+		want []Point
+	}{
+		{"alertmanager firing: endsAt zero, no values", amFiring, []Point{{
+			Time: start, Tags: seedTags("CRITICAL"),
+			Fields: map[string]any{"message": "Alert: power consumption", "duration": int64(0), "value": 27.97},
+		}}},
+		{"alertmanager group with a firing and a resolved alert", amMixed, []Point{
+			{Time: start, Tags: seedTags("CRITICAL"), Fields: map[string]any{"message": "Alert: power consumption", "duration": int64(0), "value": 27.97}},
+			{Time: time.Date(2026, 11, 21, 9, 5, 30, 0, time.UTC),
+				Tags: map[string]string{"alertname": "Power consumption", "house": "lyon", "severity": "warning",
+					"alertID": "Power consumption:house=lyon,severity=warning", "alertName": "Power consumption", "level": "OK", "triggerType": "threshold"},
+				Fields: map[string]any{"message": "back to normal", "duration": int64(5*time.Minute + 30*time.Second)}},
+		}},
+		{"alertmanager resolved: duration endsAt - startsAt", amResolved, []Point{{
+			Time: time.Date(2026, 11, 21, 10, 2, 0, 0, time.UTC), Tags: seedTags("OK"),
+			Fields: map[string]any{"message": "Alert: power consumption", "duration": int64(2*time.Minute - 123456789), "value": 27.97},
+		}}},
+		{"grafana firing: value annotation wins over values", grafanaFiring, []Point{{
+			Time: time.Date(2026, 11, 21, 10, 0, 10, 0, time.UTC),
+			Tags: func() map[string]string {
+				m := seedTags("CRITICAL")
+				m["grafana_folder"] = "Vigil"
+				return m
+			}(),
+			Fields: map[string]any{"message": "Alert: power consumption", "duration": int64(0), "value": 18.4},
+		}}},
+		{"grafana without value annotation: first expression value by refID", grafanaNoValueAnnotation, []Point{{
+			Time: time.Date(2026, 11, 21, 10, 0, 10, 0, time.UTC),
+			Tags: map[string]string{"alertname": "Printer anomaly", "field": "hotend", "alertID": "Printer anomaly:field=hotend",
+				"alertName": "Printer anomaly", "level": "CRITICAL", "triggerType": "threshold"},
+			Fields: map[string]any{"message": "p-value below alpha", "duration": int64(0), "value": 1e-21},
+		}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Parse([]byte(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := Points(p); !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("\n got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// A repeated notification (Alertmanager's repeat_interval, a retry, or the
+// group growing) must give an alert the same point: same tags and time, so
+// InfluxDB overwrites it.
+func TestRepeatedNotificationGivesTheSamePoint(t *testing.T) {
+	first, err := Parse([]byte(amFiring))
+	if err != nil {
+		t.Fatal(err)
+	}
+	later, err := Parse([]byte(amMixed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := Points(first)[0], Points(later)[0]
+	if !a.Time.Equal(b.Time) || !reflect.DeepEqual(a.Tags, b.Tags) {
+		t.Fatalf("the same alert gave different points:\n%+v\n%+v", a, b)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/grafanaprov"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/loader"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/pluginhost"
@@ -31,6 +33,11 @@ import (
 var (
 	influxDB *devenv.InfluxDB
 	host     *pluginhost.Host
+	// project is provisioning/ and dashboards/ as Grafana would load them
+	// with this run's environment.
+	project *grafanaprov.Project
+	// grafanaURL is where the host serves Grafana's resource route.
+	grafanaURL string
 	// root is the repository (plugin.json, dist/, provisioning/, dashboards/).
 	root string
 	// pluginLog is where the plugin's log lines go.
@@ -39,6 +46,10 @@ var (
 	// 12 h into it).
 	dayAgo time.Time
 )
+
+// receiverToken stands for the service-account token Grafana's resource
+// route requires.
+const receiverToken = "e2e-service-account-token"
 
 // The data sources the tests register, as Grafana would hold them: the
 // provisioned one (uid vigil, default bucket e2e/autogen), a second instance
@@ -124,8 +135,23 @@ func run(m *testing.M) (int, error) {
 		return 1, err
 	}
 	defer host.Stop()
+	if grafanaURL, err = host.ServeResources(receiverToken); err != nil {
+		return 1, err
+	}
+	project, err = loadProject("e2e/autogen")
+	if err != nil {
+		return 1, err
+	}
+	provisioned, ok := project.Datasource(dsMain)
+	if !ok {
+		return 1, fmt.Errorf("provisioning/datasources has no data source %q", dsMain)
+	}
+	main, err := provisioned.InstanceSettings(1)
+	if err != nil {
+		return 1, err
+	}
 	for _, ds := range []backend.DataSourceInstanceSettings{
-		provisionedDatasource("e2e/autogen"),
+		main,
 		vigilDatasource(2, dsHouse, influxDB.Token(), "house/autogen"),
 		vigilDatasource(3, dsWrongAuth, influxDB.User+":not-the-password", "e2e/autogen"),
 	} {
@@ -138,6 +164,23 @@ func run(m *testing.M) (int, error) {
 		}
 	}
 	return code, nil
+}
+
+// loadProject loads and checks provisioning/ (and the dashboards its
+// provider names) with the environment the demo gives Grafana.
+func loadProject(defaultBucket string) (*grafanaprov.Project, error) {
+	env := map[string]string{
+		"VIGIL_DASHBOARDS_DIR": filepath.Join(root, "dashboards"),
+		// The host serves Grafana's resource route, where the alert-history
+		// contact point posts with a service-account token.
+		"VIGIL_GRAFANA_URL":    grafanaURL,
+		"VIGIL_RECEIVER_TOKEN": receiverToken,
+	}
+	for _, kv := range devenv.ProvisioningEnv(influxDB, defaultBucket, "http://127.0.0.1:1/webhook") {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	return grafanaprov.LoadProject(filepath.Join(root, "provisioning"), grafanaprov.EnvFrom(env))
 }
 
 // vigilDatasource is a Vigil data source instance as Grafana passes it to

@@ -203,3 +203,18 @@ func CheckVigilQuery(ds Datasource, refID, queryType string, model map[string]an
 	}, s)
 	return err
 }
+
+// InstanceSettings is the provisioned data source as Grafana hands it to the
+// plugin: jsonData as JSON, secureJsonData decrypted, id as Grafana's
+// database assigned it.
+func (d Datasource) InstanceSettings(id int64) (backend.DataSourceInstanceSettings, error) {
+	jsonData, err := json.Marshal(d.JSONData)
+	if err != nil {
+		return backend.DataSourceInstanceSettings{}, fmt.Errorf("data source %s: jsonData: %w", d.UID, err)
+	}
+	return backend.DataSourceInstanceSettings{
+		ID: id, UID: d.UID, Name: d.Name, Type: d.Type, URL: d.URL, User: d.User, Database: d.Database,
+		BasicAuthEnabled: d.BasicAuth, BasicAuthUser: d.BasicAuthUser,
+		JSONData: jsonData, DecryptedSecureJSONData: d.SecureJSONData,
+	}, nil
+}

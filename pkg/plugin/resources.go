@@ -71,12 +71,19 @@ func (d *Datasource) schemaHandler(required []string, lookup func(*http.Request,
 	}
 }
 
-// handleAlertHistory receives a Grafana webhook notification and writes one
-// alert-history point per alert. Query parameters: bucket (default: the
-// default bucket) and measurement (default "alerts"). The whole payload is
-// checked before anything is written.
+// handleAlertHistory receives a webhook notification (Grafana's, or
+// Prometheus Alertmanager's version 4, of which Grafana's is a superset) and
+// writes one alert-history point per alert. Query parameters: bucket
+// (default: the default bucket) and measurement (default "alerts"). The
+// whole payload is checked before anything is written: a payload it cannot
+// use gets 4xx. A write it could not make gets 5xx, because senders retry
+// only those (Alertmanager's and Grafana's webhook notifiers drop a
+// notification answered 4xx); the points are keyed by the alert's labels and
+// start or end time, so a retried notification overwrites, never duplicates.
 func (d *Datasource) handleAlertHistory(w http.ResponseWriter, r *http.Request) {
-	if !d.accept(w, r, http.MethodPost, "POST a Grafana webhook notification") {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeJSONError(w, http.StatusMethodNotAllowed, "POST a Grafana or Alertmanager webhook notification")
 		return
 	}
 	bucket := strings.TrimSpace(r.URL.Query().Get("bucket"))
@@ -105,17 +112,33 @@ func (d *Datasource) handleAlertHistory(w http.ResponseWriter, r *http.Request) 
 		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	// Unusable settings are fixed by the user: a retry after the fix writes.
+	if d.settingsErr != nil {
+		writeJSONError(w, http.StatusServiceUnavailable, "cannot write the alert history: "+d.settingsErr.Error())
+		return
+	}
 	var points []*write.Point
 	for _, p := range alerthistory.Points(payload) {
 		points = append(points, write.NewPoint(measurement, p.Tags, p.Fields, p.Time))
 	}
 	if err := d.client.Write(r.Context(), bucket, points...); err != nil {
-		d.logger.Warn("writing alert history failed", "error", err)
-		writeJSONError(w, influxStatus(err), err.Error())
+		d.logger.Warn("writing alert history failed; answering 5xx so that the sender retries", "error", err)
+		writeJSONError(w, writeFailureStatus(err), "cannot write the alert history: "+err.Error())
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"written": len(points), "bucket": bucket, "measurement": measurement})
+}
+
+// writeFailureStatus is always a 5xx, even for a missing bucket or a refused
+// token: once the user creates the bucket or fixes the token, the sender's
+// retry writes the notification instead of losing it. 503 says InfluxDB
+// could not be reached in time, 502 that it answered with an error.
+func writeFailureStatus(err error) int {
+	if influx.IsKind(err, influx.KindUnreachable) || influx.IsKind(err, influx.KindTimeout) || influx.IsKind(err, influx.KindUnavailable) {
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusBadGateway
 }
 
 // accept answers a request that uses the wrong method (405, with hint) or

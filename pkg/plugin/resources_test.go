@@ -12,6 +12,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
+	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 )
 
@@ -129,5 +130,71 @@ func TestAlertHistoryReceiverRejects(t *testing.T) {
 	ds.newResourceHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/alert-history", nil))
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Fatalf("GET: %d", rec.Code)
+	}
+}
+
+// A write the receiver could not make answers 5xx, so the sender (Grafana,
+// Alertmanager) retries; 4xx would make it drop the notification.
+func TestAlertHistoryWriteFailuresAnswer5xx(t *testing.T) {
+	deadPort, err := devenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := fmt.Sprintf("http://127.0.0.1:%d", deadPort)
+	fire := notification("firing", "2026-01-01T00:00:00Z", "0001-01-01T00:00:00Z")
+	tests := []struct {
+		name   string
+		ds     func(t *testing.T) *Datasource
+		query  string
+		want   int
+		needDB bool
+	}{
+		{"InfluxDB unreachable", func(t *testing.T) *Datasource {
+			return newDatasource(t, dead, `{"defaultBucket":"vigiltest/autogen","timeout":2}`, "")
+		}, "", http.StatusServiceUnavailable, false},
+		{"invalid data source settings", func(t *testing.T) *Datasource {
+			return newDatasource(t, dead, `{}`, "")
+		}, "", http.StatusServiceUnavailable, false},
+		{"bucket missing (created later, then the retry writes)", func(t *testing.T) *Datasource { return testDatasource(t) },
+			"?bucket=vigil_no_such_db/autogen", http.StatusBadGateway, true},
+		{"token refused", func(t *testing.T) *Datasource {
+			return newDatasource(t, influxDB.URL, `{"defaultBucket":"vigiltest/autogen"}`, "vigil:wrong-password")
+		}, "", http.StatusBadGateway, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.needDB {
+				seed(t)
+			}
+			code, body := postNotification(t, tt.ds(t), tt.query, fire)
+			if code != tt.want || !strings.Contains(body, "cannot write the alert history") {
+				t.Fatalf("got %d %s, want %d", code, body, tt.want)
+			}
+			if strings.Contains(body, "wrong-password") {
+				t.Fatalf("the answer holds the token: %s", body)
+			}
+		})
+	}
+}
+
+// Alertmanager's webhook payload (version 4: firing alerts with endsAt the
+// zero time and no values) is written as Grafana's is.
+func TestAlertHistoryReceiverTakesAlertmanagerPayload(t *testing.T) {
+	seed(t)
+	ds := testDatasource(t)
+	start := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
+	body := fmt.Sprintf(`{"receiver":"vigil","status":"firing","alerts":[{"status":"firing",
+		"labels":{"alertname":"Power consumption","severity":"critical","triggerType":"threshold"},
+		"annotations":{"id":"Power_Consumption_Rule","message":"Alert: power consumption","details":"d","value":"27.97"},
+		"startsAt":%q,"endsAt":"0001-01-01T00:00:00Z","generatorURL":"","fingerprint":"5f4c1a3d2b1e0f9a"}],
+		"groupLabels":{"alertname":"Power consumption"},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://127.0.0.1:9093",
+		"version":"4","groupKey":"{}:{alertname=\"Power consumption\"}","truncatedAlerts":0}`, start.Format(time.RFC3339))
+	for i := 0; i < 2; i++ {
+		if code, answer := postNotification(t, ds, "?measurement=amv4", body); code != http.StatusOK || !strings.Contains(answer, `"written":1`) {
+			t.Fatalf("delivery %d: %d %s", i, code, answer)
+		}
+	}
+	if n := countAlerts(t, ds, "amv4"); n != 1 {
+		t.Fatalf("%d points after two deliveries of one Alertmanager notification", n)
 	}
 }

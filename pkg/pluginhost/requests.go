@@ -6,13 +6,18 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/gtime"
 )
 
 // PanelRequest is the QueryDataRequest Grafana builds from a panel's
-// /api/ds/query call: every query model gets the panel's maxDataPoints and
-// intervalMs (a model's own values win, as in Grafana), the dashboard's time
-// range, and its queryType; the model JSON is passed whole.
-func PanelRequest(from, to time.Time, maxDataPoints int64, interval time.Duration, models ...map[string]any) (*backend.QueryDataRequest, error) {
+// /api/ds/query call: every query model gets the panel's maxDataPoints (its
+// width in pixels) and the interval Grafana's front end computes for it (the
+// range over maxDataPoints, rounded to Grafana's steps, at least
+// minInterval, the panel's "Min interval"); a model's own values win, as in
+// Grafana. The time range is the dashboard's, and the model JSON is passed
+// whole.
+func PanelRequest(from, to time.Time, maxDataPoints int64, minInterval time.Duration, models ...map[string]any) (*backend.QueryDataRequest, error) {
+	interval := max(gtime.RoundInterval(to.Sub(from)/time.Duration(max(maxDataPoints, 1))), minInterval)
 	req := &backend.QueryDataRequest{Headers: map[string]string{}}
 	for i, m := range models {
 		model := map[string]any{"intervalMs": interval.Milliseconds(), "maxDataPoints": maxDataPoints}
