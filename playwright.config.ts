@@ -6,7 +6,8 @@ export default defineConfig({
   testDir: './playwright',
   testMatch: /.*\.spec\.ts/,
   // playwright/grafana needs a running Grafana: pkg/e2e runs it (playwright.grafana.config.ts).
-  testIgnore: /grafana\//,
+  // panels.spec.ts needs a panels file (VIGIL_PANELS_JSON): playwright.panels.config.ts.
+  testIgnore: [/grafana\//, /panels\.spec\.ts/],
   globalSetup: './playwright/global-setup.ts',
   outputDir: './test-results',
   reporter: [['list']],

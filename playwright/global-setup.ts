@@ -6,7 +6,7 @@ import { AddressInfo } from 'net';
 import path from 'path';
 
 const root = path.join(__dirname, '.harness');
-const page = '<!doctype html><html><head><meta charset="utf-8"><title>Vigil editors</title></head>' +
+const page = '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Vigil editors</title></head>' +
   '<body style="background:#111217;color:#ccccdc"><div id="root"></div><script src="/harness.js"></script></body></html>';
 
 export default async function globalSetup() {

@@ -14,6 +14,10 @@ const config: Configuration = {
     rules: [
       // Some of @grafana/ui's dependencies import ES modules without extensions.
       { test: /\.m?js$/, resolve: { fullySpecified: false } },
+      // @grafana/ui's .mjs files import CommonJS packages' default exports
+      // (react-custom-scrollbars-2 in the Table): use the __esModule interop
+      // that Grafana's own build gives them, not strict .mjs semantics.
+      { test: /\.mjs$/, include: /node_modules/, type: 'javascript/auto' },
       {
         test: /\.[tj]sx?$/,
         exclude: /node_modules/,

@@ -33,7 +33,7 @@ type panelResult struct {
 	Options     json.RawMessage `json:"options"`
 	// Frames as Grafana's /api/ds/query carries them ({schema, data}).
 	Frames []json.RawMessage `json:"frames"`
-	Expect      panelExpect     `json:"expect"`
+	Expect panelExpect       `json:"expect"`
 }
 
 type panelExpect struct {

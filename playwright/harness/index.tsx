@@ -1,6 +1,7 @@
 // A page that renders Vigil's editors with @grafana/ui outside Grafana, so a
 // real browser can drive them (playwright/editors.spec.ts). The data source
-// is a stand-in whose schema resources return fixed lists.
+// is a stand-in whose schema resources return fixed lists. Given panels, it
+// renders dashboard panels instead (panels.tsx, playwright/panels.spec.ts).
 import React, { useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { DataSourceSettings } from '@grafana/data';
@@ -10,6 +11,8 @@ import { QueryEditor } from '../../src/components/QueryEditor';
 import { VariableQueryEditor } from '../../src/components/VariableQueryEditor';
 import { DataSource } from '../../src/datasource';
 import { VigilOptions, VigilQuery, VigilSecureJsonData, VigilVariableQuery } from '../../src/types';
+import { Panels } from './panels';
+import './panelTypes';
 
 const resources: Record<string, unknown> = {
   measurements: ['house', 'temperatures'],
@@ -59,4 +62,6 @@ function Harness() {
   );
 }
 
-createRoot(document.getElementById('root')!).render(<Harness />);
+// The panels page when the spec provides panels (window.vigilPanels), else the editors.
+const panels = window.vigilPanels;
+createRoot(document.getElementById('root')!).render(panels ? <Panels input={panels} /> : <Harness />);
