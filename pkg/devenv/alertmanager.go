@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/alerteval"
 )
 
 // AlertmanagerBinary is Debian's prometheus-alertmanager (Apache-2.0), the
@@ -68,6 +70,9 @@ type AlertmanagerConfig struct {
 	// resource route needs a service-account token). Written only to the
 	// config file (mode 0600), never logged.
 	WebhookToken string
+	// PostURLs get the same notifications without credentials (Kapacitor's
+	// .post(): the alert as JSON to an HTTP endpoint).
+	PostURLs []string
 	// SMTPAddr is the smarthost (host:port, e.g. SMTPServer.Addr); empty
 	// leaves email out.
 	SMTPAddr string
@@ -96,15 +101,10 @@ type Alertmanager struct {
 	proc    *process
 }
 
-// PostableAlert is one alert of POST /api/v2/alerts. A zero EndsAt leaves
-// the alert firing until resolve_timeout; an EndsAt in the past resolves it.
-type PostableAlert struct {
-	Labels       map[string]string `json:"labels"`
-	Annotations  map[string]string `json:"annotations,omitempty"`
-	StartsAt     time.Time         `json:"startsAt,omitzero"`
-	EndsAt       time.Time         `json:"endsAt,omitzero"`
-	GeneratorURL string            `json:"generatorURL,omitempty"`
-}
+// PostableAlert is one alert of POST /api/v2/alerts (alerteval builds them
+// as Grafana's sender does). A zero EndsAt leaves the alert firing until
+// resolve_timeout; an EndsAt in the past resolves it.
+type PostableAlert = alerteval.PostableAlert
 
 // alertmanagerYAML builds the configuration. JSON is valid YAML, and
 // encoding/json quotes URLs, tokens and templates safely.
@@ -120,7 +120,11 @@ func alertmanagerYAML(cfg AlertmanagerConfig) ([]byte, error) {
 	if cfg.WebhookToken != "" {
 		webhook["http_config"] = map[string]any{"authorization": map[string]any{"type": "Bearer", "credentials": cfg.WebhookToken}}
 	}
-	receiver := map[string]any{"name": "vigil", "webhook_configs": []any{webhook}}
+	webhooks := []any{webhook}
+	for _, u := range cfg.PostURLs {
+		webhooks = append(webhooks, map[string]any{"url": u, "send_resolved": true})
+	}
+	receiver := map[string]any{"name": "vigil", "webhook_configs": webhooks}
 	global := map[string]any{"resolve_timeout": "5m"}
 	if cfg.SMTPAddr != "" {
 		to, from := cfg.EmailTo, cfg.EmailFrom

@@ -38,6 +38,13 @@ var (
 	project *grafanaprov.Project
 	// grafanaURL is where the host serves Grafana's resource route.
 	grafanaURL string
+	// Notifications: hook is the provisioned webhook contact point's
+	// endpoint; Alertmanager notifies it, the alert-history route and smtp;
+	// rules evaluates the provisioned rules and sends the alerts.
+	hook         *devenv.WebhookListener
+	smtp         *devenv.SMTPServer
+	alertmanager *devenv.Alertmanager
+	rules        *devenv.RuleRunner
 	// root is the repository (plugin.json, dist/, provisioning/, dashboards/).
 	root string
 	// pluginLog is where the plugin's log lines go.
@@ -138,8 +145,36 @@ func run(m *testing.M) (int, error) {
 	if grafanaURL, err = host.ServeResources(receiverToken); err != nil {
 		return 1, err
 	}
+	if hook, err = devenv.StartWebhookListener(nil); err != nil {
+		return 1, err
+	}
+	defer hook.Stop()
 	project, err = loadProject("e2e/autogen")
 	if err != nil {
+		return 1, err
+	}
+	for _, sub := range []string{"smtp", "alertmanager"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return 1, err
+		}
+	}
+	if smtp, err = devenv.StartSMTP(ctx, filepath.Join(dir, "smtp")); err != nil {
+		return 1, err
+	}
+	defer smtp.Stop()
+	contactPoint, err := project.RootContactPoint(1)
+	if err != nil {
+		return 1, err
+	}
+	amConfig, err := devenv.AlertmanagerConfigFor(contactPoint, smtp.Addr)
+	if err != nil {
+		return 1, err
+	}
+	if alertmanager, err = devenv.StartAlertmanager(ctx, filepath.Join(dir, "alertmanager"), amConfig); err != nil {
+		return 1, err
+	}
+	defer alertmanager.Stop()
+	if rules, err = devenv.NewRuleRunner(host, alertmanager, project.Rules(), grafanaURL); err != nil {
 		return 1, err
 	}
 	provisioned, ok := project.Datasource(dsMain)
@@ -176,7 +211,7 @@ func loadProject(defaultBucket string) (*grafanaprov.Project, error) {
 		"VIGIL_GRAFANA_URL":    grafanaURL,
 		"VIGIL_RECEIVER_TOKEN": receiverToken,
 	}
-	for _, kv := range devenv.ProvisioningEnv(influxDB, defaultBucket, "http://127.0.0.1:1/webhook") {
+	for _, kv := range devenv.ProvisioningEnv(influxDB, defaultBucket, hook.URL) {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}

@@ -242,3 +242,27 @@ func (p *Project) Rules() []GroupedRule {
 	}
 	return out
 }
+
+// RootContactPoint is the contact point the org's root notification policy
+// sends to (Vigil's provisioning routes everything there).
+func (p *Project) RootContactPoint(orgID int64) (ContactPoint, error) {
+	var receiver string
+	for _, f := range p.Alerting {
+		for _, pol := range f.Policies {
+			if pol.OrgID == orgID || (pol.OrgID == 0 && orgID == 1) {
+				receiver = pol.Receiver
+			}
+		}
+	}
+	if receiver == "" {
+		return ContactPoint{}, fmt.Errorf("no notification policy for org %d", orgID)
+	}
+	for _, f := range p.Alerting {
+		for _, cp := range f.ContactPoints {
+			if cp.Name == receiver {
+				return cp, nil
+			}
+		}
+	}
+	return ContactPoint{}, fmt.Errorf("the root policy's contact point %q is not provisioned", receiver)
+}

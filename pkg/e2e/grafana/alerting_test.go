@@ -52,7 +52,7 @@ func TestTTestAlertRuleFiresPerField(t *testing.T) {
 		map[string]any{"interval": 10}, nil)
 
 	// The provisioned policy routes it to the provisioned webhook (hook).
-	p := hook.wait(t, 2*time.Minute, func(p webhookPayload) bool {
+	p := waitHook(t, 2*time.Minute, func(p devenv.Notification) bool {
 		return p.Status == "firing" && p.CommonLabels["alertname"] == "Printer temperature anomaly"
 	})
 	fields := map[string]bool{}

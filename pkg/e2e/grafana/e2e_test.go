@@ -34,7 +34,7 @@ var (
 	influxDB *devenv.InfluxDB
 	grafana  *devenv.Grafana
 	// hook is the listener behind the provisioned webhook contact point.
-	hook *webhookHub
+	hook *devenv.WebhookListener
 )
 
 // repoRoot is the directory holding plugin.json and dist/.
@@ -115,8 +115,12 @@ func run(m *testing.M, binary string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	hook = newWebhookHub()
-	defer hook.Close()
+	hook, err = devenv.StartWebhookListener(nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer hook.Stop()
 	grafana, err = devenv.StartGrafana(ctx, devenv.GrafanaOptions{
 		Binary:       binary,
 		Dir:          filepath.Join(dir, "grafana"),
@@ -317,4 +321,17 @@ func queryInfluxQL(ctx context.Context, db, statement string, row func(columns [
 		}
 		return nil
 	})
+}
+
+// waitHook returns the first notification to the webhook contact point for
+// which match is true.
+func waitHook(t *testing.T, timeout time.Duration, match func(devenv.Notification) bool) devenv.Notification {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	n, err := hook.Wait(ctx, match)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

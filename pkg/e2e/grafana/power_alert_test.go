@@ -1,6 +1,8 @@
 package grafana
 
 import (
+	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -34,14 +36,14 @@ func TestPowerAlertWritesHistory(t *testing.T) {
 	}
 	spike, _ := analysis.UnmeteredWh(4.216, 0, 1, 17)
 
-	isPower := func(status string) func(webhookPayload) bool {
-		return func(p webhookPayload) bool {
+	isPower := func(status string) func(devenv.Notification) bool {
+		return func(p devenv.Notification) bool {
 			return p.CommonLabels["alertname"] == "Power consumption" && len(p.Alerts) > 0 && p.Alerts[0].Status == status &&
 				p.Alerts[0].Labels["datasource_uid"] == "" && // not the rule's error alert
 				!p.Alerts[0].StartsAt.Before(now) // this spike's, not the loaded data's
 		}
 	}
-	fired := hook.wait(t, 90*time.Second, isPower("firing")).Alerts[0]
+	fired := waitHook(t, 90*time.Second, isPower("firing")).Alerts[0]
 	ann := fired.Annotations
 	if ann["id"] != "Power_Consumption_Rule" || ann["message"] != "Alert: power consumption" ||
 		ann["details"] != "The error of power consumption is greater than the threshold" ||
@@ -80,7 +82,7 @@ func TestPowerAlertWritesHistory(t *testing.T) {
 	if err := influxDB.WriteLines(ctx, "house/autogen", 1, func(int) string { return normal }); err != nil {
 		t.Fatal(err)
 	}
-	resolved := hook.wait(t, 90*time.Second, isPower("resolved")).Alerts[0]
+	resolved := waitHook(t, 90*time.Second, isPower("resolved")).Alerts[0]
 	firingTime := resolved.EndsAt.Sub(resolved.StartsAt)
 	waitFor(t, 30*time.Second, "the resolved point in InfluxDB", func() bool { return len(history()) >= 2 })
 	last := history()[1]

@@ -1,6 +1,8 @@
 package grafana
 
 import (
+	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -154,7 +156,7 @@ func TestPrinterRulesFireOnAnomalies(t *testing.T) {
 	}
 	for _, f := range datagen.PrinterFields {
 		name := "Printer " + f + " anomaly"
-		p := hook.wait(t, 2*time.Minute, func(p webhookPayload) bool {
+		p := waitHook(t, 2*time.Minute, func(p devenv.Notification) bool {
 			return p.Status == "firing" && p.CommonLabels["alertname"] == name && p.Alerts[0].Labels["datasource_uid"] == ""
 		})
 		if p.Alerts[0].Annotations["id"] != f || p.Alerts[0].Labels["field"] != f {

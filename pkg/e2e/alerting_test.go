@@ -1,0 +1,317 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/alerteval"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/dataplane"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
+)
+
+// The alerting chain without Grafana: the provisioned rules are evaluated
+// through the plugin as Grafana's alerting does (pkg/alerteval: the request
+// an alert rule sends, the data plane check of every frame, reduce and
+// threshold), the alerts go to a real Alertmanager configured from the
+// provisioned contact point, which posts to the webhook, to Vigil's
+// alert-history route (through the host's Grafana resource route, with the
+// token) and emails through a real SMTP server.
+
+// waitHook returns the first notification to the webhook contact point for
+// which match is true.
+func waitHook(t *testing.T, timeout time.Duration, match func(devenv.Notification) bool) devenv.Notification {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	n, err := hook.Wait(ctx, match)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// evaluate evaluates a provisioned rule now and fails on an evaluation error.
+func evaluate(t *testing.T, title string) alerteval.Evaluation {
+	t.Helper()
+	ev, err := rules.Evaluate(context.Background(), title, time.Now())
+	if err != nil {
+		t.Fatalf("%s: %v", title, err)
+	}
+	if ev.Err != nil {
+		t.Fatalf("%s: evaluation error: %v", title, ev.Err)
+	}
+	return ev
+}
+
+// states is field label -> state of an evaluation's instances.
+func states(ev alerteval.Evaluation) map[string]alerteval.State {
+	out := map[string]alerteval.State{}
+	for _, in := range ev.Instances {
+		out[in.Labels["field"]] = in.State
+	}
+	return out
+}
+
+// TestPrinterRulesFireOnInjectedAnomaly: the three provisioned printer rules
+// are Normal on the loaded day (its anomalies are hours old); once the last
+// 12 minutes run hot, cold and noisy, each fires for its own field, the
+// webhook gets an alert that started after the injection, and the email
+// carries the rule's id, message and details.
+func TestPrinterRulesFireOnInjectedAnomaly(t *testing.T) {
+	needServers(t)
+	for _, f := range datagen.PrinterFields {
+		name := "Printer " + f + " anomaly"
+		if st := states(evaluate(t, name)); st[f] != alerteval.Normal || len(st) != 1 {
+			t.Fatalf("%s before the anomaly: %v", name, st)
+		}
+	}
+	injected := time.Now()
+	gen := datagen.NewPrinter(injected, 99)
+	var lines []string
+	for ts := injected.Add(-12 * time.Minute).Truncate(time.Second); !ts.After(injected); ts = ts.Add(time.Second) {
+		p := gen.Next()
+		p.Time = ts
+		p.Values[0] -= 4  // hotend drops
+		p.Values[1] += 6  // bed rises
+		p.Values[2] += 20 // air jumps
+		lines = append(lines, p.LineProtocol())
+	}
+	if err := influxDB.WriteLines(context.Background(), "printer/autogen", len(lines), func(i int) string { return lines[i] }); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range datagen.PrinterFields {
+		name := "Printer " + f + " anomaly"
+		ev := evaluate(t, name)
+		if st := states(ev); st[f] != alerteval.Alerting || len(st) != 1 {
+			t.Fatalf("%s after the anomaly: %v", name, st)
+		}
+		if p := ev.Instances[0].Values["B"].Value; !(p < 0.001) {
+			t.Fatalf("%s: last p-value %v, want below alpha", name, p)
+		}
+		n := waitHook(t, time.Minute, func(n devenv.Notification) bool {
+			return n.Status == "firing" && n.CommonLabels["alertname"] == name
+		})
+		a := n.Alerts[0]
+		if a.Labels["field"] != f || a.Annotations["id"] != f || a.StartsAt.Before(injected) {
+			t.Fatalf("%s: notification %+v (injected at %s)", name, a, injected)
+		}
+		waitEmail(t, name, "id: "+f, a.Annotations["message"], a.Annotations["details"])
+	}
+}
+
+// waitEmail waits for an email about alertname whose text holds every part.
+func waitEmail(t *testing.T, alertname string, parts ...string) {
+	t.Helper()
+	waitFor(t, time.Minute, "an email about "+alertname, func() bool {
+		msgs, err := smtp.Messages()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			ok := strings.Contains(m.Text, alertname)
+			for _, p := range parts {
+				ok = ok && strings.Contains(m.Text, p)
+			}
+			if ok {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// TestPowerAlertWritesHistory: the provisioned power rule (last value > 4 Wh)
+// is Normal with no recent data, fires on a spike written now: the webhook
+// gets the Kapacitor attributes, the alert-history route writes the CRITICAL
+// point, the email carries id, message and details; when a normal point
+// follows, the rule resolves, the OK point carries the firing duration, and
+// the alerts query returns both.
+func TestPowerAlertWritesHistory(t *testing.T) {
+	needServers(t)
+	const rule = "Power consumption"
+	if st := evaluate(t, rule).Instances[0].State; st != alerteval.Normal {
+		t.Fatalf("before the spike: %s", st)
+	}
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	line := func(ts time.Time, active float64, s1, s2, s3 int) string {
+		return fmt.Sprintf("power Global_active_power=%g,Sub_metering_1=%d,Sub_metering_2=%d,Sub_metering_3=%d %d", active, s1, s2, s3, ts.Unix())
+	}
+	var lines []string
+	for m := 20; m > 0; m-- {
+		lines = append(lines, line(now.Add(-time.Duration(m)*time.Minute), 0.18, 0, 1, 0)) // 2 Wh: normal
+	}
+	lines = append(lines, line(now, 4.216, 0, 1, 17)) // the first row of the UCI file: 52.27 Wh
+	if err := influxDB.WriteLines(ctx, "house/autogen", len(lines), func(i int) string { return lines[i] }); err != nil {
+		t.Fatal(err)
+	}
+	spike, _ := analysis.UnmeteredWh(4.216, 0, 1, 17)
+	ev := evaluate(t, rule)
+	if ev.Instances[0].State != alerteval.Alerting || math.Abs(ev.Instances[0].Values["B"].Value-spike) > 1e-9 {
+		t.Fatalf("after the spike: %+v", ev.Instances[0])
+	}
+
+	isPower := func(status string) func(devenv.Notification) bool {
+		return func(n devenv.Notification) bool {
+			return n.CommonLabels["alertname"] == rule && len(n.Alerts) > 0 && n.Alerts[0].Status == status && !n.Alerts[0].StartsAt.Before(now)
+		}
+	}
+	fired := waitHook(t, time.Minute, isPower("firing")).Alerts[0]
+	ann := fired.Annotations
+	if ann["id"] != "Power_Consumption_Rule" || ann["message"] != "Alert: power consumption" ||
+		ann["details"] != "The error of power consumption is greater than the threshold" ||
+		fired.Labels["severity"] != "critical" || math.Abs(parseFloat(t, ann["value"])-spike) > 1e-9 {
+		t.Fatalf("the webhook JSON lacks the Kapacitor attributes: %+v", fired)
+	}
+	waitEmail(t, rule, "id: Power_Consumption_Rule", "message: Alert: power consumption", "details: The error of power consumption")
+
+	const alertID = "Power consumption:severity=critical,triggerType=threshold"
+	history := func() []map[string]any {
+		var rows []map[string]any
+		stmt := fmt.Sprintf(`SELECT * FROM "house"."autogen"."alerts" WHERE "alertID" = '%s' AND time >= %d`, alertID, now.UnixNano())
+		if err := queryInfluxQL(ctx, "house", stmt, func(cols []string, vals []any) {
+			row := map[string]any{}
+			for i, c := range cols {
+				row[c] = vals[i]
+			}
+			rows = append(rows, row)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	waitFor(t, 30*time.Second, "the firing point in InfluxDB", func() bool { return len(history()) >= 1 })
+	first := history()[0]
+	if first["level"] != "CRITICAL" || first["triggerType"] != "threshold" || first["message"] != "Alert: power consumption" ||
+		num(first["duration"]) != 0 || math.Abs(num(first["value"])-spike) > 1e-9 {
+		t.Fatalf("firing point: %v", first)
+	}
+
+	// The spike ends: a newer normal point makes the last value 2 Wh.
+	normal := line(now.Add(time.Second), 0.18, 0, 1, 0)
+	if err := influxDB.WriteLines(ctx, "house/autogen", 1, func(int) string { return normal }); err != nil {
+		t.Fatal(err)
+	}
+	if st := evaluate(t, rule).Instances; len(st) != 1 || !st[0].Resolved && st[0].State != alerteval.Normal {
+		t.Fatalf("after the spike ended: %+v", st)
+	}
+	resolved := waitHook(t, time.Minute, isPower("resolved")).Alerts[0]
+	firingTime := resolved.EndsAt.Sub(resolved.StartsAt)
+	waitFor(t, 30*time.Second, "the resolved point in InfluxDB", func() bool { return len(history()) >= 2 })
+	last := history()[1]
+	if last["level"] != "OK" || int64(num(last["duration"])) != firingTime.Nanoseconds() || firingTime <= 0 {
+		t.Fatalf("resolved point: %v (firing time %s)", last, firingTime)
+	}
+
+	// The alerts query returns both, as a table and as annotations.
+	resp := panelQuery(t, dsMain, now, time.Now().Add(time.Minute),
+		map[string]any{"refId": "A", "queryType": "alerts", "bucket": "house/autogen", "tags": map[string]string{"alertID": alertID}},
+		map[string]any{"refId": "B", "queryType": "alerts", "bucket": "house/autogen", "format": "annotations", "tags": map[string]string{"alertID": alertID}})
+	if a := resp.Responses["A"]; a.Error != nil || len(a.Frames) != 1 || a.Frames[0].Rows() != 2 {
+		t.Fatalf("alerts table: %v, %v", a.Error, a.Frames)
+	}
+	if b := resp.Responses["B"]; b.Error != nil || len(b.Frames) != 1 || b.Frames[0].Rows() != 1 {
+		t.Fatalf("alerts annotations (one region from firing to OK): %v, %v", b.Error, b.Frames)
+	}
+}
+
+// TestAlertFramesFollowDataPlane: a t-test rule over a fleet (two printers,
+// two fields) answers frames that satisfy Grafana's data plane contract
+// (pkg/dataplane), and one alert instance per field and printer follows from
+// their labels; only the anomalous printer's field fires.
+func TestAlertFramesFollowDataPlane(t *testing.T) {
+	needServers(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	rng := rand.New(rand.NewPCG(11, 12))
+	var lines []string
+	for ts := now.Add(-40 * time.Minute); !ts.After(now); ts = ts.Add(time.Second) {
+		for _, printer := range []string{"mk3", "mk4"} {
+			hot := 220 + 0.5*rng.NormFloat64()
+			if printer == "mk4" && !ts.Before(now.Add(-6*time.Minute)) {
+				hot += 4
+			}
+			lines = append(lines, fmt.Sprintf("fleet,printer=%s hotend=%v,bed=%v %d", printer, hot, 90+rng.NormFloat64(), ts.Unix()))
+		}
+	}
+	if err := influxDB.WriteLines(context.Background(), "e2e/autogen", len(lines), func(i int) string { return lines[i] }); err != nil {
+		t.Fatal(err)
+	}
+	rule := alerteval.Rule{
+		Title: "Fleet hotend", Condition: "C", Labels: map[string]string{"team": "print-farm"},
+		Data: []alerteval.Query{
+			{RefID: "A", DatasourceUID: dsMain, RelativeTimeRange: alerteval.RelativeTimeRange{From: 1800},
+				Model: map[string]any{"refId": "A", "queryType": "ttest", "measurement": "fleet", "fields": []string{"hotend", "bed"},
+					"window": "1m", "history": 600, "alpha": 0.001, "output": "pvalue"}},
+			{RefID: "B", DatasourceUID: alerteval.ExprDatasourceUID, Model: map[string]any{"refId": "B", "type": "reduce", "expression": "A", "reducer": "last", "settings": map[string]any{"mode": "dropNN"}}},
+			{RefID: "C", DatasourceUID: alerteval.ExprDatasourceUID, Model: map[string]any{"refId": "C", "type": "threshold", "expression": "B",
+				"conditions": []any{map[string]any{"evaluator": map[string]any{"type": "lt", "params": []any{0.001}}}}}},
+		},
+	}
+	// The frames the rule's query gets, checked on their own.
+	reqs, err := alerteval.BuildRequests(rule, now)
+	if err != nil || len(reqs) != 1 {
+		t.Fatalf("requests: %v %v", reqs, err)
+	}
+	if reqs[0].Request.Headers["FromAlert"] != "true" {
+		t.Fatalf("the alert request lacks Grafana's FromAlert header: %v", reqs[0].Request.Headers)
+	}
+	resp, err := host.QueryData(context.Background(), reqs[0].DatasourceUID, reqs[0].Request)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := resp.Responses["A"].Frames
+	if err := dataplane.CheckNumeric(frames); err != nil {
+		t.Fatalf("the t-test frames break the data plane contract: %v", err)
+	}
+	var series []string
+	for _, f := range frames {
+		v := f.Fields[1]
+		series = append(series, v.Labels["printer"]+"/"+v.Labels["field"])
+	}
+	sort.Strings(series)
+	if strings.Join(series, " ") != "mk3/bed mk3/hotend mk4/bed mk4/hotend" {
+		t.Fatalf("series %v", series)
+	}
+
+	ev := alerteval.Evaluate(context.Background(), host, rule, now)
+	if ev.Err != nil {
+		t.Fatal(ev.Err)
+	}
+	got := map[string]alerteval.State{}
+	for _, in := range ev.Instances {
+		if in.Labels["team"] != "print-farm" || in.Labels["alertname"] != "Fleet hotend" {
+			t.Fatalf("instance labels %v", in.Labels)
+		}
+		got[in.Labels["printer"]+"/"+in.Labels["field"]] = in.State
+	}
+	want := map[string]alerteval.State{"mk3/bed": alerteval.Normal, "mk3/hotend": alerteval.Normal, "mk4/bed": alerteval.Normal, "mk4/hotend": alerteval.Alerting}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("instances %v, want %v", got, want)
+	}
+}
+
+func parseFloat(t *testing.T, s string) float64 {
+	t.Helper()
+	var f float64
+	if _, err := fmt.Sscan(s, &f); err != nil {
+		t.Fatalf("not a number: %q", s)
+	}
+	return f
+}
+
+func num(v any) float64 {
+	if n, ok := v.(json.Number); ok {
+		f, _ := n.Float64()
+		return f
+	}
+	return math.NaN()
+}
