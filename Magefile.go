@@ -6,21 +6,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/build"
 	"github.com/magefile/mage/mg"
 	"github.com/magefile/mage/sh"
 
-	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
-	"github.com/vigil/vigil-anomaly-datasource/pkg/loader"
 
 	//mage:import sdk
 	_ "github.com/grafana/grafana-plugin-sdk-go/build"
@@ -139,110 +135,17 @@ func Bench(ctx context.Context) error {
 	return sh.RunV("go", "test", "-run", "^$", "-bench", ".", "-benchtime", "3x", "-timeout", "60m", "./pkg/plugin")
 }
 
-// Run starts Vigil locally: builds the plugin, starts InfluxDB and Grafana on
-// free loopback ports with everything provisioned, loads the demo data,
-// starts a real-time printer writer, prints a summary and keeps it all
-// running until Ctrl-C.
+// Run starts Vigil locally: builds the plugin, starts InfluxDB, Alertmanager
+// and an SMTP server on free loopback ports, loads the demo data, starts a
+// real-time printer writer, runs the plugin under the plugin host as Grafana
+// runs it, evaluates the provisioned rules, and shows in the terminal each
+// field's windows from Vigil's Live streams, rule changes, notifications,
+// emails and the history written, until Ctrl-C. With a Grafana given
+// (GRAFANA_URL or VIGIL_GRAFANA, see the README) it is used too.
 func Run(ctx context.Context) error {
 	mg.SerialCtxDeps(ctx, Build, Servers)
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	dir := filepath.Join(devenv.CacheDir(), "demo")
-	if err := os.RemoveAll(dir); err != nil {
-		return err
-	}
-	for _, sub := range []string{"influxdb", "grafana"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-			return err
-		}
-	}
-	influx, err := devenv.StartInfluxDB(ctx, filepath.Join(dir, "influxdb"))
-	if err != nil {
-		return err
-	}
-	defer influx.Stop()
-	for _, db := range []string{"printer", "house"} {
-		if err := influx.CreateDatabase(ctx, db); err != nil {
-			return err
-		}
-	}
-	printer, err := devenv.StartNotificationPrinter(os.Stdout)
-	if err != nil {
-		return err
-	}
-	defer printer.Stop()
-	grafana, err := devenv.StartGrafana(ctx, devenv.GrafanaOptions{
-		Dir:          filepath.Join(dir, "grafana"),
-		PluginID:     pluginID(),
-		PluginDist:   "dist",
-		Provisioning: "provisioning",
-		Dashboards:   "dashboards",
-		Env:          devenv.ProvisioningEnv(influx, "printer/autogen", printer.URL),
-	})
-	if err != nil {
-		return err
-	}
-	defer grafana.Stop()
-
-	var health struct{ Status, Message string }
-	err = grafana.API(ctx, "GET", "/api/datasources/uid/"+devenv.DatasourceUID+"/health", nil, &health)
-	if err != nil {
-		return fmt.Errorf("the provisioned data source is not healthy: %w", err)
-	}
-
-	// Demo data: a day of printer data ending now (anomalies at 1 h, 8 h and
-	// 12 h into it), 30 days of synthetic household data (or the UCI file,
-	// see the README), and a real-time printer writer.
-	fmt.Println("loading demo data...")
-	pw := loader.NewWriter(influx.URL, influx.Token(), "printer/autogen")
-	if err := loader.Printer(ctx, pw, time.Now().Add(-24*time.Hour).Truncate(time.Second), datagen.PrinterPoints, 1); err != nil {
-		return err
-	}
-	pw.Report(os.Stdout, "  printer, 24 h at 1 Hz")
-	hw := loader.NewWriter(influx.URL, influx.Token(), "house/autogen")
-	if err := loader.Household(ctx, hw, time.Now().Add(-30*24*time.Hour).Truncate(time.Minute), 30*1440, 1); err != nil {
-		return err
-	}
-	hw.Report(os.Stdout, "  household, 30 days of minutes")
-	_ = hw.Close(ctx)
-	realtime := make(chan error, 1)
-	go func() {
-		realtime <- loader.PrinterRealtime(ctx, pw, 2, func(f string, a ...any) { fmt.Printf(f+"\n", a...) })
-	}()
-	grafana.WaitForRules(ctx, time.Minute)
-
-	fmt.Printf(`
-Vigil is running (everything on 127.0.0.1; data in %s).
-
-  Grafana     %s   (login admin / admin)
-  Data source %s: %s
-  InfluxDB    %s   (token %s; databases printer, house)
-  Logs        %s
-  Writer      one printer point per second; every 15 minutes one field runs anomalous for 5 minutes
-  Alerts      notifications to the provisioned webhook are printed here
-
-`, dir, grafana.URL, health.Status, health.Message, influx.URL, influx.Token(), grafana.LogPath)
-	if err := grafana.Summary(ctx, os.Stdout); err != nil {
-		fmt.Println("summary:", err)
-	}
-	fmt.Println("\nPress Ctrl-C to stop the writer, Grafana and InfluxDB.")
-	<-ctx.Done()
-	<-realtime
-	_ = pw.Close(context.Background())
-	fmt.Println("\nstopping Grafana and InfluxDB")
-	return nil
-}
-
-// pluginID reads the plugin id from plugin.json, its single source of truth.
-func pluginID() string {
-	raw, err := os.ReadFile("plugin.json")
-	if err != nil {
-		panic(err)
-	}
-	var m struct{ ID string }
-	if err := json.Unmarshal(raw, &m); err != nil {
-		panic(fmt.Sprintf("plugin.json: %v", err))
-	}
-	return m.ID
+	// Ctrl-C reaches the demo too (same process group); it stops everything
+	// it started and returns.
+	signal.Ignore(os.Interrupt, syscall.SIGTERM)
+	return sh.RunV("go", "run", "./pkg/cmd/vigil-demo")
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/loader"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/pluginhost"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/standin"
 )
 
 var (
@@ -44,7 +45,7 @@ var (
 	hook         *devenv.WebhookListener
 	smtp         *devenv.SMTPServer
 	alertmanager *devenv.Alertmanager
-	rules        *devenv.RuleRunner
+	rules        *standin.RuleRunner
 	// root is the repository (plugin.json, dist/, provisioning/, dashboards/).
 	root string
 	// pluginLog is where the plugin's log lines go.
@@ -166,7 +167,7 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	amConfig, err := devenv.AlertmanagerConfigFor(contactPoint, smtp.Addr)
+	amConfig, err := standin.AlertmanagerConfigFor(contactPoint, smtp.Addr)
 	if err != nil {
 		return 1, err
 	}
@@ -174,7 +175,7 @@ func run(m *testing.M) (int, error) {
 		return 1, err
 	}
 	defer alertmanager.Stop()
-	if rules, err = devenv.NewRuleRunner(host, alertmanager, project.Rules(), grafanaURL); err != nil {
+	if rules, err = standin.NewRuleRunner(host, alertmanager, project.Rules(), grafanaURL); err != nil {
 		return 1, err
 	}
 	provisioned, ok := project.Datasource(dsMain)

@@ -1,4 +1,8 @@
-package devenv
+// Package standin stands in for the Grafana server that cannot be run here
+// (see devenv.UserGrafana): it schedules the provisioned alert rules through
+// the plugin host and notifies through a real Alertmanager as Grafana's
+// alerting would, and it runs the local demo (Demo).
+package standin
 
 import (
 	"context"
@@ -7,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/alerteval"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/grafanaprov"
 )
 
@@ -16,7 +21,7 @@ import (
 // real Alertmanager, which notifies as Grafana's contact point would.
 type RuleRunner struct {
 	querier      alerteval.Querier
-	alertmanager *Alertmanager
+	alertmanager *devenv.Alertmanager
 	generatorURL string
 
 	mu    sync.Mutex
@@ -32,7 +37,7 @@ type scheduledRule struct {
 
 // NewRuleRunner schedules the provisioned rules; generatorURL is where the
 // alerts say they come from.
-func NewRuleRunner(q alerteval.Querier, am *Alertmanager, rules []grafanaprov.GroupedRule, generatorURL string) (*RuleRunner, error) {
+func NewRuleRunner(q alerteval.Querier, am *devenv.Alertmanager, rules []grafanaprov.GroupedRule, generatorURL string) (*RuleRunner, error) {
 	r := &RuleRunner{querier: q, alertmanager: am, generatorURL: generatorURL}
 	for _, g := range rules {
 		interval, err := grafanaprov.ParseDuration(g.Interval)
@@ -113,8 +118,8 @@ func (r *RuleRunner) Run(ctx context.Context, report func(rule alerteval.Rule, e
 // Alertmanager's receiver: the webhook with bearer credentials (Vigil's
 // alert-history route) is the authenticated webhook, other webhooks are
 // posted to without credentials, and email goes through smtpAddr.
-func AlertmanagerConfigFor(cp grafanaprov.ContactPoint, smtpAddr string) (AlertmanagerConfig, error) {
-	cfg := AlertmanagerConfig{SMTPAddr: smtpAddr}
+func AlertmanagerConfigFor(cp grafanaprov.ContactPoint, smtpAddr string) (devenv.AlertmanagerConfig, error) {
+	cfg := devenv.AlertmanagerConfig{SMTPAddr: smtpAddr}
 	for _, r := range cp.Receivers {
 		setting := func(k string) string { s, _ := r.Settings[k].(string); return s }
 		switch r.Type {
