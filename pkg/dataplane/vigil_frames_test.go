@@ -32,7 +32,9 @@ func TestVigilFrames(t *testing.T) {
 	}{
 		{"ttest pvalue", func() data.Frames { return frames.TTest(ttestOut, models.OutputPValue, 0.001) }, []string{"field=hotend", "field=bed", "field=bed, printer=b"}},
 		{"ttest anomaly", func() data.Frames { return frames.TTest(ttestOut, models.OutputAnomaly, 0.001) }, []string{"field=hotend", "field=bed", "field=bed, printer=b"}},
-		{"ttest without data", func() data.Frames { return frames.TTest(&ttest.Outcome{Notices: []string{"no data"}}, models.OutputPValue, 0.001) }, []string{""}},
+		{"ttest without data", func() data.Frames {
+			return frames.TTest(&ttest.Outcome{Notices: []string{"no data"}}, models.OutputPValue, 0.001)
+		}, []string{""}},
 		{"power", func() data.Frames {
 			return frames.Power(&power.Outcome{Times: ends, Values: []float64{1, 5, 2}, Every: time.Minute})
 		}, []string{""}},

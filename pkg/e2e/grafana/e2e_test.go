@@ -170,7 +170,7 @@ func needServers(t *testing.T) {
 // Grafana's data source: only possible with the Grafana this package starts.
 func needLocalInfluxDB(t *testing.T) {
 	t.Helper()
-	needLocalInfluxDB(t)
+	needServers(t)
 	if influxDB == nil {
 		t.Skip("needs the local InfluxDB behind Grafana's data source (run with VIGIL_GRAFANA, not GRAFANA_URL)")
 	}
@@ -230,7 +230,7 @@ func TestPluginIsLoadedAndDataSourceProvisioned(t *testing.T) {
 }
 
 func TestHealthThroughGrafana(t *testing.T) {
-	needServers(t)
+	needLocalInfluxDB(t)
 	h, status := checkHealth(t)
 	if status != 200 || h.Status != "OK" || !strings.Contains(h.Message, `bucket "e2e/autogen" can be read`) {
 		t.Fatalf("health: %d %+v", status, h)
