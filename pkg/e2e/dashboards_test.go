@@ -193,14 +193,17 @@ func fieldByName(f *data.Frame, name string) *data.Field {
 	return nil
 }
 
-// seriesNames is what a legend shows for each value field: its field label
-// (Vigil labels t-test series field=<name>), else its name.
+// seriesNames is what a legend shows for each value field: the name the
+// data source gives it (displayNameFromDS), else its field label (Vigil
+// labels t-test series field=<name>), else its name.
 func seriesNames(frames data.Frames) []string {
 	var out []string
 	for _, f := range frames {
 		for _, fd := range f.Fields[1:] {
 			if fd.Type().Numeric() {
-				if l := fd.Labels["field"]; l != "" {
+				if fd.Config != nil && fd.Config.DisplayNameFromDS != "" {
+					out = append(out, fd.Config.DisplayNameFromDS)
+				} else if l := fd.Labels["field"]; l != "" {
 					out = append(out, l)
 				} else {
 					out = append(out, fd.Name)
