@@ -18,6 +18,35 @@ async function open(page: Page) {
   return errors;
 }
 
+// Label boxes that an input (or another label) covers: what a user sees as a
+// label hidden under the next field.
+async function overlaps(scope: Locator) {
+  const boxes = async (selector: string) => {
+    const out: Array<{ name: string; box: { x: number; y: number; width: number; height: number } }> = [];
+    for (const el of await scope.locator(selector).all()) {
+      const box = await el.boundingBox();
+      if (box && box.width > 0 && box.height > 0) {
+        out.push({ name: (await el.getAttribute('aria-label')) ?? (await el.textContent()) ?? selector, box });
+      }
+    }
+    return out;
+  };
+  const labels = await boxes('label');
+  const inputs = await boxes('input:not([type="radio"]):not([type="checkbox"])');
+  const hit = (a: { x: number; y: number; width: number; height: number }, b: typeof a) =>
+    Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x) > 1 && Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y) > 1;
+  const found: string[] = [];
+  for (const l of labels) {
+    for (const o of [...inputs, ...labels]) {
+      if (o !== l && hit(l.box, o.box)) {
+        found.push(`label "${l.name}" overlaps "${o.name}"`);
+      }
+    }
+  }
+  expect(labels.length, 'labels measured').toBeGreaterThan(3);
+  return found;
+}
+
 const queryJSON = async (page: Page) => JSON.parse((await page.locator('#query-json').textContent()) ?? '{}');
 const runs = async (page: Page) => Number(await page.locator('#runs').textContent());
 
@@ -61,12 +90,14 @@ test('query editor: pick a field, change alpha, switch types', async ({ page }) 
   await expect(editor.getByText('Alpha must be between 0 and 1')).toBeVisible();
   expect(await runs(page)).toBe(before + 1);
   await shot(editor, 'query-editor-ttest');
+  expect(await overlaps(editor), 't-test editor labels').toEqual([]);
 
   await editor.getByLabel('Alpha').fill('0.001');
   await editor.getByLabel('Alpha').blur();
   await editor.getByRole('radio', { name: 'Power' }).check({ force: true });
   await expect(editor.getByLabel('Active power')).toBeVisible();
   await shot(editor, 'query-editor-power');
+  expect(await overlaps(editor), 'power editor labels').toEqual([]);
   expect(errors).toEqual([]);
 });
 

@@ -5,6 +5,7 @@
 import React, { useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { DataSourceSettings } from '@grafana/data';
+import { GlobalStyles } from '@grafana/ui';
 
 import { ConfigEditor } from '../../src/components/ConfigEditor';
 import { QueryEditor } from '../../src/components/QueryEditor';
@@ -42,6 +43,8 @@ function Harness() {
   const [variable, setVariable] = useState<VigilVariableQuery>({ kind: 'measurements' });
   return (
     <div style={{ padding: 16, display: 'flex', flexDirection: 'column', gap: 24 }}>
+      {/* Grafana's page styles (border-box sizing among them), as every Grafana page has. */}
+      <GlobalStyles />
       <section id="config">
         <h2>Config editor</h2>
         <ConfigEditor options={settings} onOptionsChange={setSettings} />
