@@ -1,8 +1,6 @@
 package grafana
 
 import (
-	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
-
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
 )
 
 // TestPowerAlertWritesHistory: the provisioned power rule (value > 4 Wh)

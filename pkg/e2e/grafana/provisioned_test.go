@@ -1,8 +1,6 @@
 package grafana
 
 import (
-	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
-
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
 )
 
 type dashboard struct {
