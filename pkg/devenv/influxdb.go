@@ -27,8 +27,15 @@ type InfluxDB struct {
 // Token is the InfluxDB 1.8 v2-API token for the admin user.
 func (i *InfluxDB) Token() string { return i.User + ":" + i.Password }
 
-// StartInfluxDB starts influxd with its data in dir, on free loopback ports.
+// StartInfluxDB starts influxd with its data in dir, on free loopback ports,
+// with Flux enabled.
 func StartInfluxDB(ctx context.Context, dir string) (*InfluxDB, error) {
+	return StartInfluxDBWith(ctx, dir, true)
+}
+
+// StartInfluxDBWith starts influxd with Flux enabled or not (InfluxDB 1.8's
+// default, and how most Kapacitor installations run, is off).
+func StartInfluxDBWith(ctx context.Context, dir string, flux bool) (*InfluxDB, error) {
 	if !exists(InfluxDBBinary()) {
 		return nil, MissingError()
 	}
@@ -60,12 +67,12 @@ bind-address = %q
 [http]
   bind-address = %q
   auth-enabled = true
-  flux-enabled = true
+  flux-enabled = %t
   log-enabled = false
   max-body-size = 0
 [logging]
   level = "warn"
-`, loopback(rpcPort), filepath.Join(dir, "meta"), filepath.Join(dir, "data"), filepath.Join(dir, "wal"), loopback(httpPort))
+`, loopback(rpcPort), filepath.Join(dir, "meta"), filepath.Join(dir, "data"), filepath.Join(dir, "wal"), loopback(httpPort), flux)
 	if err := os.WriteFile(i.config, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}

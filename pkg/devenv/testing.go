@@ -9,10 +9,16 @@ import (
 	"time"
 )
 
-// RunWithInfluxDB runs a test binary's tests with a fresh InfluxDB, stored in
-// *db while they run, and returns the exit code for os.Exit. With -short it
-// starts nothing, and integration tests skip themselves (see NeedInfluxDB).
+// RunWithInfluxDB runs a test binary's tests with a fresh InfluxDB (Flux
+// enabled), stored in *db while they run, and returns the exit code for
+// os.Exit. With -short it starts nothing, and integration tests skip
+// themselves (see NeedInfluxDB).
 func RunWithInfluxDB(m *testing.M, db **InfluxDB) int {
+	return RunWithInfluxDBFlux(m, db, true)
+}
+
+// RunWithInfluxDBFlux is RunWithInfluxDB with Flux enabled or disabled.
+func RunWithInfluxDBFlux(m *testing.M, db **InfluxDB, flux bool) int {
 	flag.Parse()
 	if testing.Short() {
 		return m.Run()
@@ -25,7 +31,7 @@ func RunWithInfluxDB(m *testing.M, db **InfluxDB) int {
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	i, err := StartInfluxDB(ctx, dir)
+	i, err := StartInfluxDBWith(ctx, dir, flux)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting InfluxDB for the integration tests:", err)
 		return 1

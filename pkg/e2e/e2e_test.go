@@ -33,6 +33,8 @@ import (
 
 var (
 	influxDB *devenv.InfluxDB
+	// influxNoFlux runs as InfluxDB 1.8 is installed: Flux disabled.
+	influxNoFlux *devenv.InfluxDB
 	host     *pluginhost.Host
 	// project is provisioning/ and dashboards/ as Grafana would load them
 	// with this run's environment.
@@ -66,6 +68,7 @@ const (
 	dsMain      = devenv.DatasourceUID
 	dsHouse     = "vigil-house"
 	dsWrongAuth = "vigil-wrong-password"
+	dsNoFlux    = "vigil-flux-off"
 )
 
 // repoRoot is the directory holding plugin.json and dist/.
@@ -137,6 +140,24 @@ func run(m *testing.M) (int, error) {
 		return 1, err
 	}
 
+	if err := os.MkdirAll(filepath.Join(dir, "influxdb-noflux"), 0o755); err != nil {
+		return 1, err
+	}
+	if influxNoFlux, err = devenv.StartInfluxDBWith(ctx, filepath.Join(dir, "influxdb-noflux"), false); err != nil {
+		return 1, err
+	}
+	defer influxNoFlux.Stop()
+	if err := influxNoFlux.CreateDatabase(ctx, "printer"); err != nil {
+		return 1, err
+	}
+	w := loader.NewWriter(influxNoFlux.URL, influxNoFlux.Token(), "printer/autogen")
+	if err := loader.Printer(ctx, w, dayAgo, datagen.PrinterPoints, 1); err != nil {
+		return 1, err
+	}
+	if err := w.Close(ctx); err != nil {
+		return 1, err
+	}
+
 	pluginLog = filepath.Join(dir, "plugin.log")
 	host, err = pluginhost.Start(ctx, pluginhost.Options{Executable: pluginhost.Executable(root), LogPath: pluginLog})
 	if err != nil {
@@ -186,10 +207,13 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 1, err
 	}
+	noFlux := vigilDatasource(4, dsNoFlux, influxNoFlux.Token(), "printer/autogen")
+	noFlux.URL = influxNoFlux.URL
 	for _, ds := range []backend.DataSourceInstanceSettings{
 		main,
 		vigilDatasource(2, dsHouse, influxDB.Token(), "house/autogen"),
 		vigilDatasource(3, dsWrongAuth, influxDB.User+":not-the-password", "e2e/autogen"),
+		noFlux,
 	} {
 		host.AddDatasource(ds)
 	}

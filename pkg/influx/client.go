@@ -84,22 +84,6 @@ func (c *Client) ResultError(err error) error {
 	return classify(err, c.url)
 }
 
-// CheckBucket confirms that bucket exists and the token may read it, with a
-// query that reads at most one point.
-func (c *Client) CheckBucket(ctx context.Context, bucket string) error {
-	res, err := c.Query(ctx, fmt.Sprintf(`from(bucket: %s) |> range(start: -1m) |> limit(n: 1)`, String(bucket)))
-	if err != nil {
-		return bucketError(err, bucket)
-	}
-	defer res.Close()
-	for res.Next() {
-	}
-	if err := res.Err(); err != nil {
-		return bucketError(classify(err, c.url), bucket)
-	}
-	return nil
-}
-
 // Write writes points to bucket and waits until InfluxDB has them.
 func (c *Client) Write(ctx context.Context, bucket string, points ...*write.Point) error {
 	if err := c.client.WriteAPIBlocking(c.org, bucket).WritePoint(ctx, points...); err != nil {

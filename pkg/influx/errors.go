@@ -73,6 +73,10 @@ func classify(err error, url string) error {
 func fromStatus(status int, detail, url string) *Error {
 	e := &Error{Status: status, Err: fmt.Errorf("HTTP %d: %s", status, detail)}
 	switch {
+	case strings.Contains(strings.ToLower(detail), "flux query service disabled"):
+		// InfluxDB 1.x answers 403 when Flux is off: not a token problem.
+		e.Kind = KindBadQuery
+		e.Message = fmt.Sprintf("Flux is disabled on this InfluxDB (HTTP %d: %s): only the flux query type needs it; set flux-enabled = true in the [http] section of influxdb.conf to use it", status, detail)
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		e.Kind = KindUnauthorized
 		e.Message = fmt.Sprintf("InfluxDB refused the token (HTTP %d: %s): check the token in the data source settings (InfluxDB 1.8: user:password)", status, detail)

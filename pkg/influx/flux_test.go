@@ -147,13 +147,15 @@ func TestInfluxQLQuoting(t *testing.T) {
 	}
 }
 
-func TestFluxScripts(t *testing.T) {
-	sel := Selection{Bucket: "b", Measurement: `m"x`, Fields: []string{"a", "${b}"}, Tags: map[string]string{"k": `v\`}}
-	got := PointsScript(sel, time.Unix(0, 0), time.Unix(60, 0))
-	want := `from(bucket: "b")
-  |> range(start: 1970-01-01T00:00:00Z, stop: 1970-01-01T00:00:59.999999999Z)
-  |> filter(fn: (r) => r._measurement == "m\"x" and (r._field == "a" or r._field == "\${b}") and r["k"] == "v\\")
-  |> drop(columns: ["_start", "_stop", "_measurement"])`
+func TestPointsStatements(t *testing.T) {
+	sel := Selection{Bucket: "b/rp", Measurement: `m"x`, Fields: []string{"a", `b"; DROP DATABASE b`}, Tags: map[string]string{"k": `v\'`}}
+	db, got := PointsStatement(sel, time.Unix(0, 0), time.Unix(60, 0))
+	want := `SELECT "a"::field, "b\"; DROP DATABASE b"::field FROM "b"."rp"."m\"x" WHERE time >= 0 AND time < 60000000000 AND "k" = 'v\\\'' GROUP BY *`
+	if db != "b" || got != want {
+		t.Fatalf("got %s\n%s\nwant\n%s", db, got, want)
+	}
+	_, got = SeriesCountStatement(sel, time.Unix(0, 0), time.Unix(60, 0))
+	want = `SELECT count("a"::field) AS "v_0", count("b\"; DROP DATABASE b"::field) AS "v_1" FROM "b"."rp"."m\"x" WHERE time >= 0 AND time < 60000000000 AND "k" = 'v\\\'' GROUP BY *`
 	if got != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}

@@ -263,7 +263,7 @@ func TestEveryQueryTypeShowsItsExecutedQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for refID, want := range map[string]string{"FLUX": "from(bucket:", "TTEST": "|> count()", "POWER": "SELECT count(", "ALERTS": "SELECT * FROM"} {
+	for refID, want := range map[string]string{"FLUX": "from(bucket:", "TTEST": `SELECT count("bed"::field)`, "POWER": "SELECT count(", "ALERTS": "SELECT * FROM"} {
 		r := resp.Responses[refID]
 		if r.Error != nil || len(r.Frames) == 0 || !strings.Contains(r.Frames[0].Meta.ExecutedQueryString, want) {
 			t.Errorf("%s: error %v, frames %v", refID, r.Error, r.Frames)

@@ -88,50 +88,41 @@ func (l *Live) Poll(ctx context.Context, src Source, now time.Time) ([]*Series, 
 		s.Results = append(s.Results, res)
 	}
 
-	script := influx.PointsScript(l.req.Selection, time.Unix(0, from), now.Add(time.Minute))
-	res, err := src.Query(ctx, script)
-	if err == nil {
-		newState := func() *state {
-			return &state{points: &analysis.Windows{Detector: analysis.NewDetector(l.req.Config), Width: width},
-				emitted: l.run.stop.UnixNano(), last: from - 1}
-		}
-		var st *state
-		table := -1
-		for res.Next() {
-			rec := res.Record()
-			if res.TableChanged() || rec.Table() != table || st == nil {
-				if err = checkNumeric(res.TableMetadata(), rec.Field()); err != nil {
-					break
-				}
-				st = l.run.lookup(rec, newState)
-				table = rec.Table()
-			}
-			ts := rec.Time().UnixNano()
-			x, ok := number(rec.Value())
-			switch {
-			case ts <= st.last || !ok:
-				continue // read before, or not a number
-			case ts < st.emitted:
-				l.Late++
-				st.last = ts
-				continue
-			}
-			st.last = ts
-			l.newest = max(l.newest, ts)
-			if r, end, ok := st.points.Add(ts, x); ok {
-				emit(st, end, r)
-			} else if end != 0 {
-				st.emitted = end // a closed window that emitted nothing (it seeded the history)
-			}
-		}
-		if err == nil {
-			err = res.Err()
-			if err != nil {
-				err = src.ResultError(err)
-			}
-		}
-		res.Close()
+	newState := func() *state {
+		return &state{points: &analysis.Windows{Detector: analysis.NewDetector(l.req.Config), Width: width},
+			emitted: l.run.stop.UnixNano(), last: from - 1}
 	}
+	_, err := src.Points(ctx, l.req.Selection, time.Unix(0, from), now.Add(time.Minute), func(rows influx.Rows) error {
+		states := l.run.states(rows.Tags, newState)
+		for j, ts := range rows.Times {
+			for i, v := range rows.Values[j] {
+				if v == nil {
+					continue
+				}
+				x, ok := influx.Number(v)
+				if !ok {
+					return notNumeric(l.req.Selection.Fields[i], v)
+				}
+				st := states[i]
+				switch {
+				case ts <= st.last:
+					continue // read before
+				case ts < st.emitted:
+					l.Late++
+					st.last = ts
+					continue
+				}
+				st.last = ts
+				l.newest = max(l.newest, ts)
+				if r, end, ok := st.points.Add(ts, x); ok {
+					emit(st, end, r)
+				} else if end != 0 {
+					st.emitted = end // a closed window that emitted nothing (it seeded the history)
+				}
+			}
+		}
+		return nil
+	})
 	// Close the windows the clock says are complete, even without new data,
 	// but only once reads have succeeded for Settle: while InfluxDB is away,
 	// and just after, their points may still be on their way.

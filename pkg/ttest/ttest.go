@@ -14,18 +14,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/influxdata/influxdb-client-go/v2/api"
-	"github.com/influxdata/influxdb-client-go/v2/api/query"
-
 	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
 )
 
-// Source reads InfluxDB; *influx.Client is one.
+// Source reads InfluxDB through InfluxQL; *influx.Client is one.
 type Source interface {
-	Query(ctx context.Context, flux string) (*api.QueryTableResult, error)
-	ResultError(err error) error
+	Points(ctx context.Context, s influx.Selection, start, stop time.Time, fn func(influx.Rows) error) (string, error)
+	InfluxQL(ctx context.Context, db, statement string, fn func(influx.Series) error) error
+	FieldKeys(ctx context.Context, bucket, measurement string) ([]influx.FieldKey, error)
 	WindowStats(ctx context.Context, s influx.Selection, start, stop time.Time, every time.Duration, fn func(influx.WindowStat)) error
 }
 
@@ -52,7 +50,7 @@ type Outcome struct {
 	Series []*Series
 	// Mode is the read mode used (never auto).
 	Mode models.Mode
-	// Scripts are the Flux scripts run, in order.
+	// Scripts are the InfluxQL statements run, in order.
 	Scripts []string
 	// Lookback is how far before the range's first window the history was warmed.
 	Lookback time.Duration
@@ -151,30 +149,25 @@ type probeResult struct {
 // gives the density (to pick the read mode and the lookback), and checks
 // that every field is numeric.
 func probe(ctx context.Context, src Source, req Request, from, to time.Time, out *Outcome) (probeResult, error) {
-	script := influx.ProbeScript(req.Selection, from, to)
-	out.Scripts = append(out.Scripts, script)
-	res, err := src.Query(ctx, script)
-	if err != nil {
+	if err := checkNumeric(ctx, src, req.Selection); err != nil {
 		return probeResult{}, err
 	}
-	defer res.Close()
+	db, stmt := influx.SeriesCountStatement(req.Selection, from, to)
+	out.Scripts = append(out.Scripts, stmt)
 	var total, series int64
-	for res.Next() {
-		r := res.Record()
-		switch r.Result() {
-		case influx.YieldCount:
-			if n, ok := r.Value().(int64); ok && n > 0 {
-				total += n
-				series++
-			}
-		case influx.YieldLast:
-			if err := checkNumeric(res.TableMetadata(), r.Field()); err != nil {
-				return probeResult{}, err
+	err := src.InfluxQL(ctx, db, stmt, func(s influx.Series) error {
+		for _, row := range s.Values {
+			for _, v := range row[1:] {
+				if n, ok := influx.Number(v); ok && n > 0 {
+					total += int64(n)
+					series++
+				}
 			}
 		}
-	}
-	if err := res.Err(); err != nil {
-		return probeResult{}, src.ResultError(err)
+		return nil
+	})
+	if err != nil {
+		return probeResult{}, err
 	}
 	p := probeResult{density: float64(total) / to.Sub(from).Seconds()}
 	// Enough windows to fill the history twice; without data to go by,
@@ -188,18 +181,26 @@ func probe(ctx context.Context, src Source, req Request, from, to time.Time, out
 	return p, nil
 }
 
-// checkNumeric rejects a field whose values are not numbers.
-func checkNumeric(meta *query.FluxTableMetadata, field string) error {
-	i := influx.ColumnIndex(meta, "_value")
-	if i < 0 {
-		return nil
+// checkNumeric rejects a field that holds strings or booleans (InfluxDB's
+// field keys say; a field without data is not rejected).
+func checkNumeric(ctx context.Context, src Source, sel influx.Selection) error {
+	keys, err := src.FieldKeys(ctx, sel.Bucket, sel.Measurement)
+	if err != nil {
+		return err
 	}
-	c := meta.Column(i)
-	switch c.DataType() {
-	case "double", "long", "unsignedLong":
-		return nil
+	wanted := map[string]bool{}
+	for _, f := range sel.Fields {
+		wanted[f] = true
 	}
-	return &models.QueryError{Field: "fields", Reason: fmt.Sprintf("field %s holds %s values; the t-test needs numbers", influx.String(field), c.DataType())}
+	for _, k := range keys {
+		switch {
+		case !wanted[k.Name]:
+		case k.Type == "float", k.Type == "integer", k.Type == "unsigned":
+		default:
+			return &models.QueryError{Field: "fields", Reason: fmt.Sprintf("field %s holds %s values; the t-test needs numbers", influx.String(k.Name), k.Type)}
+		}
+	}
+	return nil
 }
 
 // runner holds one run's state.
@@ -236,19 +237,13 @@ func (r *runner) reset() {
 	r.read = 0
 }
 
-// lookup returns the state of the record's series, creating it.
-func (r *runner) lookup(rec *query.FluxRecord, newState func() *state) *state {
-	tags := map[string]string{}
-	for k, v := range rec.Values() {
-		switch k {
-		case "_time", "_value", "_field", "result", "table":
-			continue
-		}
-		if s, ok := v.(string); ok {
-			tags[k] = s
-		}
+// states returns the state of each field of a tag set, creating them.
+func (r *runner) states(tags map[string]string, newState func() *state) []*state {
+	out := make([]*state, len(r.req.Selection.Fields))
+	for i, f := range r.req.Selection.Fields {
+		out[i] = r.lookupSeries(f, tags, newState)
 	}
-	return r.lookupSeries(rec.Field(), tags, newState)
+	return out
 }
 
 // lookupSeries returns the state of a field and tag set, creating it.
@@ -308,49 +303,37 @@ func (r *runner) streamPoints(ctx context.Context, from, to time.Time, newState 
 	if !to.After(from) {
 		return nil
 	}
-	script := influx.PointsScript(r.req.Selection, from, to)
-	r.out.Scripts = append(r.out.Scripts, script)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	res, err := r.src.Query(ctx, script)
-	if err != nil {
-		return err
-	}
-	defer res.Close()
-	var (
-		st    *state
-		table = -1
-		limit = to.UnixNano()
-	)
-	for res.Next() {
-		rec := res.Record()
-		ts := rec.Time().UnixNano()
-		if ts >= limit {
-			continue // InfluxDB 1.8 includes the range's stop
-		}
-		if res.TableChanged() || rec.Table() != table || st == nil {
-			if err := checkNumeric(res.TableMetadata(), rec.Field()); err != nil {
-				return err
+	stmt, err := r.src.Points(ctx, r.req.Selection, from, to, func(rows influx.Rows) error {
+		states := r.states(rows.Tags, newState)
+		for j, ts := range rows.Times {
+			for i, v := range rows.Values[j] {
+				if v == nil {
+					continue // this point has no such field
+				}
+				if err := r.count(1); err != nil {
+					return err
+				}
+				x, ok := influx.Number(v)
+				if !ok {
+					return notNumeric(r.req.Selection.Fields[i], v)
+				}
+				st := states[i]
+				st.last = ts
+				if out, end, ok := st.points.Add(ts, x); ok && emit {
+					st.record(end, out, r.req.From)
+				}
 			}
-			st = r.lookup(rec, newState)
-			table = rec.Table()
 		}
-		if err := r.count(1); err != nil {
-			return err
-		}
-		x, ok := number(rec.Value())
-		if !ok {
-			continue
-		}
-		st.last = ts
-		if out, end, ok := st.points.Add(ts, x); ok && emit {
-			st.record(end, out, r.req.From)
-		}
-	}
-	if err := res.Err(); err != nil {
-		return r.src.ResultError(err)
-	}
-	return nil
+		return nil
+	})
+	r.out.Scripts = append(r.out.Scripts, stmt)
+	return err
+}
+
+// notNumeric is the error for a value that is not a number (a field whose
+// type differs between shards).
+func notNumeric(field string, v any) error {
+	return &models.QueryError{Field: "fields", Reason: fmt.Sprintf("field %s holds %T values; the t-test needs numbers", influx.String(field), v)}
 }
 
 // windows reads one row per window and series (count, mean, standard
@@ -435,19 +418,6 @@ func (r *runner) result() []*Series {
 		}
 	}
 	return out
-}
-
-// number converts a Flux numeric value to float64.
-func number(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case int64:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	}
-	return 0, false
 }
 
 func alignDown(t time.Time, w time.Duration) time.Time {

@@ -22,8 +22,11 @@ import (
 
 var influxDB *devenv.InfluxDB
 
+// The t-test reads through InfluxQL only, so its integration tests (the scipy
+// reference included, both read modes) run on InfluxDB as most installations
+// run it: with Flux disabled.
 func TestMain(m *testing.M) {
-	os.Exit(devenv.RunWithInfluxDB(m, &influxDB))
+	os.Exit(devenv.RunWithInfluxDBFlux(m, &influxDB, false))
 }
 
 var (

@@ -1,0 +1,101 @@
+package influx
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The t-test reads through InfluxQL only (InfluxDB 1.x as installed has Flux
+// off; 3.x has no Flux): the statements below use plain SELECT with GROUP BY
+// tags, which every InfluxQL that Vigil targets supports.
+
+// fieldList is the selection's fields as InfluxQL field references (::field,
+// so that a tag of the same name is never read instead).
+func (s Selection) fieldList(wrap string) string {
+	cols := make([]string, len(s.Fields))
+	for i, f := range s.Fields {
+		ref := Ident(f) + "::field"
+		if wrap != "" {
+			ref = fmt.Sprintf(`%s(%s) AS "v_%d"`, wrap, ref, i)
+		}
+		cols[i] = ref
+	}
+	return strings.Join(cols, ", ")
+}
+
+// PointsStatement is the InfluxQL that Points runs: every value of the
+// selection's fields in [start, stop), one series per tag set, each in time
+// order; column i+1 holds field i.
+func PointsStatement(s Selection, start, stop time.Time) (db, statement string) {
+	return s.Database(), fmt.Sprintf("SELECT %s FROM %s WHERE %s GROUP BY *", s.fieldList(""), s.From(), s.Where(start, stop))
+}
+
+// SeriesCountStatement counts each field's values per tag set in [start, stop);
+// column i+1 holds field i's count.
+func SeriesCountStatement(s Selection, start, stop time.Time) (db, statement string) {
+	return s.Database(), fmt.Sprintf("SELECT %s FROM %s WHERE %s GROUP BY *", s.fieldList("count"), s.From(), s.Where(start, stop))
+}
+
+// Rows is a chunk of one tag set's rows of a Points read: Times[j] is row
+// j's time (ns) and Values[j][i] field i's value there (nil when the point
+// has no such field).
+type Rows struct {
+	Tags   map[string]string
+	Times  []int64
+	Values [][]any
+}
+
+// Points streams the selection's values in [start, stop) to fn, chunk by
+// chunk, and returns the statement it ran.
+func (c *Client) Points(ctx context.Context, s Selection, start, stop time.Time, fn func(Rows) error) (string, error) {
+	db, stmt := PointsStatement(s, start, stop)
+	return stmt, c.InfluxQL(ctx, db, stmt, func(series Series) error {
+		rows := Rows{Tags: series.Tags, Times: make([]int64, len(series.Values)), Values: make([][]any, len(series.Values))}
+		for j, row := range series.Values {
+			if len(row) != len(s.Fields)+1 {
+				return fmt.Errorf("InfluxDB answered %d columns for %d fields", len(row), len(s.Fields))
+			}
+			ts, err := epoch(row[0])
+			if err != nil {
+				return err
+			}
+			rows.Times[j], rows.Values[j] = ts, row[1:]
+		}
+		return fn(rows)
+	})
+}
+
+// epoch reads a time column answered with epoch=ns.
+func epoch(v any) (int64, error) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, fmt.Errorf("InfluxDB answered a time of %T, not a number", v)
+	}
+	return n.Int64()
+}
+
+// CheckBucket confirms that bucket (database/retention-policy) exists and the
+// token may read it: InfluxQL's list of the database's retention policies,
+// which needs read access, must hold the bucket's.
+func (c *Client) CheckBucket(ctx context.Context, bucket string) error {
+	db, rp, _ := strings.Cut(bucket, "/")
+	found := rp == ""
+	err := c.InfluxQL(ctx, db, "SHOW RETENTION POLICIES ON "+Ident(db), func(s Series) error {
+		for _, row := range s.Values {
+			if name, _ := row[0].(string); name == rp {
+				found = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return bucketError(err, bucket)
+	}
+	if !found {
+		return bucketError(&Error{Kind: KindNotFound, Message: "retention policy not found"}, bucket)
+	}
+	return nil
+}
