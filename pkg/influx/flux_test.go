@@ -83,6 +83,7 @@ func TestClassify(t *testing.T) {
 		{"timeout", timeoutErr{}, KindTimeout, `raise "Timeout"`},
 		{"401", &influxhttp.Error{StatusCode: 401, Message: "authorization failed"}, KindUnauthorized, "InfluxDB refused the token (HTTP 401: authorization failed)"},
 		{"403", &influxhttp.Error{StatusCode: 403, Code: "forbidden"}, KindUnauthorized, "HTTP 403: forbidden"},
+		{"1.8 flux disabled", &influxhttp.Error{StatusCode: 403, Message: "Flux query service disabled. Verify flux-enabled=true in the [http] section of the InfluxDB config."}, KindBadQuery, "Flux is disabled on this InfluxDB"},
 		{"1.8 missing database", &influxhttp.Error{StatusCode: 500, Message: "failed to initialize execute state: no database"}, KindNotFound, "bucket does not exist"},
 		{"1.8 missing rp", &influxhttp.Error{StatusCode: 500, Message: "failed to initialize execute state: invalid retention policy"}, KindNotFound, "bucket does not exist"},
 		{"2.x missing bucket", &influxhttp.Error{StatusCode: 404, Message: `bucket "x" not found`}, KindNotFound, "bucket does not exist"},
