@@ -25,7 +25,7 @@ func TestHealthPerInstance(t *testing.T) {
 	for _, c := range []struct {
 		uid, status, message string
 	}{
-		{dsMain, "OK", `bucket "e2e/autogen" can be read`},
+		{dsMain, "OK", `bucket "e2e/autogen" can be read. InfluxQL answers; Flux answers.`},
 		{dsHouse, "OK", `bucket "house/autogen" can be read`},
 		{dsWrongAuth, "ERROR", "refused the token"},
 	} {

@@ -19,7 +19,8 @@ func TestFluxDisabledInfluxDB(t *testing.T) {
 	needServers(t)
 	ctx := context.Background()
 	res, err := host.CheckHealth(ctx, dsNoFlux)
-	if err != nil || res.Status != backend.HealthStatusOk {
+	if err != nil || res.Status != backend.HealthStatusOk || !strings.Contains(res.Message, "InfluxDB 1.8.10 (1.x)") ||
+		!strings.Contains(res.Message, "Flux off: flux-enabled = false in [http] (only flux queries need it)") {
 		t.Fatalf("health: %v %v", res, err)
 	}
 	from, to := dayAgo.Add(7*time.Hour), dayAgo.Add(13*time.Hour)

@@ -2,8 +2,11 @@ package influx
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 	"github.com/influxdata/influxdb-client-go/v2/api"
@@ -49,24 +52,59 @@ func (c *Client) Close() {
 	c.client.Close()
 }
 
-// Health asks InfluxDB's /health endpoint whether it is ready and returns its version.
-func (c *Client) Health(ctx context.Context) (string, error) {
-	h, err := c.client.Health(ctx)
+// Ping reaches InfluxDB's /ping endpoint (1.x, 2.x and 3.x all serve it)
+// and returns the version it reports in the X-Influxdb-Version header.
+func (c *Client) Ping(ctx context.Context) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.url, "/")+"/ping", nil)
 	if err != nil {
 		return "", classify(err, c.url)
 	}
-	if h.Status != "pass" {
-		msg := ""
-		if h.Message != nil {
-			msg = *h.Message
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", classify(err, c.url)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode/100 != 2 {
+		return "", fromStatus(resp.StatusCode, resp.Status, c.url)
+	}
+	return resp.Header.Get("X-Influxdb-Version"), nil
+}
+
+// ProductLine names the InfluxDB product line a version belongs to: "1.x",
+// "2.x", "3.x", or "" when the version does not say.
+func ProductLine(version string) string {
+	v := strings.TrimPrefix(strings.ToLower(version), "v")
+	for _, line := range []string{"1", "2", "3"} {
+		if strings.HasPrefix(v, line+".") {
+			return line + ".x"
 		}
-		return "", &Error{Kind: KindUnavailable, Message: fmt.Sprintf("InfluxDB at %s is not ready (status %q: %s)", c.url, h.Status, msg)}
 	}
-	version := ""
-	if h.Version != nil {
-		version = *h.Version
+	return ""
+}
+
+// FluxAnswers reports whether InfluxDB runs Flux queries, with a short
+// reason when it does not (Flux switched off in InfluxDB 1.x, no Flux
+// endpoint in 3.x). Only the flux query type needs it.
+func (c *Client) FluxAnswers(ctx context.Context) (bool, string) {
+	res, err := c.Query(ctx, "buckets() |> limit(n: 1)")
+	if err == nil {
+		for res.Next() {
+		}
+		err = res.Err()
+		res.Close()
 	}
-	return version, nil
+	switch {
+	case err == nil:
+		return true, ""
+	case strings.Contains(err.Error(), "Flux is disabled"):
+		return false, "off: flux-enabled = false in [http]"
+	}
+	var e *Error
+	if errors.As(err, &e) && e.Status != 0 {
+		return false, fmt.Sprintf("not available: HTTP %d", e.Status)
+	}
+	return false, "not available"
 }
 
 // Query runs a Flux script and returns its result as a stream of records.

@@ -161,3 +161,13 @@ func TestPointsStatements(t *testing.T) {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestProductLine(t *testing.T) {
+	for version, want := range map[string]string{
+		"1.8.10": "1.x", "v2.7.11": "2.x", "3.0.1": "3.x", "v3.2.0-enterprise": "3.x", "": "", "OSS": "", "10.1": "",
+	} {
+		if got := ProductLine(version); got != want {
+			t.Errorf("ProductLine(%q) = %q, want %q", version, got, want)
+		}
+	}
+}

@@ -9,14 +9,17 @@ import (
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 )
 
-// CheckHealth reaches InfluxDB and confirms that the default bucket can be
-// read. Each failure has its own message that says what to fix: an invalid
-// setting, an unreachable server, a refused token or a missing bucket.
+// CheckHealth reaches InfluxDB and says what it found: the version (the
+// X-Influxdb-Version header of /ping) and product line, that the default
+// bucket can be read with InfluxQL (every query type but flux reads with
+// it), and whether Flux answers. Each failure has its own message that says
+// what to fix: an invalid setting, an unreachable server, a refused token or
+// a missing bucket.
 func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequest) (*backend.CheckHealthResult, error) {
 	if d.settingsErr != nil {
 		return healthError(d.settingsErr.Error()), nil
 	}
-	version, err := d.client.Health(ctx)
+	version, err := d.client.Ping(ctx)
 	if err != nil {
 		return healthError(err.Error()), nil
 	}
@@ -24,12 +27,21 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 		d.logger.Info("health check failed", "error", err)
 		return healthError(err.Error()), nil
 	}
-	if version == "" {
-		version = "(version unknown)"
+	found := "(version unknown)"
+	if version != "" {
+		found = version
+		if line := influx.ProductLine(version); line != "" {
+			found += " (" + line + ")"
+		}
+	}
+	flux := "Flux answers"
+	if ok, why := d.client.FluxAnswers(ctx); !ok {
+		flux = "Flux " + why + " (only flux queries need it)"
 	}
 	return &backend.CheckHealthResult{
-		Status:  backend.HealthStatusOk,
-		Message: fmt.Sprintf("InfluxDB %s is reachable and bucket %s can be read", version, influx.String(d.settings.DefaultBucket)),
+		Status: backend.HealthStatusOk,
+		Message: fmt.Sprintf("InfluxDB %s is reachable and bucket %s can be read. InfluxQL answers; %s.",
+			found, influx.String(d.settings.DefaultBucket), flux),
 	}, nil
 }
 

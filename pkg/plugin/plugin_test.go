@@ -215,7 +215,7 @@ func TestCheckHealth(t *testing.T) {
 		message                    string
 	}{
 		{"ok", influxDB.URL, `{"defaultBucket":"vigiltest/autogen"}`, influxDB.Token(), backend.HealthStatusOk,
-			`InfluxDB 1.8.10 is reachable and bucket "vigiltest/autogen" can be read`},
+			`InfluxDB 1.8.10 (1.x) is reachable and bucket "vigiltest/autogen" can be read. InfluxQL answers; Flux answers.`},
 		{"empty url", "", `{"defaultBucket":"vigiltest/autogen"}`, secret, backend.HealthStatusError, `setting "url": is empty`},
 		{"malformed url", "localhost:8086", `{"defaultBucket":"vigiltest/autogen"}`, secret, backend.HealthStatusError, `setting "url": must start with http`},
 		{"negative timeout", influxDB.URL, `{"defaultBucket":"vigiltest/autogen","timeout":-5}`, secret, backend.HealthStatusError, `setting "timeout": must be positive`},
