@@ -35,7 +35,7 @@ var (
 	influxDB *devenv.InfluxDB
 	// influxNoFlux runs as InfluxDB 1.8 is installed: Flux disabled.
 	influxNoFlux *devenv.InfluxDB
-	host     *pluginhost.Host
+	host         *pluginhost.Host
 	// project is provisioning/ and dashboards/ as Grafana would load them
 	// with this run's environment.
 	project *grafanaprov.Project
