@@ -171,3 +171,22 @@ func TestProductLine(t *testing.T) {
 		}
 	}
 }
+
+func TestMacros(t *testing.T) {
+	from, to := time.UnixMilli(1451606400000), time.UnixMilli(1451610000500)
+	for _, tt := range []struct {
+		stmt     string
+		interval time.Duration
+		want     string
+	}{
+		{`SELECT mean("v") FROM "m" WHERE $timeFilter GROUP BY time($__interval)`, time.Minute,
+			`SELECT mean("v") FROM "m" WHERE time >= 1451606400000ms and time <= 1451610000500ms GROUP BY time(1m)`},
+		{`SELECT $__interval_ms, $__interval FROM "m"`, 1500 * time.Millisecond, `SELECT 1500, 1500ms FROM "m"`},
+		{`SELECT "v" FROM "m" GROUP BY time($__interval)`, 200 * time.Microsecond, `SELECT "v" FROM "m" GROUP BY time(1ms)`},
+		{`SELECT "$timeFilterX" FROM "m"`, time.Second, `SELECT "time >= 1451606400000ms and time <= 1451610000500msX" FROM "m"`},
+	} {
+		if got := Macros(tt.stmt, from, to, tt.interval); got != tt.want {
+			t.Errorf("Macros(%q)\n got %s\nwant %s", tt.stmt, got, tt.want)
+		}
+	}
+}

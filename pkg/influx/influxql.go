@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -89,6 +90,7 @@ type influxQLChunk struct {
 	Results []struct {
 		Error  string `json:"error"`
 		Series []struct {
+			Name    string            `json:"name"`
 			Tags    map[string]string `json:"tags"`
 			Columns []string          `json:"columns"`
 			Values  [][]any           `json:"values"`
@@ -99,6 +101,8 @@ type influxQLChunk struct {
 
 // Series is one series of an InfluxQL answer chunk.
 type Series struct {
+	// Name is the measurement (or what a SHOW statement names).
+	Name    string
 	Tags    map[string]string
 	Columns []string
 	Values  [][]any
@@ -149,7 +153,7 @@ func (c *Client) InfluxQL(ctx context.Context, db, statement string, fn func(Ser
 				return fromStatus(http.StatusBadRequest, r.Error, c.url)
 			}
 			for _, s := range r.Series {
-				if err := fn(Series{Tags: s.Tags, Columns: s.Columns, Values: s.Values}); err != nil {
+				if err := fn(Series{Name: s.Name, Tags: s.Tags, Columns: s.Columns, Values: s.Values}); err != nil {
 					return err
 				}
 			}
@@ -209,4 +213,17 @@ func Number(v any) (float64, bool) {
 	}
 	f, err := n.Float64()
 	return f, err == nil
+}
+
+// Macros replaces Grafana's InfluxQL macros in a raw statement, as Grafana's
+// own InfluxDB data source does: $timeFilter with the panel's time range (ms
+// epochs, both ends included), $__interval with its interval as an InfluxQL
+// duration and $__interval_ms with it in milliseconds.
+func Macros(statement string, from, to time.Time, interval time.Duration) string {
+	interval = max(interval.Truncate(time.Millisecond), time.Millisecond)
+	return strings.NewReplacer(
+		"$timeFilter", fmt.Sprintf("time >= %dms and time <= %dms", from.UnixMilli(), to.UnixMilli()),
+		"$__interval_ms", strconv.FormatInt(interval.Milliseconds(), 10),
+		"$__interval", Duration(interval),
+	).Replace(statement)
 }

@@ -23,10 +23,12 @@ const (
 	QueryTypePower  QueryType = "power"
 	QueryTypeAlerts QueryType = "alerts"
 	QueryTypeFlux   QueryType = "flux"
+	// QueryTypeInfluxQL is a raw InfluxQL statement (Grafana's macros allowed).
+	QueryTypeInfluxQL QueryType = "influxql"
 )
 
 // supportedQueryTypes lists the query types this build answers, for messages.
-var supportedQueryTypes = []QueryType{QueryTypeTTest, QueryTypePower, QueryTypeAlerts, QueryTypeFlux}
+var supportedQueryTypes = []QueryType{QueryTypeTTest, QueryTypePower, QueryTypeAlerts, QueryTypeFlux, QueryTypeInfluxQL}
 
 // Alerts query formats.
 const (
@@ -93,6 +95,7 @@ type Query struct {
 	Measurement string
 	Tags        map[string]string
 	Flux        string
+	InfluxQL    string
 	TTest       TTest
 	Power       Power
 	// Format is the alerts query's shape: table or annotations.
@@ -109,6 +112,7 @@ type queryJSON struct {
 	Measurement string            `json:"measurement"`
 	Tags        map[string]string `json:"tags"`
 	Flux        string            `json:"flux"`
+	InfluxQL    string            `json:"influxql"`
 	Fields      []string          `json:"fields"`
 	Window      json.RawMessage   `json:"window"`
 	History     json.RawMessage   `json:"history"`
@@ -128,6 +132,8 @@ func inferType(raw queryJSON) QueryType {
 	switch {
 	case strings.TrimSpace(raw.Flux) != "":
 		return QueryTypeFlux
+	case strings.TrimSpace(raw.InfluxQL) != "":
+		return QueryTypeInfluxQL
 	case len(raw.Fields) > 0 || raw.Field != "" || len(raw.Window) > 0 || len(raw.Alpha) > 0:
 		return QueryTypeTTest
 	case raw.ActivePower != "" || raw.SubMeters != nil || raw.Aggregate != "":
@@ -191,6 +197,11 @@ func ParseQuery(q backend.DataQuery, s Settings) (Query, error) {
 		out.Flux = raw.Flux
 		if strings.TrimSpace(out.Flux) == "" {
 			return Query{}, &QueryError{"flux", "is empty: write a Flux script, e.g. from(bucket: v.bucket) |> range(start: v.timeRangeStart, stop: v.timeRangeStop)"}
+		}
+	case QueryTypeInfluxQL:
+		out.InfluxQL = raw.InfluxQL
+		if strings.TrimSpace(out.InfluxQL) == "" {
+			return Query{}, &QueryError{"influxql", "is empty: write an InfluxQL statement, e.g. SELECT mean(\"value\") FROM \"measurement\" WHERE $timeFilter GROUP BY time($__interval)"}
 		}
 	case QueryTypeTTest:
 		out.TTest, err = parseTTest(raw, out)

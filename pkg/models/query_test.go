@@ -47,6 +47,7 @@ func TestParseQueryErrors(t *testing.T) {
 		{"missing type defaults to ttest", dataQuery("", `{}`), "measurement", "is empty"},
 		{"unknown type", dataQuery("sql", `{}`), "queryType", `"sql" is not a Vigil query type`},
 		{"empty flux", dataQuery("flux", `{"flux":"  "}`), "flux", "is empty"},
+		{"empty influxql", dataQuery("influxql", `{"influxql":" "}`), "influxql", "is empty"},
 		{"control char in bucket", dataQuery("flux", `{"flux":"x","bucket":"a\u0000b"}`), "bucket", "control character"},
 		{"backwards range", backwards, "timeRange", "must be after the start"},
 	}
@@ -119,6 +120,7 @@ func TestParseQueryTTestErrors(t *testing.T) {
 func TestParseQueryMigratesOldQueries(t *testing.T) {
 	for js, want := range map[string]QueryType{
 		`{"flux":"buckets()"}`:                       QueryTypeFlux,
+		`{"influxql":"SHOW DATABASES"}`:              QueryTypeInfluxQL,
 		`{"measurement":"m","field":"hotend"}`:       QueryTypeTTest,
 		`{"measurement":"m","fields":["a"]}`:         QueryTypeTTest,
 		`{"measurement":"power","aggregate":"mean"}`: QueryTypePower,

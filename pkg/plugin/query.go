@@ -55,6 +55,9 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (res backe
 			Organization: d.settings.Organization,
 		})
 		fr, err = d.runFlux(ctx, executed)
+	case models.QueryTypeInfluxQL:
+		executed = influx.Macros(q.InfluxQL, q.TimeRange.From, q.TimeRange.To, windowPeriod(dq))
+		fr, err = d.runInfluxQL(ctx, q, executed)
 	case models.QueryTypeTTest:
 		fr, err = d.runTTest(ctx, q)
 	case models.QueryTypePower:
@@ -92,6 +95,19 @@ func (d *Datasource) runFlux(ctx context.Context, script string) (data.Frames, e
 		f.Meta.ExecutedQueryString = script
 	}
 	return fr, nil
+}
+
+// runInfluxQL runs a raw statement on the query bucket's database and
+// collects its answer into frames as it streams in.
+func (d *Datasource) runInfluxQL(ctx context.Context, q models.Query, statement string) (data.Frames, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops the download when the guard trips early
+	b := &frames.InfluxQL{MaxPoints: d.settings.MaxPoints}
+	db := influx.Selection{Bucket: q.Bucket}.Database()
+	if err := d.client.InfluxQL(ctx, db, statement, b.Add); err != nil {
+		return nil, err
+	}
+	return b.Frames(statement)
 }
 
 // runTTest runs the t-test and shapes its windows into frames.
