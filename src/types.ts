@@ -3,7 +3,7 @@ import { DataQuery, DataSourceJsonData } from '@grafana/data';
 import defaults from './defaults.json';
 
 /** The query types the backend answers (queryType in the query JSON). */
-export type VigilQueryType = 'ttest' | 'power' | 'alerts' | 'flux';
+export type VigilQueryType = 'ttest' | 'power' | 'alerts' | 'flux' | 'influxql';
 
 export type TTestOutput = 'pvalue' | 't' | 'anomaly';
 export type TTestMode = 'auto' | 'points' | 'windows';
@@ -20,6 +20,12 @@ export interface VigilQuery extends DataQuery {
   tags?: Record<string, string>;
   /** Raw Flux script (queryType "flux"). */
   flux?: string;
+  /**
+   * Raw InfluxQL statement (queryType "influxql"), run against `bucket` (db/rp).
+   * The backend replaces Grafana's macros $timeFilter, $__interval and
+   * $__interval_ms; the front end replaces template variables.
+   */
+  influxql?: string;
   /** t-test: one series per field. */
   fields?: string[];
   /** t-test window, a duration such as 5m. */
@@ -87,3 +93,6 @@ export const DEFAULT_POWER = {
 
 /** The script a new Flux query starts with. */
 export const DEFAULT_FLUX = q.flux;
+
+/** The statement a new InfluxQL query starts with. */
+export const DEFAULT_INFLUXQL = q.influxql;

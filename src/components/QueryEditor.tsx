@@ -1,4 +1,4 @@
-import React, { ChangeEvent, useState } from 'react';
+import React, { ChangeEvent, useEffect, useRef, useState } from 'react';
 import { QueryEditorProps, SelectableValue } from '@grafana/data';
 import { Button, CodeEditor, InlineField, InlineFieldRow, InlineSwitch, Input, RadioButtonGroup, TagsInput } from '@grafana/ui';
 
@@ -7,6 +7,7 @@ import { FieldsPicker, LABEL, MeasurementPicker, TagsPicker } from './SchemaPick
 import {
   AlertsFormat,
   DEFAULT_FLUX,
+  DEFAULT_INFLUXQL,
   DEFAULT_POWER,
   DEFAULT_QUERY,
   PowerAggregate,
@@ -25,6 +26,7 @@ const TYPES: Array<SelectableValue<VigilQueryType>> = [
   { label: 'Power', value: 'power', description: 'Unmetered household energy per minute (Wh)' },
   { label: 'Alert history', value: 'alerts', description: 'Alerts stored by the alert-history receiver' },
   { label: 'Flux', value: 'flux', description: 'A raw Flux script' },
+  { label: 'InfluxQL', value: 'influxql', description: 'A raw InfluxQL statement' },
 ];
 const AGGREGATES: Array<SelectableValue<PowerAggregate>> = [
   { label: 'auto', value: 'auto', description: 'mean when the panel is coarser than the data' },
@@ -56,8 +58,16 @@ const MODES: Array<SelectableValue<TTestMode>> = [
 export function QueryEditor(props: Props) {
   const { query, onChange, onRunQuery, datasource } = props;
   const type = query.queryType ?? DEFAULT_QUERY.queryType ?? 'ttest';
+  // A raw query type starts from the default script when it has none yet.
   const setType = (queryType: VigilQueryType) => {
-    onChange({ ...query, queryType, flux: queryType === 'flux' ? (query.flux ?? DEFAULT_FLUX) : query.flux });
+    const patch: Partial<VigilQuery> = { queryType };
+    if (queryType === 'flux' && query.flux === undefined) {
+      patch.flux = DEFAULT_FLUX;
+    }
+    if (queryType === 'influxql' && !query.influxql?.trim()) {
+      patch.influxql = DEFAULT_INFLUXQL;
+    }
+    onChange({ ...query, ...patch });
     onRunQuery();
   };
 
@@ -79,6 +89,7 @@ export function QueryEditor(props: Props) {
         </InlineField>
       </InlineFieldRow>
       {type === 'flux' && <FluxEditor {...props} />}
+      {type === 'influxql' && <InfluxQLEditor {...props} />}
       {type === 'ttest' && <TTestEditor {...props} />}
       {type === 'power' && <PowerEditor {...props} />}
       {type === 'alerts' && <AlertsEditor {...props} />}
@@ -87,21 +98,62 @@ export function QueryEditor(props: Props) {
   );
 }
 
-function FluxEditor({ query, onChange, onRunQuery }: Props) {
-  const run = (flux: string) => {
-    onChange({ ...query, flux });
-    onRunQuery();
-  };
+/**
+ * A code editor for a raw script that runs it when it loses focus, on
+ * Ctrl/Cmd+S and on Ctrl/Cmd+Enter.
+ */
+function ScriptEditor({ value, onRun }: { value: string; onRun: (text: string) => void }) {
+  // The Ctrl+Enter handler is bound once, when the editor mounts: it calls
+  // the latest onRun, which holds the latest query.
+  const latest = useRef(onRun);
+  useEffect(() => {
+    latest.current = onRun;
+  }, [onRun]);
+  const run = (text: string) => latest.current(text);
   return (
     <CodeEditor
-      value={query.flux ?? DEFAULT_FLUX}
+      value={value}
       language="sql"
       height={200}
       showLineNumbers
       showMiniMap={false}
       onBlur={run}
       onSave={run}
+      onEditorDidMount={(editor, monaco) => {
+        // onKeyDown, not addCommand: Monaco binds addCommand to the last
+        // editor created, and a panel can have several queries.
+        editor.onKeyDown((e) => {
+          if (e.keyCode === monaco.KeyCode.Enter && (e.ctrlKey || e.metaKey)) {
+            e.preventDefault();
+            run(editor.getValue());
+          }
+        });
+      }}
     />
+  );
+}
+
+function FluxEditor({ query, onChange, onRunQuery }: Props) {
+  const run = (flux: string) => {
+    onChange({ ...query, flux });
+    onRunQuery();
+  };
+  return <ScriptEditor value={query.flux ?? DEFAULT_FLUX} onRun={run} />;
+}
+
+function InfluxQLEditor({ query, onChange, onRunQuery }: Props) {
+  const run = (influxql: string) => {
+    onChange({ ...query, influxql });
+    onRunQuery();
+  };
+  return (
+    <>
+      <ScriptEditor value={query.influxql ?? DEFAULT_INFLUXQL} onRun={run} />
+      <p aria-label="InfluxQL help">
+        Runs against the bucket (database/retention policy). Macros: <code>$timeFilter</code> (the panel&apos;s time range),{' '}
+        <code>$__interval</code> and <code>$__interval_ms</code> (its interval); dashboard variables are replaced too. Ctrl+Enter runs.
+      </p>
+    </>
   );
 }
 
