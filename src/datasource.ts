@@ -91,6 +91,8 @@ export class DataSource extends DataSourceWithBackend<VigilQuery, VigilOptions> 
     switch (query.queryType) {
       case 'flux':
         return !!query.flux?.trim();
+      case 'influxql':
+        return !!query.influxql?.trim();
       case 'alerts':
         return true;
       case 'power':
@@ -119,6 +121,7 @@ export class DataSource extends DataSourceWithBackend<VigilQuery, VigilOptions> 
       bucket: replace(query.bucket),
       measurement: replace(query.measurement),
       flux: replace(query.flux),
+      influxql: replace(query.influxql),
       window: replace(query.window),
       activePower: replace(query.activePower),
       subMeters: query.subMeters?.map((m) => templateSrv.replace(m, scopedVars)),

@@ -120,13 +120,14 @@ function ScriptEditor({ value, onRun }: { value: string; onRun: (text: string) =
       onBlur={run}
       onSave={run}
       onEditorDidMount={(editor, monaco) => {
-        // onKeyDown, not addCommand: Monaco binds addCommand to the last
-        // editor created, and a panel can have several queries.
-        editor.onKeyDown((e) => {
-          if (e.keyCode === monaco.KeyCode.Enter && (e.ctrlKey || e.metaKey)) {
-            e.preventDefault();
-            run(editor.getValue());
-          }
+        // addAction, not addCommand: Monaco gives an addCommand keybinding to
+        // the last editor created (microsoft/monaco-editor#2947), and a panel
+        // can have several queries.
+        editor.addAction({
+          id: 'vigil.runQuery',
+          label: 'Run query',
+          keybindings: [monaco.KeyMod.CtrlCmd | monaco.KeyCode.Enter],
+          run: () => run(editor.getValue()),
         });
       }}
     />
