@@ -19,16 +19,20 @@ jest.mock('@grafana/runtime', () => ({
   },
   getGrafanaLiveSrv: () => ({ getDataStream }),
   getTemplateSrv: () => ({
+    // Replaces the known variables wherever they occur and leaves any other
+    // $name (Grafana's InfluxQL macros among them) as it is.
     replace: (text: string, _vars: unknown, format?: string) => {
       const vars: Record<string, string[]> = { $field: ['hotend', 'bed'], $m: ['temperatures'] };
-      const v = vars[text];
-      if (!v) {
-        return text;
-      }
-      if (v.length === 1) {
-        return v[0];
-      }
-      return format === 'csv' ? v.join(',') : `{${v.join(',')}}`;
+      return text.replace(/\$\w+/g, (name) => {
+        const v = vars[name];
+        if (!v) {
+          return name;
+        }
+        if (v.length === 1) {
+          return v[0];
+        }
+        return format === 'csv' ? v.join(',') : `{${v.join(',')}}`;
+      });
     },
   }),
 }));
@@ -73,18 +77,53 @@ describe('DataSource', () => {
     expect(backendQuery).toHaveBeenCalledWith(expect.objectContaining({ targets: [expect.objectContaining({ refId: 'B' })] }));
   });
 
+  it('sends an InfluxQL query to the backend even if it says live', () => {
+    ds.query(request({ refId: 'A', queryType: 'influxql', live: true, influxql: 'SELECT * FROM "temperatures"' })).subscribe();
+    expect(getDataStream).not.toHaveBeenCalled();
+    expect(backendQuery).toHaveBeenCalledWith(expect.objectContaining({ targets: [expect.objectContaining({ refId: 'A', queryType: 'influxql' })] }));
+  });
+
   it('queries the backend when nothing is live', () => {
     ds.query(request({ refId: 'A', queryType: 'ttest', measurement: 'temperatures', fields: ['hotend'] })).subscribe();
     expect(getDataStream).not.toHaveBeenCalled();
     expect(backendQuery).toHaveBeenCalledTimes(1);
   });
 
-  it('runs only queries that can run', () => {
-    expect(ds.filterQuery({ refId: 'A', queryType: 'ttest', measurement: 'm', fields: [] })).toBe(false);
-    expect(ds.filterQuery({ refId: 'A', queryType: 'ttest', measurement: 'm', fields: ['f'] })).toBe(true);
-    expect(ds.filterQuery({ refId: 'A', queryType: 'flux', flux: ' ' })).toBe(false);
-    expect(ds.filterQuery({ refId: 'A', queryType: 'alerts' })).toBe(true);
-    expect(ds.filterQuery({ refId: 'A', queryType: 'alerts', hide: true })).toBe(false);
+  it.each<[string, Omit<VigilQuery, 'refId'>, boolean]>([
+    ['ttest without fields', { queryType: 'ttest', measurement: 'm', fields: [] }, false],
+    ['ttest with a field', { queryType: 'ttest', measurement: 'm', fields: ['f'] }, true],
+    ['flux blank', { queryType: 'flux', flux: ' ' }, false],
+    ['alerts', { queryType: 'alerts' }, true],
+    ['alerts hidden', { queryType: 'alerts', hide: true }, false],
+    ['influxql without a statement', { queryType: 'influxql' }, false],
+    ['influxql empty', { queryType: 'influxql', influxql: '' }, false],
+    ['influxql blank', { queryType: 'influxql', influxql: ' \n\t' }, false],
+    ['influxql with a statement', { queryType: 'influxql', influxql: 'SELECT * FROM "cpu" WHERE $timeFilter' }, true],
+    ['influxql hidden', { queryType: 'influxql', influxql: 'SELECT * FROM "cpu"', hide: true }, false],
+    ['influxql ignores the t-test fields', { queryType: 'influxql', influxql: 'SHOW MEASUREMENTS', measurement: '', fields: [] }, true],
+  ])('runs only queries that can run: %s', (_name, query, runs) => {
+    expect(ds.filterQuery({ refId: 'A', ...query })).toBe(runs);
+  });
+
+  it.each<[string, string, string]>([
+    [
+      'variables in the statement, macros left for the backend',
+      'SELECT mean("hotend") FROM "$m" WHERE $timeFilter GROUP BY time($__interval)',
+      'SELECT mean("hotend") FROM "temperatures" WHERE $timeFilter GROUP BY time($__interval)',
+    ],
+    ['a multi-value variable in the default format', 'SELECT $field FROM "x" WHERE time > now() - $__interval_ms', 'SELECT {hotend,bed} FROM "x" WHERE time > now() - $__interval_ms'],
+    ['no variables', 'SHOW MEASUREMENTS', 'SHOW MEASUREMENTS'],
+  ])('replaces variables in an InfluxQL statement: %s', (_name, influxql, want) => {
+    const q = ds.applyTemplateVariables({ refId: 'A', queryType: 'influxql', bucket: 'printer/autogen', influxql }, {});
+    expect(q.influxql).toBe(want);
+    expect(q.queryType).toBe('influxql');
+    expect(q.bucket).toBe('printer/autogen');
+  });
+
+  it('replaces variables in a Flux script and leaves an absent statement absent', () => {
+    const q = ds.applyTemplateVariables({ refId: 'A', queryType: 'flux', flux: 'from(bucket: "$m")' }, {});
+    expect(q.flux).toBe('from(bucket: "temperatures")');
+    expect(q.influxql).toBeUndefined();
   });
 });
 

@@ -1,9 +1,43 @@
 import React from 'react';
-import { fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor } from '@testing-library/react';
 
 import { QueryEditor } from './QueryEditor';
 import { DataSource } from '../datasource';
-import { DEFAULT_FLUX, VigilQuery } from '../types';
+import { DEFAULT_FLUX, DEFAULT_INFLUXQL, VigilQuery } from '../types';
+
+// Monaco does not run in jsdom: CodeEditor becomes a textarea that reports
+// blur as CodeEditor does and records the actions the editor adds on mount.
+type MockAction = { id: string; keybindings?: number[]; run: () => void };
+const mockActions: MockAction[] = [];
+const MOCK_MONACO = { KeyMod: { CtrlCmd: 2048 }, KeyCode: { Enter: 3 } };
+function MockCodeEditor(props: {
+  value: string;
+  language?: string;
+  onBlur?: (text: string) => void;
+  onEditorDidMount?: (editor: unknown, monaco: unknown) => void;
+}) {
+  const [text, setText] = React.useState(props.value);
+  const latest = React.useRef(text);
+  latest.current = text;
+  const mounted = React.useRef(false);
+  if (!mounted.current) {
+    mounted.current = true;
+    props.onEditorDidMount?.({ getValue: () => latest.current, addAction: (a: MockAction) => mockActions.push(a) }, MOCK_MONACO);
+  }
+  return (
+    <textarea
+      aria-label="Code editor"
+      data-language={props.language}
+      value={text}
+      onChange={(e) => setText(e.currentTarget.value)}
+      onBlur={() => props.onBlur?.(text)}
+    />
+  );
+}
+jest.mock('@grafana/ui', () => ({
+  ...jest.requireActual('@grafana/ui'),
+  CodeEditor: (props: Parameters<typeof MockCodeEditor>[0]) => MockCodeEditor(props),
+}));
 
 const resources: Record<string, unknown> = {
   measurements: ['house', 'temperatures'],
@@ -167,5 +201,83 @@ describe('Schema pickers', () => {
     expect(screen.queryByLabelText('Executed query')).not.toBeInTheDocument();
     fireEvent.click(screen.getByText('Executed query'));
     expect(screen.getByLabelText('Executed query')).toHaveTextContent('from(bucket: "printer")');
+  });
+});
+
+describe('QueryEditor for InfluxQL', () => {
+  beforeEach(() => {
+    mockActions.length = 0;
+  });
+
+  it.each<[string, string | undefined, string]>([
+    ['no statement', undefined, DEFAULT_INFLUXQL],
+    ['an empty statement', '', DEFAULT_INFLUXQL],
+    ['a blank statement', '  \n', DEFAULT_INFLUXQL],
+    ['a statement', 'SELECT last("bed") FROM "temperatures" WHERE $timeFilter', 'SELECT last("bed") FROM "temperatures" WHERE $timeFilter'],
+  ])('switches to InfluxQL from a query with %s', (_name, influxql, want) => {
+    // From alert history: its editor loads nothing, the t-test's pickers would.
+    const { onChange, onRunQuery } = setup({ queryType: 'alerts', influxql });
+    fireEvent.click(screen.getByLabelText('InfluxQL'));
+    expect(onChange).toHaveBeenCalledWith(expect.objectContaining({ queryType: 'influxql', influxql: want, measurement: 'temperatures' }));
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+
+  it('starts from a default statement that uses the macros', () => {
+    expect(DEFAULT_INFLUXQL).toMatch(/^SELECT /);
+    expect(DEFAULT_INFLUXQL).toContain('$timeFilter');
+    expect(DEFAULT_INFLUXQL).toContain('$__interval');
+  });
+
+  it('keeps the Flux script when switching to InfluxQL', () => {
+    const { onChange } = setup({ queryType: 'flux', flux: 'buckets()' });
+    fireEvent.click(screen.getByLabelText('InfluxQL'));
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ queryType: 'influxql', flux: 'buckets()', influxql: DEFAULT_INFLUXQL }));
+  });
+
+  it('shows the statement in a code editor, the macros, and no t-test inputs', () => {
+    setup({ queryType: 'influxql', influxql: 'SHOW MEASUREMENTS' });
+    expect(screen.getByLabelText('Code editor')).toHaveValue('SHOW MEASUREMENTS');
+    expect(screen.getByLabelText('Code editor')).toHaveAttribute('data-language', 'sql');
+    const help = screen.getByLabelText('InfluxQL help');
+    for (const macro of ['$timeFilter', '$__interval', '$__interval_ms']) {
+      expect(help).toHaveTextContent(macro);
+    }
+    expect(screen.getByLabelText('Bucket')).toBeInTheDocument();
+    expect(screen.queryByLabelText('Alpha')).not.toBeInTheDocument();
+    expect(screen.queryByLabelText('Measurement')).not.toBeInTheDocument();
+    expect(screen.queryByLabelText('Active power')).not.toBeInTheDocument();
+  });
+
+  it('shows the default statement for an InfluxQL query without one', () => {
+    setup({ queryType: 'influxql' });
+    expect(screen.getByLabelText('Code editor')).toHaveValue(DEFAULT_INFLUXQL);
+  });
+
+  it('commits and runs the statement when the editor loses focus', () => {
+    const { onChange, onRunQuery } = setup({ queryType: 'influxql', influxql: 'SHOW MEASUREMENTS' });
+    const editor = screen.getByLabelText('Code editor');
+    fireEvent.change(editor, { target: { value: 'SELECT * FROM "cpu" WHERE $timeFilter' } });
+    expect(onRunQuery).not.toHaveBeenCalled();
+    fireEvent.blur(editor);
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ queryType: 'influxql', influxql: 'SELECT * FROM "cpu" WHERE $timeFilter' }));
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
+  });
+
+  it.each([
+    ['influxql', 'SELECT 1', 'influxql'],
+    ['flux', 'buckets()', 'flux'],
+  ] as const)('runs a %s query on Ctrl/Cmd+Enter with the latest query', (queryType, text, field) => {
+    const onChange = jest.fn();
+    const onRunQuery = jest.fn();
+    const query: VigilQuery = { refId: 'A', queryType };
+    const { rerender } = render(<QueryEditor query={query} onChange={onChange} onRunQuery={onRunQuery} datasource={datasource} />);
+    // The action is added once, when the editor mounts; a later bucket must not be lost.
+    rerender(<QueryEditor query={{ ...query, bucket: 'house/autogen' }} onChange={onChange} onRunQuery={onRunQuery} datasource={datasource} />);
+    fireEvent.change(screen.getByLabelText('Code editor'), { target: { value: text } });
+    expect(mockActions).toHaveLength(1);
+    expect(mockActions[0].keybindings).toEqual([MOCK_MONACO.KeyMod.CtrlCmd | MOCK_MONACO.KeyCode.Enter]);
+    act(() => mockActions[0].run());
+    expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType, bucket: 'house/autogen', [field]: text });
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
   });
 });
