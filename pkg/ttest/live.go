@@ -103,7 +103,7 @@ func (l *Live) Poll(ctx context.Context, src Source, now time.Time) ([]*Series, 
 				if !ok {
 					return notNumeric(l.req.Selection.Fields[i], v)
 				}
-				st := states[i]
+				st := states(i)
 				switch {
 				case ts <= st.last:
 					continue // read before

@@ -237,13 +237,17 @@ func (r *runner) reset() {
 	r.read = 0
 }
 
-// states returns the state of each field of a tag set, creating them.
-func (r *runner) states(tags map[string]string, newState func() *state) []*state {
-	out := make([]*state, len(r.req.Selection.Fields))
-	for i, f := range r.req.Selection.Fields {
-		out[i] = r.lookupSeries(f, tags, newState)
+// states gives the state of field i of a tag set, looked up (or created)
+// the first time that field has a value there: a field a tag set never has
+// gets no series.
+func (r *runner) states(tags map[string]string, newState func() *state) func(i int) *state {
+	found := make([]*state, len(r.req.Selection.Fields))
+	return func(i int) *state {
+		if found[i] == nil {
+			found[i] = r.lookupSeries(r.req.Selection.Fields[i], tags, newState)
+		}
+		return found[i]
 	}
-	return out
 }
 
 // lookupSeries returns the state of a field and tag set, creating it.
@@ -317,7 +321,7 @@ func (r *runner) streamPoints(ctx context.Context, from, to time.Time, newState 
 				if !ok {
 					return notNumeric(r.req.Selection.Fields[i], v)
 				}
-				st := states[i]
+				st := states(i)
 				st.last = ts
 				if out, end, ok := st.points.Add(ts, x); ok && emit {
 					st.record(end, out, r.req.From)

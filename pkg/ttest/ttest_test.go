@@ -3,6 +3,7 @@ package ttest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"strings"
@@ -290,5 +291,40 @@ func TestTagsAndTypes(t *testing.T) {
 	var qe *models.QueryError
 	if !errors.As(err, &qe) || qe.Field != "fields" || !strings.Contains(qe.Error(), `field "state" holds string values`) {
 		t.Fatalf("string field: %v", err)
+	}
+}
+
+// TestFieldsMissingInATagSet: a field that one tag set never has gives no
+// series for it (InfluxQL answers both fields' columns for every tag set,
+// with nulls).
+func TestFieldsMissingInATagSet(t *testing.T) {
+	_, c := printer(t)
+	ctx := context.Background()
+	if err := influxDB.CreateDatabase(ctx, "sparse"); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for s := 0; s < 3600; s++ {
+		ts := day0.Add(time.Duration(s) * time.Second).Unix()
+		lines = append(lines, fmt.Sprintf("temperatures,printer=a hotend=%v %d", 220+math.Sin(float64(s)), ts),
+			fmt.Sprintf("temperatures,printer=b bed=%v %d", 90+math.Cos(float64(s)), ts))
+	}
+	if err := influxDB.WriteLines(ctx, "sparse/autogen", len(lines), func(i int) string { return lines[i] }); err != nil {
+		t.Fatal(err)
+	}
+	out, err := Run(ctx, c, Request{
+		Selection: influx.Selection{Bucket: "sparse/autogen", Measurement: "temperatures", Fields: []string{"hotend", "bed"}},
+		Window:    5 * time.Minute, Config: analysis.Config{History: 600, Alpha: 0.001},
+		From: day0, To: day0.Add(time.Hour), Mode: models.ModePoints, MaxPoints: 1_000_000,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range out.Series {
+		got = append(got, s.Tags["printer"]+"/"+s.Field)
+	}
+	if strings.Join(got, " ") != "b/bed a/hotend" { // sorted by field, then tags
+		t.Fatalf("series %v, want b/bed and a/hotend only", got)
 	}
 }
