@@ -101,6 +101,10 @@ describe('DataSource', () => {
     ['influxql with a statement', { queryType: 'influxql', influxql: 'SELECT * FROM "cpu" WHERE $timeFilter' }, true],
     ['influxql hidden', { queryType: 'influxql', influxql: 'SELECT * FROM "cpu"', hide: true }, false],
     ['influxql ignores the t-test fields', { queryType: 'influxql', influxql: 'SHOW MEASUREMENTS', measurement: '', fields: [] }, true],
+    ['saved without queryType: a Flux script', { flux: 'buckets()' }, true],
+    ['saved without queryType: an InfluxQL statement', { influxql: 'SHOW MEASUREMENTS' }, true],
+    ['saved without queryType: power fields', { measurement: 'power', aggregate: 'mean' }, true],
+    ['saved without queryType: nothing (t-test by default)', { measurement: 'm' }, false],
   ])('runs only queries that can run: %s', (_name, query, runs) => {
     expect(ds.filterQuery({ refId: 'A', ...query })).toBe(runs);
   });

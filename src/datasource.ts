@@ -9,7 +9,7 @@ import {
 import { DataSourceWithBackend, getGrafanaLiveSrv, getTemplateSrv } from '@grafana/runtime';
 import { merge, Observable } from 'rxjs';
 
-import { DEFAULT_QUERY, VigilOptions, VigilQuery, VigilVariableQuery } from './types';
+import { DEFAULT_QUERY, queryTypeOf, VigilOptions, VigilQuery, VigilVariableQuery } from './types';
 
 export class DataSource extends DataSourceWithBackend<VigilQuery, VigilOptions> {
   /** Bucket that queries naming none read; shown as the bucket placeholder. */
@@ -34,7 +34,7 @@ export class DataSource extends DataSourceWithBackend<VigilQuery, VigilOptions> 
    * completes. Every other query goes to the backend as usual.
    */
   query(request: DataQueryRequest<VigilQuery>): Observable<DataQueryResponse> {
-    const live = request.targets.filter((t) => t.live && !t.hide && (t.queryType ?? 'ttest') === 'ttest');
+    const live = request.targets.filter((t) => t.live && !t.hide && queryTypeOf(t) === 'ttest');
     if (live.length === 0) {
       return super.query(request);
     }
@@ -88,7 +88,7 @@ export class DataSource extends DataSourceWithBackend<VigilQuery, VigilOptions> 
     if (query.hide) {
       return false;
     }
-    switch (query.queryType) {
+    switch (queryTypeOf(query)) {
       case 'flux':
         return !!query.flux?.trim();
       case 'influxql':

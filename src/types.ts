@@ -84,6 +84,30 @@ export const DEFAULT_QUERY: Partial<VigilQuery> = {
   mode: q.mode as TTestMode,
 };
 
+/**
+ * The query's type: its queryType, else what its fields imply, as the backend
+ * infers it for a query saved without one (pkg/models, inferType): a Flux
+ * script, an InfluxQL statement, t-test fields, power fields, else the default.
+ */
+export function queryTypeOf(query: VigilQuery): VigilQueryType {
+  if (query.queryType) {
+    return query.queryType;
+  }
+  if (query.flux?.trim()) {
+    return 'flux';
+  }
+  if (query.influxql?.trim()) {
+    return 'influxql';
+  }
+  if ((query.fields?.length ?? 0) > 0 || query.window !== undefined || query.alpha !== undefined) {
+    return 'ttest';
+  }
+  if (query.activePower || query.subMeters !== undefined || query.aggregate) {
+    return 'power';
+  }
+  return DEFAULT_QUERY.queryType ?? 'ttest';
+}
+
 /** Defaults of the power query's fields. */
 export const DEFAULT_POWER = {
   activePower: q.power.activePower,

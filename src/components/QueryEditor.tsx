@@ -11,6 +11,7 @@ import {
   DEFAULT_POWER,
   DEFAULT_QUERY,
   PowerAggregate,
+  queryTypeOf,
   TTestMode,
   TTestOutput,
   VigilOptions,
@@ -57,7 +58,7 @@ const MODES: Array<SelectableValue<TTestMode>> = [
 /** Edits a Vigil query. Text inputs run the query when they lose focus and are valid. */
 export function QueryEditor(props: Props) {
   const { query, onChange, onRunQuery, datasource } = props;
-  const type = query.queryType ?? DEFAULT_QUERY.queryType ?? 'ttest';
+  const type = queryTypeOf(query);
   // A raw query type starts from the default script when it has none yet.
   const setType = (queryType: VigilQueryType) => {
     const patch: Partial<VigilQuery> = { queryType };
