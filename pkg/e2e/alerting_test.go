@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -12,10 +11,10 @@ import (
 	"time"
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/alerteval"
-	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/dataplane"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/e2e/scenario"
 )
 
 // The alerting chain without Grafana: the provisioned rules are evaluated
@@ -25,19 +24,6 @@ import (
 // provisioned contact point, which posts to the webhook, to Vigil's
 // alert-history route (through the host's Grafana resource route, with the
 // token) and emails through a real SMTP server.
-
-// waitHook returns the first notification to the webhook contact point for
-// which match is true.
-func waitHook(t *testing.T, timeout time.Duration, match func(devenv.Notification) bool) devenv.Notification {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	n, err := hook.Wait(ctx, match)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
 
 // evaluate evaluates a provisioned rule now and fails on an evaluation error.
 func evaluate(t *testing.T, title string) alerteval.Evaluation {
@@ -75,17 +61,7 @@ func TestPrinterRulesFireOnInjectedAnomaly(t *testing.T) {
 		}
 	}
 	injected := time.Now()
-	gen := datagen.NewPrinter(injected, 99)
-	var lines []string
-	for ts := injected.Add(-12 * time.Minute).Truncate(time.Second); !ts.After(injected); ts = ts.Add(time.Second) {
-		p := gen.Next()
-		p.Time = ts
-		p.Values[0] -= 4  // hotend drops
-		p.Values[1] += 6  // bed rises
-		p.Values[2] += 20 // air jumps
-		lines = append(lines, p.LineProtocol())
-	}
-	if err := influxDB.WriteLines(context.Background(), "printer/autogen", len(lines), func(i int) string { return lines[i] }); err != nil {
+	if err := scenario.InjectPrinterAnomaly(context.Background(), influxDB, injected); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range datagen.PrinterFields {
@@ -97,7 +73,7 @@ func TestPrinterRulesFireOnInjectedAnomaly(t *testing.T) {
 		if p := ev.Instances[0].Values["B"].Value; !(p < 0.001) {
 			t.Fatalf("%s: last p-value %v, want below alpha", name, p)
 		}
-		n := waitHook(t, time.Minute, func(n devenv.Notification) bool {
+		n := scenario.WaitHook(t, hook, time.Minute, func(n devenv.Notification) bool {
 			return n.Status == "firing" && n.CommonLabels["alertname"] == name
 		})
 		a := n.Alerts[0]
@@ -111,7 +87,7 @@ func TestPrinterRulesFireOnInjectedAnomaly(t *testing.T) {
 // waitEmail waits for an email about alertname whose text holds every part.
 func waitEmail(t *testing.T, alertname string, parts ...string) {
 	t.Helper()
-	waitFor(t, time.Minute, "an email about "+alertname, func() bool {
+	scenario.WaitFor(t, time.Minute, "an email about "+alertname, func() bool {
 		msgs, err := smtp.Messages()
 		if err != nil {
 			t.Fatal(err)
@@ -143,18 +119,10 @@ func TestPowerAlertWritesHistory(t *testing.T) {
 	}
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
-	line := func(ts time.Time, active float64, s1, s2, s3 int) string {
-		return fmt.Sprintf("power Global_active_power=%g,Sub_metering_1=%d,Sub_metering_2=%d,Sub_metering_3=%d %d", active, s1, s2, s3, ts.Unix())
-	}
-	var lines []string
-	for m := 20; m > 0; m-- {
-		lines = append(lines, line(now.Add(-time.Duration(m)*time.Minute), 0.18, 0, 1, 0)) // 2 Wh: normal
-	}
-	lines = append(lines, line(now, 4.216, 0, 1, 17)) // the first row of the UCI file: 52.27 Wh
-	if err := influxDB.WriteLines(ctx, "house/autogen", len(lines), func(i int) string { return lines[i] }); err != nil {
+	spike, err := scenario.WritePowerSpike(ctx, influxDB, now)
+	if err != nil {
 		t.Fatal(err)
 	}
-	spike, _ := analysis.UnmeteredWh(4.216, 0, 1, 17)
 	ev := evaluate(t, rule)
 	if ev.Instances[0].State != alerteval.Alerting || math.Abs(ev.Instances[0].Values["B"].Value-spike) > 1e-9 {
 		t.Fatalf("after the spike: %+v", ev.Instances[0])
@@ -165,57 +133,42 @@ func TestPowerAlertWritesHistory(t *testing.T) {
 			return n.CommonLabels["alertname"] == rule && len(n.Alerts) > 0 && n.Alerts[0].Status == status && !n.Alerts[0].StartsAt.Before(now)
 		}
 	}
-	fired := waitHook(t, time.Minute, isPower("firing")).Alerts[0]
+	fired := scenario.WaitHook(t, hook, time.Minute, isPower("firing")).Alerts[0]
 	ann := fired.Annotations
 	if ann["id"] != "Power_Consumption_Rule" || ann["message"] != "Alert: power consumption" ||
 		ann["details"] != "The error of power consumption is greater than the threshold" ||
-		fired.Labels["severity"] != "critical" || math.Abs(parseFloat(t, ann["value"])-spike) > 1e-9 {
+		fired.Labels["severity"] != "critical" || math.Abs(scenario.ParseFloat(t, ann["value"])-spike) > 1e-9 {
 		t.Fatalf("the webhook JSON lacks the Kapacitor attributes: %+v", fired)
 	}
 	waitEmail(t, rule, "id: Power_Consumption_Rule", "message: Alert: power consumption", "details: The error of power consumption")
 
-	const alertID = "Power consumption:severity=critical,triggerType=threshold"
-	history := func() []map[string]any {
-		var rows []map[string]any
-		stmt := fmt.Sprintf(`SELECT * FROM "house"."autogen"."alerts" WHERE "alertID" = '%s' AND time >= %d`, alertID, now.UnixNano())
-		if err := queryInfluxQL(ctx, "house", stmt, func(cols []string, vals []any) {
-			row := map[string]any{}
-			for i, c := range cols {
-				row[c] = vals[i]
-			}
-			rows = append(rows, row)
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return rows
-	}
-	waitFor(t, 30*time.Second, "the firing point in InfluxDB", func() bool { return len(history()) >= 1 })
+	history := func() []map[string]any { return scenario.PowerHistory(t, influxDB, now) }
+	scenario.WaitFor(t, 30*time.Second, "the firing point in InfluxDB", func() bool { return len(history()) >= 1 })
 	first := history()[0]
 	if first["level"] != "CRITICAL" || first["triggerType"] != "threshold" || first["message"] != "Alert: power consumption" ||
-		num(first["duration"]) != 0 || math.Abs(num(first["value"])-spike) > 1e-9 {
+		scenario.Num(first["duration"]) != 0 || math.Abs(scenario.Num(first["value"])-spike) > 1e-9 {
 		t.Fatalf("firing point: %v", first)
 	}
 
 	// The spike ends: a newer normal point makes the last value 2 Wh.
-	normal := line(now.Add(time.Second), 0.18, 0, 1, 0)
-	if err := influxDB.WriteLines(ctx, "house/autogen", 1, func(int) string { return normal }); err != nil {
+	if err := scenario.WritePowerNormal(ctx, influxDB, now.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if st := evaluate(t, rule).Instances; len(st) != 1 || !st[0].Resolved && st[0].State != alerteval.Normal {
 		t.Fatalf("after the spike ended: %+v", st)
 	}
-	resolved := waitHook(t, time.Minute, isPower("resolved")).Alerts[0]
+	resolved := scenario.WaitHook(t, hook, time.Minute, isPower("resolved")).Alerts[0]
 	firingTime := resolved.EndsAt.Sub(resolved.StartsAt)
-	waitFor(t, 30*time.Second, "the resolved point in InfluxDB", func() bool { return len(history()) >= 2 })
+	scenario.WaitFor(t, 30*time.Second, "the resolved point in InfluxDB", func() bool { return len(history()) >= 2 })
 	last := history()[1]
-	if last["level"] != "OK" || int64(num(last["duration"])) != firingTime.Nanoseconds() || firingTime <= 0 {
+	if last["level"] != "OK" || int64(scenario.Num(last["duration"])) != firingTime.Nanoseconds() || firingTime <= 0 {
 		t.Fatalf("resolved point: %v (firing time %s)", last, firingTime)
 	}
 
 	// The alerts query returns both, as a table and as annotations.
 	resp := panelQuery(t, dsMain, now, time.Now().Add(time.Minute),
-		map[string]any{"refId": "A", "queryType": "alerts", "bucket": "house/autogen", "tags": map[string]string{"alertID": alertID}},
-		map[string]any{"refId": "B", "queryType": "alerts", "bucket": "house/autogen", "format": "annotations", "tags": map[string]string{"alertID": alertID}})
+		map[string]any{"refId": "A", "queryType": "alerts", "bucket": "house/autogen", "tags": map[string]string{"alertID": scenario.PowerAlertID}},
+		map[string]any{"refId": "B", "queryType": "alerts", "bucket": "house/autogen", "format": "annotations", "tags": map[string]string{"alertID": scenario.PowerAlertID}})
 	if a := resp.Responses["A"]; a.Error != nil || len(a.Frames) != 1 || a.Frames[0].Rows() != 2 {
 		t.Fatalf("alerts table: %v, %v", a.Error, a.Frames)
 	}
@@ -297,21 +250,4 @@ func TestAlertFramesFollowDataPlane(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("instances %v, want %v", got, want)
 	}
-}
-
-func parseFloat(t *testing.T, s string) float64 {
-	t.Helper()
-	var f float64
-	if _, err := fmt.Sscan(s, &f); err != nil {
-		t.Fatalf("not a number: %q", s)
-	}
-	return f
-}
-
-func num(v any) float64 {
-	if n, ok := v.(json.Number); ok {
-		f, _ := n.Float64()
-		return f
-	}
-	return math.NaN()
 }

@@ -10,7 +10,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/e2e/scenario"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/grafanaprov"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/loader"
@@ -71,24 +71,6 @@ const (
 	dsNoFlux    = "vigil-flux-off"
 )
 
-// repoRoot is the directory holding plugin.json and dist/.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "plugin.json")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("plugin.json not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if testing.Short() {
@@ -104,7 +86,7 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) (int, error) {
 	var err error
-	if root, err = repoRoot(); err != nil {
+	if root, err = scenario.RepoRoot(); err != nil {
 		return 1, err
 	}
 	dir, err := os.MkdirTemp("", "vigil-e2e-")
@@ -131,10 +113,10 @@ func run(m *testing.M) (int, error) {
 	// household data ending an hour ago, so the power rule (last 10 minutes)
 	// starts with no data and only a test's spike makes it fire.
 	dayAgo = time.Now().Add(-24 * time.Hour).Truncate(time.Second)
-	if err := load("printer/autogen", func(w *loader.Writer) error { return loader.Printer(ctx, w, dayAgo, datagen.PrinterPoints, 1) }); err != nil {
+	if err := scenario.Load(influxDB, "printer/autogen", func(w *loader.Writer) error { return loader.Printer(ctx, w, dayAgo, datagen.PrinterPoints, 1) }); err != nil {
 		return 1, err
 	}
-	if err := load("house/autogen", func(w *loader.Writer) error {
+	if err := scenario.Load(influxDB, "house/autogen", func(w *loader.Writer) error {
 		return loader.Household(ctx, w, time.Now().Add(-49*time.Hour).Truncate(time.Minute), 2*1440, 1)
 	}); err != nil {
 		return 1, err
@@ -267,15 +249,6 @@ func needServers(t *testing.T) {
 	}
 }
 
-// load writes data through a loader.Writer.
-func load(bucket string, fill func(*loader.Writer) error) error {
-	w := loader.NewWriter(influxDB.URL, influxDB.Token(), bucket)
-	if err := fill(w); err != nil {
-		return err
-	}
-	return w.Close(context.Background())
-}
-
 // panelQuery runs queries as a dashboard panel does (1,000 points, 1 s
 // interval unless the models say otherwise) on a data source.
 func panelQuery(t *testing.T, dsUID string, from, to time.Time, models ...map[string]any) *backend.QueryDataResponse {
@@ -300,32 +273,9 @@ func rows(frames data.Frames) int {
 	return n
 }
 
-// queryInfluxQL reads InfluxDB directly, as a check independent of the plugin.
-func queryInfluxQL(ctx context.Context, db, statement string, row func(columns []string, values []any)) error {
-	c := influx.NewClient(influx.Config{URL: influxDB.URL, Token: influxDB.Token()})
-	defer c.Close()
-	return c.InfluxQL(ctx, db, statement, func(s influx.Series) error {
-		for _, v := range s.Values {
-			row(s.Columns, v)
-		}
-		return nil
-	})
-}
-
 // writeNs writes line protocol with nanosecond timestamps.
 func writeNs(ctx context.Context, bucket string, lines ...string) error {
 	c := influx.NewClient(influx.Config{URL: influxDB.URL, Token: influxDB.Token()})
 	defer c.Close()
 	return c.WriteLines(ctx, bucket, lines)
-}
-
-func waitFor(t *testing.T, timeout time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
-	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 
+	"github.com/vigil/vigil-anomaly-datasource/pkg/e2e/scenario"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/pluginhost"
 )
 
@@ -48,28 +48,12 @@ func TestHealthPerInstance(t *testing.T) {
 func TestFluxQueryAsPanel(t *testing.T) {
 	needServers(t)
 	t0 := time.Date(2016, 1, 1, 0, 0, 0, 0, time.UTC)
-	c := influxdb2.NewClient(influxDB.URL, influxDB.Token())
-	defer c.Close()
-	w := c.WriteAPIBlocking("", "e2e/autogen")
-	want := map[string][]float64{}
-	for s := 0; s < 30; s++ {
-		for _, sensor := range []string{"left", "right"} {
-			v := 200 + float64(s)*0.25
-			if sensor == "right" {
-				v += 0.125
-			}
-			p := influxdb2.NewPoint("temperatures", map[string]string{"sensor": sensor}, map[string]any{"hotend": v}, t0.Add(time.Duration(s)*time.Second))
-			if err := w.WritePoint(context.Background(), p); err != nil {
-				t.Fatal(err)
-			}
-			want[sensor] = append(want[sensor], v)
-		}
+	want, err := scenario.WriteSensors(context.Background(), influxDB, t0)
+	if err != nil {
+		t.Fatal(err)
 	}
-	script := `from(bucket: v.bucket)
-  |> range(start: v.timeRangeStart, stop: v.timeRangeStop)
-  |> filter(fn: (r) => r._measurement == "temperatures" and r._field == "hotend")`
 	resp := panelQuery(t, dsMain, t0, t0.Add(time.Minute),
-		map[string]any{"refId": "A", "queryType": "flux", "flux": script},
+		map[string]any{"refId": "A", "queryType": "flux", "flux": scenario.FluxSensorsScript},
 		map[string]any{"refId": "B", "queryType": "flux", "flux": "from(bucket: v.bucket) |> nonsense()"})
 	a := resp.Responses["A"]
 	if a.Error != nil || len(a.Frames) != 2 {
@@ -162,7 +146,7 @@ func TestPluginCrashAndRestart(t *testing.T) {
 	if err := host.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the plugin to exit", host.Exited)
+	scenario.WaitFor(t, 10*time.Second, "the plugin to exit", host.Exited)
 	req, _ := pluginhost.PanelRequest(from, to, 1000, time.Second, query)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

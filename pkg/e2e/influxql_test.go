@@ -9,6 +9,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
+	"github.com/vigil/vigil-anomaly-datasource/pkg/e2e/scenario"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 )
 
@@ -25,7 +26,7 @@ func TestInfluxQLQueryAsPanel(t *testing.T) {
 	expanded := fmt.Sprintf(`SELECT mean("hotend") AS "hotend", max("bed") FROM "temperatures" WHERE time >= %dms and time <= %dms GROUP BY time(5s) fill(none)`,
 		from.UnixMilli(), to.UnixMilli())
 	var want [][]any
-	if err := queryInfluxQL(context.Background(), "printer", expanded, func(_ []string, v []any) { want = append(want, v) }); err != nil {
+	if err := scenario.QueryInfluxQL(context.Background(), influxDB, "printer", expanded, func(_ []string, v []any) { want = append(want, v) }); err != nil {
 		t.Fatal(err)
 	}
 	if len(want) < 1400 {

@@ -11,6 +11,7 @@ import (
 	"github.com/influxdata/influxdb-client-go/v2/api/write"
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/e2e/scenario"
 )
 
 // TestTTestAlertRuleFiresPerField: a Grafana alert rule on the t-test query
@@ -52,7 +53,7 @@ func TestTTestAlertRuleFiresPerField(t *testing.T) {
 		map[string]any{"interval": 10}, nil)
 
 	// The provisioned policy routes it to the provisioned webhook (hook).
-	p := waitHook(t, 2*time.Minute, func(p devenv.Notification) bool {
+	p := scenario.WaitHook(t, hook, 2*time.Minute, func(p devenv.Notification) bool {
 		return p.Status == "firing" && p.CommonLabels["alertname"] == "Printer temperature anomaly"
 	})
 	fields := map[string]bool{}

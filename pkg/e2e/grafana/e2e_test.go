@@ -21,12 +21,10 @@ import (
 	"testing"
 	"time"
 
-	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
-
 	vigil "github.com/vigil/vigil-anomaly-datasource"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
-	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/e2e/scenario"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/loader"
 )
 
@@ -36,24 +34,6 @@ var (
 	// hook is the listener behind the provisioned webhook contact point.
 	hook *devenv.WebhookListener
 )
-
-// repoRoot is the directory holding plugin.json and dist/.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "plugin.json")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("plugin.json not found above the test directory")
-		}
-		dir = parent
-	}
-}
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -73,7 +53,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M, binary string) int {
-	root, err := repoRoot()
+	root, err := scenario.RepoRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -105,11 +85,11 @@ func run(m *testing.M, binary string) int {
 	// data ending an hour ago, so the power rule (last 10 minutes) starts with
 	// no data and only the power test's spike makes it fire.
 	dayAgo := time.Now().Add(-24 * time.Hour).Truncate(time.Second)
-	if err := load("printer/autogen", func(w *loader.Writer) error { return loader.Printer(ctx, w, dayAgo, datagen.PrinterPoints, 1) }); err != nil {
+	if err := scenario.Load(influxDB, "printer/autogen", func(w *loader.Writer) error { return loader.Printer(ctx, w, dayAgo, datagen.PrinterPoints, 1) }); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if err := load("house/autogen", func(w *loader.Writer) error {
+	if err := scenario.Load(influxDB, "house/autogen", func(w *loader.Writer) error {
 		return loader.Household(ctx, w, time.Now().Add(-49*time.Hour).Truncate(time.Minute), 2*1440, 1)
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -250,28 +230,12 @@ func dsQuery(t *testing.T, from, to time.Time, queries ...map[string]any) devenv
 func TestFluxQueryThroughGrafana(t *testing.T) {
 	needLocalInfluxDB(t)
 	t0 := time.Date(2016, 1, 1, 0, 0, 0, 0, time.UTC)
-	c := influxdb2.NewClient(influxDB.URL, influxDB.Token())
-	defer c.Close()
-	w := c.WriteAPIBlocking("", "e2e/autogen")
-	want := map[string][]float64{}
-	for s := 0; s < 30; s++ {
-		for _, sensor := range []string{"left", "right"} {
-			v := 200 + float64(s)*0.25
-			if sensor == "right" {
-				v += 0.125
-			}
-			p := influxdb2.NewPoint("temperatures", map[string]string{"sensor": sensor}, map[string]any{"hotend": v}, t0.Add(time.Duration(s)*time.Second))
-			if err := w.WritePoint(context.Background(), p); err != nil {
-				t.Fatal(err)
-			}
-			want[sensor] = append(want[sensor], v)
-		}
+	want, err := scenario.WriteSensors(context.Background(), influxDB, t0)
+	if err != nil {
+		t.Fatal(err)
 	}
-	script := `from(bucket: v.bucket)
-  |> range(start: v.timeRangeStart, stop: v.timeRangeStop)
-  |> filter(fn: (r) => r._measurement == "temperatures" and r._field == "hotend")`
 	out := dsQuery(t, t0, t0.Add(time.Minute),
-		map[string]any{"refId": "A", "queryType": "flux", "flux": script},
+		map[string]any{"refId": "A", "queryType": "flux", "flux": scenario.FluxSensorsScript},
 		map[string]any{"refId": "B", "queryType": "flux", "flux": "from(bucket: v.bucket) |> nonsense()"},
 	)
 	a := out.Results["A"]
@@ -300,38 +264,4 @@ func TestFluxQueryThroughGrafana(t *testing.T) {
 	if b := out.Results["B"]; b.Error == "" || !strings.Contains(b.Error, "InfluxDB could not run the query") {
 		t.Fatalf("B: %+v", b)
 	}
-}
-
-// load writes data through a loader.Writer.
-func load(bucket string, fill func(*loader.Writer) error) error {
-	w := loader.NewWriter(influxDB.URL, influxDB.Token(), bucket)
-	if err := fill(w); err != nil {
-		return err
-	}
-	return w.Close(context.Background())
-}
-
-// queryInfluxQL reads InfluxDB directly, as a check independent of the plugin.
-func queryInfluxQL(ctx context.Context, db, statement string, row func(columns []string, values []any)) error {
-	c := influx.NewClient(influx.Config{URL: influxDB.URL, Token: influxDB.Token()})
-	defer c.Close()
-	return c.InfluxQL(ctx, db, statement, func(s influx.Series) error {
-		for _, v := range s.Values {
-			row(s.Columns, v)
-		}
-		return nil
-	})
-}
-
-// waitHook returns the first notification to the webhook contact point for
-// which match is true.
-func waitHook(t *testing.T, timeout time.Duration, match func(devenv.Notification) bool) devenv.Notification {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	n, err := hook.Wait(ctx, match)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/e2e/scenario"
 )
 
 type dashboard struct {
@@ -100,7 +101,7 @@ func TestProvisionedAlertRules(t *testing.T) {
 			t.Fatalf("rule %s not provisioned (have %v)", uid, have)
 		}
 	}
-	waitFor(t, 90*time.Second, "every provisioned rule evaluated without error", func() bool {
+	scenario.WaitFor(t, 90*time.Second, "every provisioned rule evaluated without error", func() bool {
 		var resp struct {
 			Data struct {
 				Groups []struct {
@@ -139,23 +140,12 @@ func TestProvisionedAlertRules(t *testing.T) {
 // and air rules fire.
 func TestPrinterRulesFireOnAnomalies(t *testing.T) {
 	needLocalInfluxDB(t)
-	now := time.Now().Truncate(time.Second)
-	gen := datagen.NewPrinter(now, 99)
-	var lines []string
-	for ts := now.Add(-12 * time.Minute); !ts.After(now.Add(time.Minute)); ts = ts.Add(time.Second) {
-		p := gen.Next()
-		p.Time = ts
-		p.Values[0] -= 4  // hotend drops
-		p.Values[1] += 6  // bed rises
-		p.Values[2] += 20 // air jumps
-		lines = append(lines, p.LineProtocol())
-	}
-	if err := influxDB.WriteLines(context.Background(), "printer/autogen", len(lines), func(i int) string { return lines[i] }); err != nil {
+	if err := scenario.InjectPrinterAnomaly(context.Background(), influxDB, time.Now().Truncate(time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range datagen.PrinterFields {
 		name := "Printer " + f + " anomaly"
-		p := waitHook(t, 2*time.Minute, func(p devenv.Notification) bool {
+		p := scenario.WaitHook(t, hook, 2*time.Minute, func(p devenv.Notification) bool {
 			return p.Status == "firing" && p.CommonLabels["alertname"] == name && p.Alerts[0].Labels["datasource_uid"] == ""
 		})
 		if p.Alerts[0].Annotations["id"] != f || p.Alerts[0].Labels["field"] != f {

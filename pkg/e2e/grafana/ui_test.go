@@ -5,13 +5,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/e2e/scenario"
 )
 
 // TestGrafanaUI runs the @grafana/plugin-e2e specs of playwright/grafana
 // against the user's Grafana: Vigil as a user meets it, in Debian's Chromium.
 func TestGrafanaUI(t *testing.T) {
 	needServers(t)
-	root, err := repoRoot()
+	root, err := scenario.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

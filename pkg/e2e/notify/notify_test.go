@@ -28,6 +28,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/e2e/scenario"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/pluginhost"
 )
@@ -53,7 +54,7 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) int {
 	fail := func(err error) int { fmt.Fprintln(os.Stderr, "notify tests:", err); return 1 }
-	root, err := repoRoot()
+	root, err := scenario.RepoRoot()
 	if err != nil {
 		return fail(err)
 	}
@@ -98,23 +99,6 @@ func run(m *testing.M) int {
 		}
 	}
 	return code
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
 
 func tail(s string, n int) string {
@@ -257,16 +241,6 @@ func (e *env) metric(t *testing.T, name, integration string) float64 {
 	return v
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(200 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-	}
-}
-
 func post(t *testing.T, am *devenv.Alertmanager, alerts ...devenv.PostableAlert) {
 	t.Helper()
 	if err := am.Post(context.Background(), alerts); err != nil {
@@ -296,11 +270,11 @@ func TestFiringWritesOnePointAndOneEmail(t *testing.T) {
 	e := newEnv(t, 4*time.Hour)
 	start := time.Now().UTC().Add(-30 * time.Second).Truncate(time.Second)
 	post(t, e.am, seedAlert("Power consumption", start))
-	waitFor(t, "the history point and the email", 30*time.Second, func() bool {
+	scenario.WaitFor(t, 30*time.Second, "the history point and the email", func() bool {
 		return len(e.history(t)) > 0 && len(e.emails(t)) > 0
 	})
 	// Each integration was notified exactly once, and delivered what it got.
-	waitFor(t, "Alertmanager to count both notifications", 10*time.Second, func() bool {
+	scenario.WaitFor(t, 10*time.Second, "Alertmanager to count both notifications", func() bool {
 		return e.metric(t, "alertmanager_notifications_total", "webhook") == 1 && e.metric(t, "alertmanager_notifications_total", "email") == 1
 	})
 	if got, want := e.history(t), []map[string]string{historyRow("Power consumption", "CRITICAL", start, 0)}; !reflect.DeepEqual(got, want) {
@@ -322,7 +296,7 @@ func TestRepeatedFiringKeepsOnePoint(t *testing.T) {
 	e := newEnv(t, 2*time.Second)
 	start := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
 	post(t, e.am, seedAlert("Power consumption repeated", start))
-	waitFor(t, "three webhook deliveries and three emails", 45*time.Second, func() bool {
+	scenario.WaitFor(t, 45*time.Second, "three webhook deliveries and three emails", func() bool {
 		return e.metric(t, "alertmanager_notifications_total", "webhook") >= 3 && len(e.emails(t)) >= 3
 	})
 	// The sender re-posting the alert (Grafana and Prometheus do every
@@ -348,12 +322,12 @@ func TestResolvedWritesOKWithDuration(t *testing.T) {
 	const name = "Power consumption resolved"
 	start := time.Now().UTC().Add(-3 * time.Minute).Truncate(time.Second)
 	post(t, e.am, seedAlert(name, start))
-	waitFor(t, "the firing point", 30*time.Second, func() bool { return len(e.history(t)) == 1 })
+	scenario.WaitFor(t, 30*time.Second, "the firing point", func() bool { return len(e.history(t)) == 1 })
 	end := time.Now().UTC().Add(-time.Second).Truncate(time.Millisecond)
 	resolved := seedAlert(name, start)
 	resolved.EndsAt = end
 	post(t, e.am, resolved)
-	waitFor(t, "the OK point and the resolved email", 30*time.Second, func() bool {
+	scenario.WaitFor(t, 30*time.Second, "the OK point and the resolved email", func() bool {
 		return len(e.history(t)) >= 2 && len(e.emails(t)) >= 2
 	})
 	want := []map[string]string{historyRow(name, "CRITICAL", start, 0), historyRow(name, "OK", end, end.Sub(start))}
@@ -400,7 +374,7 @@ func TestRetriesUntilInfluxDBIsBack(t *testing.T) {
 	// Alertmanager sees failures it retries: at least two failed attempts,
 	// logged as "will retry later", none given up as unrecoverable (as a
 	// 4xx would be).
-	waitFor(t, "Alertmanager to retry the webhook", 30*time.Second, func() bool {
+	scenario.WaitFor(t, 30*time.Second, "Alertmanager to retry the webhook", func() bool {
 		return e.metric(t, "alertmanager_notification_requests_failed_total", "webhook") >= 2
 	})
 	log := e.am.Log()
@@ -408,11 +382,11 @@ func TestRetriesUntilInfluxDBIsBack(t *testing.T) {
 		t.Fatalf("Alertmanager did not treat the failure as retryable; log:\n%s", tail(log, 4096))
 	}
 	// The email does not depend on InfluxDB: it went out once already.
-	waitFor(t, "the email", 30*time.Second, func() bool { return len(e.emails(t)) == 1 })
+	scenario.WaitFor(t, 30*time.Second, "the email", func() bool { return len(e.emails(t)) == 1 })
 
 	restart()
-	waitFor(t, "the point after InfluxDB came back", 60*time.Second, func() bool { return len(e.history(t)) > 0 })
-	waitFor(t, "Alertmanager to record the delivery", 10*time.Second, func() bool {
+	scenario.WaitFor(t, 60*time.Second, "the point after InfluxDB came back", func() bool { return len(e.history(t)) > 0 })
+	scenario.WaitFor(t, 10*time.Second, "Alertmanager to record the delivery", func() bool {
 		return e.metric(t, "alertmanager_notification_requests_total", "webhook")-e.metric(t, "alertmanager_notification_requests_failed_total", "webhook") == 1
 	})
 	if got, want := e.history(t), []map[string]string{historyRow(name, "CRITICAL", start, 0)}; !reflect.DeepEqual(got, want) {
