@@ -28,7 +28,7 @@ import (
 // evaluate evaluates a provisioned rule now and fails on an evaluation error.
 func evaluate(t *testing.T, title string) alerteval.Evaluation {
 	t.Helper()
-	ev, err := rules.Evaluate(context.Background(), title, time.Now())
+	ev, err := stack.Rules.Evaluate(context.Background(), title, time.Now())
 	if err != nil {
 		t.Fatalf("%s: %v", title, err)
 	}
@@ -73,7 +73,7 @@ func TestPrinterRulesFireOnInjectedAnomaly(t *testing.T) {
 		if p := ev.Instances[0].Values["B"].Value; !(p < 0.001) {
 			t.Fatalf("%s: last p-value %v, want below alpha", name, p)
 		}
-		n := scenario.WaitHook(t, hook, time.Minute, func(n devenv.Notification) bool {
+		n := scenario.WaitHook(t, stack.Webhook, time.Minute, func(n devenv.Notification) bool {
 			return n.Status == "firing" && n.CommonLabels["alertname"] == name
 		})
 		a := n.Alerts[0]
@@ -88,7 +88,7 @@ func TestPrinterRulesFireOnInjectedAnomaly(t *testing.T) {
 func waitEmail(t *testing.T, alertname string, parts ...string) {
 	t.Helper()
 	scenario.WaitFor(t, time.Minute, "an email about "+alertname, func() bool {
-		msgs, err := smtp.Messages()
+		msgs, err := stack.SMTP.Messages()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,7 +133,7 @@ func TestPowerAlertWritesHistory(t *testing.T) {
 			return n.CommonLabels["alertname"] == rule && len(n.Alerts) > 0 && n.Alerts[0].Status == status && !n.Alerts[0].StartsAt.Before(now)
 		}
 	}
-	fired := scenario.WaitHook(t, hook, time.Minute, isPower("firing")).Alerts[0]
+	fired := scenario.WaitHook(t, stack.Webhook, time.Minute, isPower("firing")).Alerts[0]
 	ann := fired.Annotations
 	if ann["id"] != "Power_Consumption_Rule" || ann["message"] != "Alert: power consumption" ||
 		ann["details"] != "The error of power consumption is greater than the threshold" ||
@@ -157,7 +157,7 @@ func TestPowerAlertWritesHistory(t *testing.T) {
 	if st := evaluate(t, rule).Instances; len(st) != 1 || !st[0].Resolved && st[0].State != alerteval.Normal {
 		t.Fatalf("after the spike ended: %+v", st)
 	}
-	resolved := scenario.WaitHook(t, hook, time.Minute, isPower("resolved")).Alerts[0]
+	resolved := scenario.WaitHook(t, stack.Webhook, time.Minute, isPower("resolved")).Alerts[0]
 	firingTime := resolved.EndsAt.Sub(resolved.StartsAt)
 	scenario.WaitFor(t, 30*time.Second, "the resolved point in InfluxDB", func() bool { return len(history()) >= 2 })
 	last := history()[1]

@@ -53,7 +53,7 @@ type answered struct {
 // unless the panel sets maxDataPoints, and the interval Grafana derives.
 func runProvisioned(t *testing.T) []answered {
 	t.Helper()
-	queries, err := project.Queries()
+	queries, err := stack.Project.Queries()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -24,7 +23,6 @@ import (
 	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/e2e/scenario"
-	"github.com/vigil/vigil-anomaly-datasource/pkg/grafanaprov"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/loader"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/pluginhost"
@@ -35,23 +33,13 @@ var (
 	influxDB *devenv.InfluxDB
 	// influxNoFlux runs as InfluxDB 1.8 is installed: Flux disabled.
 	influxNoFlux *devenv.InfluxDB
-	host         *pluginhost.Host
-	// project is provisioning/ and dashboards/ as Grafana would load them
-	// with this run's environment.
-	project *grafanaprov.Project
-	// grafanaURL is where the host serves Grafana's resource route.
-	grafanaURL string
-	// Notifications: hook is the provisioned webhook contact point's
-	// endpoint; Alertmanager notifies it, the alert-history route and smtp;
-	// rules evaluates the provisioned rules and sends the alerts.
-	hook         *devenv.WebhookListener
-	smtp         *devenv.SMTPServer
-	alertmanager *devenv.Alertmanager
-	rules        *standin.RuleRunner
+	// stack is the plugin under the host with what stands in for Grafana
+	// around it (provisioning, resource route, Alertmanager, SMTP, rules);
+	// host is stack.Host.
+	stack *standin.Stack
+	host  *pluginhost.Host
 	// root is the repository (plugin.json, dist/, provisioning/, dashboards/).
 	root string
-	// pluginLog is where the plugin's log lines go.
-	pluginLog string
 	// dayAgo is where the loaded printer day starts (anomalies 1 h, 8 h and
 	// 12 h into it).
 	dayAgo time.Time
@@ -140,59 +128,16 @@ func run(m *testing.M) (int, error) {
 		return 1, err
 	}
 
-	pluginLog = filepath.Join(dir, "plugin.log")
-	host, err = pluginhost.Start(ctx, pluginhost.Options{Executable: pluginhost.Executable(root), LogPath: pluginLog})
+	stack, err = standin.StartStack(ctx, standin.StackOptions{Root: root, Dir: dir, InfluxDB: influxDB,
+		DefaultBucket: "e2e/autogen", Token: receiverToken})
 	if err != nil {
 		return 1, err
 	}
-	defer host.Stop()
-	if grafanaURL, err = host.ServeResources(receiverToken); err != nil {
-		return 1, err
-	}
-	if hook, err = devenv.StartWebhookListener(nil); err != nil {
-		return 1, err
-	}
-	defer hook.Stop()
-	project, err = loadProject("e2e/autogen")
-	if err != nil {
-		return 1, err
-	}
-	for _, sub := range []string{"smtp", "alertmanager"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-			return 1, err
-		}
-	}
-	if smtp, err = devenv.StartSMTP(ctx, filepath.Join(dir, "smtp")); err != nil {
-		return 1, err
-	}
-	defer smtp.Stop()
-	contactPoint, err := project.RootContactPoint(1)
-	if err != nil {
-		return 1, err
-	}
-	amConfig, err := standin.AlertmanagerConfigFor(contactPoint, smtp.Addr)
-	if err != nil {
-		return 1, err
-	}
-	if alertmanager, err = devenv.StartAlertmanager(ctx, filepath.Join(dir, "alertmanager"), amConfig); err != nil {
-		return 1, err
-	}
-	defer alertmanager.Stop()
-	if rules, err = standin.NewRuleRunner(host, alertmanager, project.Rules(), grafanaURL); err != nil {
-		return 1, err
-	}
-	provisioned, ok := project.Datasource(dsMain)
-	if !ok {
-		return 1, fmt.Errorf("provisioning/datasources has no data source %q", dsMain)
-	}
-	main, err := provisioned.InstanceSettings(1)
-	if err != nil {
-		return 1, err
-	}
+	defer stack.Stop()
+	host = stack.Host
 	noFlux := vigilDatasource(4, dsNoFlux, influxNoFlux.Token(), "printer/autogen")
 	noFlux.URL = influxNoFlux.URL
 	for _, ds := range []backend.DataSourceInstanceSettings{
-		main,
 		vigilDatasource(2, dsHouse, influxDB.Token(), "house/autogen"),
 		vigilDatasource(3, dsWrongAuth, influxDB.User+":not-the-password", "e2e/autogen"),
 		noFlux,
@@ -201,28 +146,11 @@ func run(m *testing.M) (int, error) {
 	}
 	code := m.Run()
 	if code != 0 {
-		if log, err := os.ReadFile(pluginLog); err == nil {
+		if log, err := os.ReadFile(stack.LogPath); err == nil {
 			fmt.Fprintf(os.Stderr, "--- the plugin's log (last 4 KiB) ---\n%s\n", tail(log, 4096))
 		}
 	}
 	return code, nil
-}
-
-// loadProject loads and checks provisioning/ (and the dashboards its
-// provider names) with the environment the demo gives Grafana.
-func loadProject(defaultBucket string) (*grafanaprov.Project, error) {
-	env := map[string]string{
-		"VIGIL_DASHBOARDS_DIR": filepath.Join(root, "dashboards"),
-		// The host serves Grafana's resource route, where the alert-history
-		// contact point posts with a service-account token.
-		"VIGIL_GRAFANA_URL":    grafanaURL,
-		"VIGIL_RECEIVER_TOKEN": receiverToken,
-	}
-	for _, kv := range devenv.ProvisioningEnv(influxDB, defaultBucket, hook.URL) {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
-	return grafanaprov.LoadProject(filepath.Join(root, "provisioning"), grafanaprov.EnvFrom(env))
 }
 
 // vigilDatasource is a Vigil data source instance as Grafana passes it to

@@ -87,7 +87,7 @@ func TestFluxQueryAsPanel(t *testing.T) {
 // holds, per data source instance; bad parameters get 400 naming them.
 func TestResourcesOverGrafanasRoute(t *testing.T) {
 	needServers(t)
-	base, token := grafanaURL, receiverToken
+	base, token := stack.ResourcesURL, receiverToken
 	get := func(uid, path string, q url.Values, auth string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, base+"/api/datasources/uid/"+uid+"/resources/"+path+"?"+q.Encode(), nil)

@@ -21,7 +21,6 @@ import (
 	"github.com/vigil/vigil-anomaly-datasource/pkg/alerteval"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
-	"github.com/vigil/vigil-anomaly-datasource/pkg/grafanaprov"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/loader"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/pluginhost"
@@ -41,7 +40,7 @@ func Demo(ctx context.Context, root string, out io.Writer) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
-	for _, sub := range []string{"influxdb", "grafana", "smtp", "alertmanager"} {
+	for _, sub := range []string{"influxdb", "grafana"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return err
 		}
@@ -57,66 +56,17 @@ func Demo(ctx context.Context, root string, out io.Writer) error {
 		}
 	}
 
-	host, err := pluginhost.Start(ctx, pluginhost.Options{Executable: pluginhost.Executable(root), LogPath: filepath.Join(dir, "plugin.log")})
+	stack, err := StartStack(ctx, StackOptions{Root: root, Dir: dir, InfluxDB: store, DefaultBucket: "printer/autogen",
+		Token: randomToken(), Notifications: out})
 	if err != nil {
 		return err
 	}
-	defer host.Stop()
-	token := randomToken()
-	resourcesURL, err := host.ServeResources(token)
-	if err != nil {
-		return err
-	}
-	webhook, err := devenv.StartWebhookListener(out)
-	if err != nil {
-		return err
-	}
-	defer webhook.Stop()
-	env := map[string]string{
-		"VIGIL_DASHBOARDS_DIR": filepath.Join(root, "dashboards"),
-		"VIGIL_GRAFANA_URL":    resourcesURL,
-		"VIGIL_RECEIVER_TOKEN": token,
-	}
-	for _, kv := range devenv.ProvisioningEnv(store, "printer/autogen", webhook.URL) {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
-	project, err := grafanaprov.LoadProject(filepath.Join(root, "provisioning"), grafanaprov.EnvFrom(env))
-	if err != nil {
-		return err
-	}
-	provisioned, ok := project.Datasource(devenv.DatasourceUID)
-	if !ok {
-		return fmt.Errorf("provisioning has no data source %q", devenv.DatasourceUID)
-	}
-	settings, err := provisioned.InstanceSettings(1)
-	if err != nil {
-		return err
-	}
-	host.AddDatasource(settings)
+	defer stack.Stop()
+	host := stack.Host
 	health, err := host.CheckHealth(ctx, devenv.DatasourceUID)
 	if err != nil {
 		return err
 	}
-
-	smtp, err := devenv.StartSMTP(ctx, filepath.Join(dir, "smtp"))
-	if err != nil {
-		return err
-	}
-	defer smtp.Stop()
-	contactPoint, err := project.RootContactPoint(1)
-	if err != nil {
-		return err
-	}
-	amConfig, err := AlertmanagerConfigFor(contactPoint, smtp.Addr)
-	if err != nil {
-		return err
-	}
-	am, err := devenv.StartAlertmanager(ctx, filepath.Join(dir, "alertmanager"), amConfig)
-	if err != nil {
-		return err
-	}
-	defer am.Stop()
 
 	// Demo data: a day of printer data ending now (anomalies at 1 h, 8 h and
 	// 12 h into it), 30 days of synthetic household data (or the UCI file,
@@ -152,7 +102,7 @@ func Demo(ctx context.Context, root string, out io.Writer) error {
 		g, err := devenv.StartGrafana(ctx, devenv.GrafanaOptions{
 			Binary: binary, Dir: filepath.Join(dir, "grafana"), PluginID: vigil.Plugin.ID,
 			PluginDist: filepath.Join(root, "dist"), Provisioning: filepath.Join(root, "provisioning"),
-			Dashboards: filepath.Join(root, "dashboards"), Env: devenv.ProvisioningEnv(store, "printer/autogen", webhook.URL),
+			Dashboards: filepath.Join(root, "dashboards"), Env: devenv.ProvisioningEnv(store, "printer/autogen", stack.Webhook.URL),
 		})
 		if err != nil {
 			return err
@@ -170,7 +120,7 @@ Vigil is running (everything on 127.0.0.1; data and logs in %s).
   Writer        one printer point per second; every 15 minutes one field runs anomalous for 5 minutes
 
 `, dir, filepath.Base(pluginhost.Executable(root)), devenv.DatasourceUID, health.Status, health.Message, store.URL, store.Token(),
-		am.URL, webhook.URL, amConfig.EmailTo, smtp.Addr, grafanaLine)
+		stack.Alertmanager.URL, stack.Webhook.URL, stack.AlertmanagerConfig.EmailTo, stack.SMTP.Addr, grafanaLine)
 	if err := printAnomalies(ctx, host, out); err != nil {
 		fmt.Fprintln(out, "anomalies:", err)
 	}
@@ -183,10 +133,6 @@ Vigil is running (everything on 127.0.0.1; data and logs in %s).
 			watchField(ctx, host, field, out)
 		}()
 	}
-	runner, err := NewRuleRunner(host, am, project.Rules(), resourcesURL)
-	if err != nil {
-		return err
-	}
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
@@ -195,7 +141,7 @@ Vigil is running (everything on 127.0.0.1; data and logs in %s).
 	go func() {
 		defer wg.Done()
 		last := map[string]string{}
-		runner.Run(ctx, func(rule alerteval.Rule, ev alerteval.Evaluation, err error) {
+		stack.Rules.Run(ctx, func(rule alerteval.Rule, ev alerteval.Evaluation, err error) {
 			for _, in := range ev.Instances {
 				state := string(in.State)
 				if in.Resolved {
@@ -214,7 +160,7 @@ Vigil is running (everything on 127.0.0.1; data and logs in %s).
 	}()
 	go func() {
 		defer wg.Done()
-		watchMail(ctx, smtp, out)
+		watchMail(ctx, stack.SMTP, out)
 	}()
 	fmt.Fprintln(out, "Press Ctrl-C to stop.")
 	<-ctx.Done()
@@ -339,7 +285,7 @@ func watchHistory(ctx context.Context, i *devenv.InfluxDB, out io.Writer) {
 				key := fmt.Sprint(v)
 				if !seen[key] {
 					seen[key] = true
-					fmt.Fprintf(out, "[history] %s %v %-8v %v: %v (value %v)\n", time.Now().Format("15:04:05"), v[0], v[2], v[1], v[3], v[4])
+					fmt.Fprintf(out, "[history] %s %-8v %v: %v (value %v)\n", time.Now().Format("15:04:05"), v[2], v[1], v[3], v[4])
 				}
 			}
 			return nil
