@@ -3,10 +3,8 @@ package influx
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -85,20 +83,6 @@ func (s Selection) Database() string {
 	return db
 }
 
-// influxQLChunk is one chunk of a chunked /query answer.
-type influxQLChunk struct {
-	Results []struct {
-		Error  string `json:"error"`
-		Series []struct {
-			Name    string            `json:"name"`
-			Tags    map[string]string `json:"tags"`
-			Columns []string          `json:"columns"`
-			Values  [][]any           `json:"values"`
-		} `json:"series"`
-	} `json:"results"`
-	Error string `json:"error"`
-}
-
 // Series is one series of an InfluxQL answer chunk.
 type Series struct {
 	// Name is the measurement (or what a SHOW statement names).
@@ -109,10 +93,22 @@ type Series struct {
 }
 
 // InfluxQL runs one statement on InfluxDB's InfluxQL endpoint (/query:
-// InfluxDB 1.x, or 2.x with a DBRP mapping) with nanosecond epochs, and
+// InfluxDB 1.x, 2.x with a DBRP mapping, 3.x) with nanosecond epochs, and
 // streams the answer to fn chunk by chunk, one series at a time. Numbers
 // arrive as json.Number.
 func (c *Client) InfluxQL(ctx context.Context, db, statement string, fn func(Series) error) error {
+	return c.send(ctx, db, statement, func(h header) rowSink { return &genericSink{h: h, fn: fn} })
+}
+
+// numeric runs a statement whose columns after time are all numbers and
+// streams its rows to fn as Batch; typeErr makes the error for a value
+// that is not a number.
+func (c *Client) numeric(ctx context.Context, db, statement string, fn func(Batch) error, typeErr func(column string, v any) error) error {
+	return c.send(ctx, db, statement, func(h header) rowSink { return newNumericSink(h, fn, typeErr) })
+}
+
+// query sends one statement to /query and decodes the answer as it arrives.
+func (c *Client) send(ctx context.Context, db, statement string, open func(header) rowSink) error {
 	form := url.Values{"db": {db}, "q": {statement}, "epoch": {"ns"}, "chunked": {"true"}, "chunk_size": {"10000"}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.url, "/")+"/query", strings.NewReader(form.Encode()))
 	if err != nil {
@@ -136,73 +132,7 @@ func (c *Client) InfluxQL(ctx context.Context, db, statement string, fn func(Ser
 		}
 		return fromStatus(resp.StatusCode, msg, c.url)
 	}
-	dec := json.NewDecoder(resp.Body)
-	dec.UseNumber()
-	for {
-		var chunk influxQLChunk
-		if err := dec.Decode(&chunk); errors.Is(err, io.EOF) {
-			return nil
-		} else if err != nil {
-			return classify(err, c.url)
-		}
-		if chunk.Error != "" {
-			return fromStatus(http.StatusBadRequest, chunk.Error, c.url)
-		}
-		for _, r := range chunk.Results {
-			if r.Error != "" {
-				return fromStatus(http.StatusBadRequest, r.Error, c.url)
-			}
-			for _, s := range r.Series {
-				if err := fn(Series{Name: s.Name, Tags: s.Tags, Columns: s.Columns, Values: s.Values}); err != nil {
-					return err
-				}
-			}
-		}
-	}
-}
-
-// WindowStats runs WindowStatsStatement and streams its rows to fn.
-func (c *Client) WindowStats(ctx context.Context, s Selection, start, stop time.Time, every time.Duration, fn func(WindowStat)) error {
-	db, statement := WindowStatsStatement(s, start, stop, every)
-	return c.InfluxQL(ctx, db, statement, func(series Series) error {
-		return emitRows(s, series.Tags, series.Columns, series.Values, every, fn)
-	})
-}
-
-// emitRows turns one InfluxQL series into WindowStats, one per field and row.
-func emitRows(s Selection, groupTags map[string]string, columns []string, rows [][]any, every time.Duration, fn func(WindowStat)) error {
-	// GROUP BY * lists every tag key; a series without the tag has "".
-	tags := map[string]string{}
-	for k, v := range groupTags {
-		if v != "" {
-			tags[k] = v
-		}
-	}
-	index := map[string]int{}
-	for i, c := range columns {
-		index[c] = i
-	}
-	for _, row := range rows {
-		t, ok := row[0].(json.Number)
-		start, err := t.Int64()
-		if !ok || err != nil {
-			return fmt.Errorf("InfluxQL row without a time: %v", row)
-		}
-		end := time.Unix(0, start).Add(every).UTC()
-		for i, f := range s.Fields {
-			n, ok := Number(row[index[fmt.Sprintf("n_%d", i)]])
-			if !ok || n == 0 {
-				continue
-			}
-			mean, _ := Number(row[index[fmt.Sprintf("mean_%d", i)]])
-			sd, ok := Number(row[index[fmt.Sprintf("sd_%d", i)]])
-			if !ok {
-				sd = math.NaN()
-			}
-			fn(WindowStat{Field: f, Tags: tags, End: end, N: int64(n), Mean: mean, SD: sd})
-		}
-	}
-	return nil
+	return decodeAnswer(resp.Body, c.url, open)
 }
 
 // Number reads a value of an InfluxQL answer (a json.Number); false for null.

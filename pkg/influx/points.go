@@ -2,7 +2,6 @@ package influx
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -37,44 +36,6 @@ func PointsStatement(s Selection, start, stop time.Time) (db, statement string) 
 // column i+1 holds field i's count.
 func SeriesCountStatement(s Selection, start, stop time.Time) (db, statement string) {
 	return s.Database(), fmt.Sprintf("SELECT %s FROM %s WHERE %s GROUP BY *", s.fieldList("count"), s.From(), s.Where(start, stop))
-}
-
-// Rows is a chunk of one tag set's rows of a Points read: Times[j] is row
-// j's time (ns) and Values[j][i] field i's value there (nil when the point
-// has no such field).
-type Rows struct {
-	Tags   map[string]string
-	Times  []int64
-	Values [][]any
-}
-
-// Points streams the selection's values in [start, stop) to fn, chunk by
-// chunk, and returns the statement it ran.
-func (c *Client) Points(ctx context.Context, s Selection, start, stop time.Time, fn func(Rows) error) (string, error) {
-	db, stmt := PointsStatement(s, start, stop)
-	return stmt, c.InfluxQL(ctx, db, stmt, func(series Series) error {
-		rows := Rows{Tags: series.Tags, Times: make([]int64, len(series.Values)), Values: make([][]any, len(series.Values))}
-		for j, row := range series.Values {
-			if len(row) != len(s.Fields)+1 {
-				return fmt.Errorf("InfluxDB answered %d columns for %d fields", len(row), len(s.Fields))
-			}
-			ts, err := epoch(row[0])
-			if err != nil {
-				return err
-			}
-			rows.Times[j], rows.Values[j] = ts, row[1:]
-		}
-		return fn(rows)
-	})
-}
-
-// epoch reads a time column answered with epoch=ns.
-func epoch(v any) (int64, error) {
-	n, ok := v.(json.Number)
-	if !ok {
-		return 0, fmt.Errorf("InfluxDB answered a time of %T, not a number", v)
-	}
-	return n.Int64()
 }
 
 // CheckBucket confirms that bucket (database/retention-policy) exists and the

@@ -29,21 +29,27 @@ func PowerExpr(activePower string, subMeters []string) string {
 	return b.String()
 }
 
-// PowerStatement selects the unmetered energy in [start, stop): every point
-// (AggregateNone), or the aggregate of the per-point values over intervals of
-// width every. Aggregating the per-point values in a subquery keeps the skip
-// rule exact for every aggregate (mean, sum and max alike): a point missing
-// an input is left out before aggregation, not counted as 0.
-func PowerStatement(s Selection, activePower string, subMeters []string, start, stop time.Time, agg Aggregate, every time.Duration) string {
-	inner := fmt.Sprintf(`SELECT %s AS "value" FROM %s WHERE %s`, PowerExpr(activePower, subMeters), s.From(), s.Where(start, stop))
-	if agg == AggregateNone {
+// PowerRead is one read of the unmetered energy: every point in
+// [Start, Stop) (AggregateNone), or its aggregate over intervals of width Every.
+type PowerRead struct {
+	Selection   Selection
+	ActivePower string
+	SubMeters   []string
+	Start, Stop time.Time
+	Aggregate   Aggregate
+	Every       time.Duration
+}
+
+// Statement is the InfluxQL of the read. Aggregating the per-point values in
+// a subquery keeps the skip rule exact for every aggregate (mean, sum and
+// max alike): a point missing an input is left out before aggregation, not
+// counted as 0.
+func (p PowerRead) Statement() string {
+	s := p.Selection
+	inner := fmt.Sprintf(`SELECT %s AS "value" FROM %s WHERE %s`, PowerExpr(p.ActivePower, p.SubMeters), s.From(), s.Where(p.Start, p.Stop))
+	if p.Aggregate == AggregateNone {
 		return inner
 	}
 	return fmt.Sprintf(`SELECT %s("value") AS "value" FROM (%s) WHERE time >= %d AND time < %d GROUP BY time(%s) fill(none)`,
-		agg, inner, start.UnixNano(), stop.UnixNano(), Duration(every))
-}
-
-// CountStatement counts the points of one field in [start, stop).
-func CountStatement(s Selection, field string, start, stop time.Time) string {
-	return fmt.Sprintf(`SELECT count(%s) FROM %s WHERE %s`, Ident(field), s.From(), s.Where(start, stop))
+		p.Aggregate, inner, p.Start.UnixNano(), p.Stop.UnixNano(), Duration(p.Every))
 }

@@ -5,18 +5,15 @@ package power
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
+	"math"
 	"time"
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
 )
 
-// Source runs InfluxQL; *influx.Client is one.
-type Source interface {
-	InfluxQL(ctx context.Context, db, statement string, fn func(influx.Series) error) error
-}
+// Source is what the power query reads: influx.Reader.
+type Source = influx.Reader
 
 // Request is one power query.
 type Request struct {
@@ -45,47 +42,40 @@ type Outcome struct {
 // panel's points, that is when the panel's interval is coarser than the data.
 func Run(ctx context.Context, src Source, req Request) (*Outcome, error) {
 	out := &Outcome{Aggregate: influx.Aggregate(req.Aggregate), Every: every(req)}
-	db := req.Selection.Database()
 	if req.Aggregate == models.AggregateAuto {
-		stmt := influx.CountStatement(req.Selection, req.ActivePower, req.From, req.To)
+		counted := req.Selection
+		counted.Fields = []string{req.ActivePower}
+		_, stmt := influx.SeriesCountStatement(counted, req.From, req.To)
 		out.Statements = append(out.Statements, stmt)
-		var n float64
-		err := src.InfluxQL(ctx, db, stmt, func(s influx.Series) error {
-			for _, row := range s.Values {
-				if v, ok := influx.Number(row[1]); ok {
-					n += v
-				}
-			}
-			return nil
-		})
+		counts, err := src.SeriesCounts(ctx, counted, req.From, req.To)
 		if err != nil {
 			return nil, err
 		}
+		var n int64
+		for _, c := range counts {
+			n += c.N
+		}
 		out.Aggregate = influx.AggregateNone
-		if n > float64(maxDataPoints(req)) {
+		if n > maxDataPoints(req) {
 			out.Aggregate = influx.AggregateMean
 		}
 	}
 	if out.Aggregate == influx.AggregateNone {
 		out.Every = 0
 	}
-	stmt := influx.PowerStatement(req.Selection, req.ActivePower, req.SubMeters, req.From, req.To, out.Aggregate, out.Every)
-	out.Statements = append(out.Statements, stmt)
+	read := influx.PowerRead{Selection: req.Selection, ActivePower: req.ActivePower, SubMeters: req.SubMeters,
+		Start: req.From, Stop: req.To, Aggregate: out.Aggregate, Every: out.Every}
+	out.Statements = append(out.Statements, read.Statement())
 	var rows int64
-	err := src.InfluxQL(ctx, db, stmt, func(s influx.Series) error {
-		for _, row := range s.Values {
+	err := src.Power(ctx, read, func(b influx.Batch) error {
+		for j, ns := range b.Times {
 			rows++
 			if out.Aggregate == influx.AggregateNone && rows > req.MaxPoints {
 				return &models.TooManyPointsError{MaxPoints: req.MaxPoints,
 					Hint: `use "aggregate": "mean" (or auto) to read one row per interval, or shorten the time range`}
 			}
-			t, ok := row[0].(json.Number)
-			ns, err := t.Int64()
-			if !ok || err != nil {
-				return fmt.Errorf("InfluxQL row without a time: %v", row)
-			}
-			v, ok := influx.Number(row[1])
-			if !ok {
+			v := b.Value(j, 0)
+			if math.IsNaN(v) {
 				continue // a point missing an input
 			}
 			out.Times = append(out.Times, time.Unix(0, ns).UTC())

@@ -2,6 +2,7 @@ package ttest
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
@@ -50,7 +51,7 @@ func StartLive(ctx context.Context, src Source, req Request) (*Live, *Outcome, e
 	req.Mode = models.ModePoints
 	out, r, err := run(ctx, src, req)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fieldError(err)
 	}
 	if r == nil { // no window ended in the range yet: start empty at its end
 		stop := alignDown(req.To, req.Window)
@@ -92,16 +93,13 @@ func (l *Live) Poll(ctx context.Context, src Source, now time.Time) ([]*Series, 
 		return &state{points: &analysis.Windows{Detector: analysis.NewDetector(l.req.Config), Width: width},
 			emitted: l.run.stop.UnixNano(), last: from - 1}
 	}
-	_, err := src.Points(ctx, l.req.Selection, time.Unix(0, from), now.Add(time.Minute), func(rows influx.Rows) error {
-		states := l.run.states(rows.Tags, newState)
-		for j, ts := range rows.Times {
-			for i, v := range rows.Values[j] {
-				if v == nil {
+	err := src.Points(ctx, l.req.Selection, time.Unix(0, from), now.Add(time.Minute), func(b influx.Batch) error {
+		states := l.run.states(b.Tags, newState)
+		for j, ts := range b.Times {
+			for i := 0; i < b.Width; i++ {
+				x := b.Value(j, i)
+				if math.IsNaN(x) {
 					continue
-				}
-				x, ok := influx.Number(v)
-				if !ok {
-					return notNumeric(l.req.Selection.Fields[i], v)
 				}
 				st := states(i)
 				switch {
@@ -150,5 +148,5 @@ func (l *Live) Poll(ctx context.Context, src Source, now time.Time) ([]*Series, 
 			out = append(out, s)
 		}
 	}
-	return out, err
+	return out, fieldError(err)
 }

@@ -19,13 +19,9 @@ import (
 	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
 )
 
-// Source reads InfluxDB through InfluxQL; *influx.Client is one.
-type Source interface {
-	Points(ctx context.Context, s influx.Selection, start, stop time.Time, fn func(influx.Rows) error) (string, error)
-	InfluxQL(ctx context.Context, db, statement string, fn func(influx.Series) error) error
-	FieldKeys(ctx context.Context, bucket, measurement string) ([]influx.FieldKey, error)
-	WindowStats(ctx context.Context, s influx.Selection, start, stop time.Time, every time.Duration, fn func(influx.WindowStat)) error
-}
+// Source is what the t-test reads: influx.Reader (InfluxDB, or an
+// in-memory fake in tests).
+type Source = influx.Reader
 
 // Request is one t-test query.
 type Request struct {
@@ -77,7 +73,17 @@ const (
 // Run answers one t-test query.
 func Run(ctx context.Context, src Source, req Request) (*Outcome, error) {
 	out, _, err := run(ctx, src, req)
-	return out, err
+	return out, fieldError(err)
+}
+
+// fieldError names the query field when a value read is not a number (a
+// field whose type differs between shards).
+func fieldError(err error) error {
+	var nn *influx.NotNumericError
+	if errors.As(err, &nn) {
+		return &models.QueryError{Field: "fields", Reason: nn.Error() + " (the t-test needs numbers)"}
+	}
+	return err
 }
 
 // run answers a query and also returns the runner, whose per-series state
@@ -152,22 +158,16 @@ func probe(ctx context.Context, src Source, req Request, from, to time.Time, out
 	if err := checkNumeric(ctx, src, req.Selection); err != nil {
 		return probeResult{}, err
 	}
-	db, stmt := influx.SeriesCountStatement(req.Selection, from, to)
+	_, stmt := influx.SeriesCountStatement(req.Selection, from, to)
 	out.Scripts = append(out.Scripts, stmt)
-	var total, series int64
-	err := src.InfluxQL(ctx, db, stmt, func(s influx.Series) error {
-		for _, row := range s.Values {
-			for _, v := range row[1:] {
-				if n, ok := influx.Number(v); ok && n > 0 {
-					total += int64(n)
-					series++
-				}
-			}
-		}
-		return nil
-	})
+	counts, err := src.SeriesCounts(ctx, req.Selection, from, to)
 	if err != nil {
 		return probeResult{}, err
+	}
+	var total, series int64
+	for _, c := range counts {
+		total += c.N
+		series++
 	}
 	p := probeResult{density: float64(total) / to.Sub(from).Seconds()}
 	// Enough windows to fill the history twice; without data to go by,
@@ -307,19 +307,18 @@ func (r *runner) streamPoints(ctx context.Context, from, to time.Time, newState 
 	if !to.After(from) {
 		return nil
 	}
-	stmt, err := r.src.Points(ctx, r.req.Selection, from, to, func(rows influx.Rows) error {
-		states := r.states(rows.Tags, newState)
-		for j, ts := range rows.Times {
-			for i, v := range rows.Values[j] {
-				if v == nil {
+	_, stmt := influx.PointsStatement(r.req.Selection, from, to)
+	r.out.Scripts = append(r.out.Scripts, stmt)
+	return r.src.Points(ctx, r.req.Selection, from, to, func(b influx.Batch) error {
+		states := r.states(b.Tags, newState)
+		for j, ts := range b.Times {
+			for i := 0; i < b.Width; i++ {
+				x := b.Value(j, i)
+				if math.IsNaN(x) {
 					continue // this point has no such field
 				}
 				if err := r.count(1); err != nil {
 					return err
-				}
-				x, ok := influx.Number(v)
-				if !ok {
-					return notNumeric(r.req.Selection.Fields[i], v)
 				}
 				st := states(i)
 				st.last = ts
@@ -330,14 +329,6 @@ func (r *runner) streamPoints(ctx context.Context, from, to time.Time, newState 
 		}
 		return nil
 	})
-	r.out.Scripts = append(r.out.Scripts, stmt)
-	return err
-}
-
-// notNumeric is the error for a value that is not a number (a field whose
-// type differs between shards).
-func notNumeric(field string, v any) error {
-	return &models.QueryError{Field: "fields", Reason: fmt.Sprintf("field %s holds %T values; the t-test needs numbers", influx.String(field), v)}
 }
 
 // windows reads one row per window and series (count, mean, standard
@@ -353,10 +344,9 @@ func (r *runner) windows(ctx context.Context, lookback int) error {
 		sum analysis.Summary
 	}
 	rows := map[*state][]row{}
-	var countErr error
-	err := r.src.WindowStats(ctx, r.req.Selection, prefixStart, r.stop, r.req.Window, func(w influx.WindowStat) {
-		if countErr == nil {
-			countErr = r.count(1)
+	err := r.src.WindowStats(ctx, r.req.Selection, prefixStart, r.stop, r.req.Window, func(w influx.WindowStat) error {
+		if err := r.count(1); err != nil {
+			return err
 		}
 		st := r.lookupSeries(w.Field, w.Tags, func() *state { return &state{windows: analysis.NewWindowDetector(r.req.Config)} })
 		s := analysis.Summary{N: int(w.N), Mean: w.Mean}
@@ -364,12 +354,10 @@ func (r *runner) windows(ctx context.Context, lookback int) error {
 			s.M2 = w.SD * w.SD * float64(s.N-1)
 		}
 		rows[st] = append(rows[st], row{w.End.UnixNano(), s})
+		return nil
 	})
 	if err != nil {
 		return err
-	}
-	if countErr != nil {
-		return countErr
 	}
 	var prefix int64
 	start := r.start.UnixNano()
