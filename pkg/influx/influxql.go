@@ -119,9 +119,7 @@ func (c *Client) InfluxQL(ctx context.Context, db, statement string, fn func(Ser
 		return classify(err, c.url)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Token "+c.token)
-	}
+	c.authorize(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return classify(err, c.url)
