@@ -63,11 +63,15 @@ export interface VigilOptions extends DataSourceJsonData {
   /** Seconds. */
   timeout?: number;
   maxPoints?: number;
+  /** v1 user, sent with secureJsonData.password; the alternative to the token. */
+  user?: string;
 }
 
 /** Secret settings (secureJsonData); Grafana never sends them back to the browser. */
 export interface VigilSecureJsonData {
   token?: string;
+  /** v1 password of jsonData.user (InfluxDB 3.x: the database token). */
+  password?: string;
 }
 
 export const DEFAULT_SETTINGS = defaults.settings;

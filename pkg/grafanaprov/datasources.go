@@ -21,8 +21,8 @@ var uidRe = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,40}$`)
 // vigilJSONData and vigilSecureJSONData are the keys the plugin reads
 // (pkg/models.LoadSettings): any other key is a typo the plugin would ignore.
 var (
-	vigilJSONData       = []string{"organization", "defaultBucket", "timeout", "maxPoints"}
-	vigilSecureJSONData = []string{"token"}
+	vigilJSONData       = []string{"organization", "defaultBucket", "timeout", "maxPoints", "user"}
+	vigilSecureJSONData = []string{"token", "password"}
 )
 
 // LoadDatasources reads a data source provisioning file, expanding $VARIABLES
@@ -118,8 +118,11 @@ func checkVigilSettings(c *errs, p string, ds Datasource) {
 	switch {
 	case errors.As(err, &se):
 		field := p + ".jsonData." + se.Setting
-		if se.Setting == "url" {
+		switch {
+		case se.Setting == "url":
 			field = p + ".url"
+		case contains(vigilSecureJSONData, se.Setting):
+			field = p + ".secureJsonData." + se.Setting
 		}
 		c.add(field, ds.Line, "%s", se.Reason)
 	case err != nil:

@@ -143,6 +143,8 @@ func mutations() []mutation {
 			want: []string{"datasources/vigil.yaml:", "datasources[0].colour", "unknown field"}},
 		{name: "ds jsonData typo", file: "provisioning/datasources/vigil.yaml", old: "      timeout: 30", new: "      timeOut: 30",
 			want: []string{"datasources/vigil.yaml", "datasources[0].jsonData.timeOut", "not a Vigil setting"}},
+		{name: "ds user and token", file: "provisioning/datasources/vigil.yaml", old: "# user: vigil", new: "user: vigil",
+			want: []string{"datasources/vigil.yaml", "datasources[0].secureJsonData.token", `"user"/"password": use either the token`}},
 		{name: "ds defaultBucket empty", env: map[string]string{"VIGIL_DEFAULT_BUCKET": ""},
 			want: []string{"datasources/vigil.yaml", "datasources[0].jsonData.defaultBucket", "is empty"}},
 		{name: "ds url not http", env: map[string]string{"VIGIL_INFLUXDB_URL": "localhost:8086"},

@@ -21,7 +21,10 @@ type Client struct {
 	url    string
 	org    string
 	token  string
-	http   *http.Client
+	// user and password, when user is set, are sent instead of token.
+	user     string
+	password string
+	http     *http.Client
 }
 
 // Config is what a Client needs to reach InfluxDB.
@@ -29,6 +32,10 @@ type Config struct {
 	URL          string
 	Organization string
 	Token        string
+	// User and Password are the v1 credentials, used instead of Token when
+	// User is set.
+	User     string
+	Password string
 	// HTTPClient carries the timeout, TLS and proxy options.
 	HTTPClient *http.Client
 }
@@ -39,12 +46,47 @@ func NewClient(cfg Config) *Client {
 		SetHTTPClient(cfg.HTTPClient).
 		SetApplicationName("vigil-anomaly-datasource").
 		SetLogLevel(0)
-	c := influxdb2.NewClientWithOptions(cfg.URL, cfg.Token, opts)
+	c := influxdb2.NewClientWithOptions(cfg.URL, fluxToken(cfg), opts)
 	httpClient := cfg.HTTPClient
 	if httpClient == nil {
 		httpClient = http.DefaultClient
 	}
-	return &Client{client: c, query: c.QueryAPI(cfg.Organization), url: cfg.URL, org: cfg.Organization, token: cfg.Token, http: httpClient}
+	return &Client{client: c, query: c.QueryAPI(cfg.Organization), url: cfg.URL, org: cfg.Organization,
+		token: cfg.Token, user: cfg.User, password: cfg.Password, http: httpClient}
+}
+
+// fluxToken is the token the v2 API client sends: with v1 credentials,
+// "user:password", the form InfluxDB 1.8 accepts as a token.
+func fluxToken(cfg Config) string {
+	if cfg.User != "" {
+		return cfg.User + ":" + cfg.Password
+	}
+	return cfg.Token
+}
+
+// authorize sets the credentials of an InfluxQL (/query) request: HTTP Basic
+// auth with v1 credentials (InfluxDB 1.x users, 2.x v1 authorizations, 3.x
+// with the token as password), else the token; nothing when neither is set.
+func (c *Client) authorize(req *http.Request) {
+	switch {
+	case c.user != "":
+		req.SetBasicAuth(c.user, c.password)
+	case c.token != "":
+		req.Header.Set("Authorization", "Token "+c.token)
+	}
+}
+
+// NameCredentials makes a refused-credentials error name the credentials
+// this client sends (the errors of the InfluxDB calls say "token"); other
+// errors pass unchanged. Handlers call it before showing an error.
+func (c *Client) NameCredentials(err error) error {
+	var e *Error
+	if c == nil || c.user == "" || !errors.As(err, &e) || e.Kind != KindUnauthorized || e.detail == "" {
+		return err
+	}
+	named := *e
+	named.Message = refusedMessage(credentialsUserPassword, e.Status, e.detail)
+	return &named
 }
 
 // Close releases the client's idle connections.

@@ -19,19 +19,21 @@ type Kind int
 const (
 	KindUnreachable  Kind = iota + 1 // no connection: wrong host or port, InfluxDB down
 	KindTimeout                      // connected, but no answer within the timeout
-	KindUnauthorized                 // the token was refused
+	KindUnauthorized                 // the token or user/password was refused
 	KindNotFound                     // the bucket (database/retention policy) does not exist
 	KindBadQuery                     // InfluxDB rejected the Flux script
 	KindUnavailable                  // InfluxDB answered with a server error
 )
 
 // Error is an InfluxDB failure with a message written for the Grafana user.
-// It never contains the token.
+// It never contains the token or password.
 type Error struct {
 	Kind    Kind
 	Status  int // HTTP status from InfluxDB, 0 when there was no answer
 	Message string
 	Err     error
+	// detail is InfluxDB's own words, kept to reword Message (NameCredentials).
+	detail string
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -71,7 +73,7 @@ func classify(err error, url string) error {
 
 // fromStatus classifies an HTTP error answer from InfluxDB.
 func fromStatus(status int, detail, url string) *Error {
-	e := &Error{Status: status, Err: fmt.Errorf("HTTP %d: %s", status, detail)}
+	e := &Error{Status: status, Err: fmt.Errorf("HTTP %d: %s", status, detail), detail: detail}
 	switch {
 	case strings.Contains(strings.ToLower(detail), "flux query service disabled"):
 		// InfluxDB 1.x answers 403 when Flux is off: not a token problem.
@@ -79,7 +81,7 @@ func fromStatus(status int, detail, url string) *Error {
 		e.Message = fmt.Sprintf("Flux is disabled on this InfluxDB (HTTP %d: %s): only the flux query type needs it; set flux-enabled = true in the [http] section of influxdb.conf to use it", status, detail)
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		e.Kind = KindUnauthorized
-		e.Message = fmt.Sprintf("InfluxDB refused the token (HTTP %d: %s): check the token in the data source settings (InfluxDB 1.8: user:password)", status, detail)
+		e.Message = refusedMessage(credentialsToken, status, detail)
 	case status == http.StatusNotFound || isMissingBucket(detail):
 		e.Kind = KindNotFound
 		e.Message = fmt.Sprintf("InfluxDB says the bucket does not exist (HTTP %d: %s)", status, detail)
@@ -95,6 +97,21 @@ func fromStatus(status int, detail, url string) *Error {
 		e.Message = fmt.Sprintf("InfluxDB rejected the query (HTTP %d: %s)", status, detail)
 	}
 	return e
+}
+
+// The credentials a refused-credentials message names.
+const (
+	credentialsToken        = "token"
+	credentialsUserPassword = "user/password"
+)
+
+// refusedMessage says which credentials InfluxDB refused and where to fix them.
+func refusedMessage(credentials string, status int, detail string) string {
+	fix := "check the token in the data source settings (InfluxDB 1.8: user:password)"
+	if credentials == credentialsUserPassword {
+		fix = `check "user" and "password" in the data source settings (InfluxDB 2.x: a v1 authorization's; 3.x: any user, the database token as password)`
+	}
+	return fmt.Sprintf("InfluxDB refused the %s (HTTP %d: %s): %s", credentials, status, detail, fix)
 }
 
 // isMissingBucket recognises InfluxDB 1.8's and 2.x's words for a bucket that
@@ -135,6 +152,25 @@ func bucketError(err error, bucket string) error {
 		return &Error{Kind: e.Kind, Status: e.Status, Err: e.Err, Message: e.Message + fmt.Sprintf(", and that it may read bucket %s", String(bucket))}
 	}
 	return err
+}
+
+// DBRPError explains a bucket that InfluxDB 2.x does not find through
+// InfluxQL: 2.x answers InfluxQL only for a database/retention policy mapped
+// to a bucket (a DBRP mapping), so the fix is a mapping. Other errors pass
+// unchanged.
+func DBRPError(err error, bucket string) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != KindNotFound {
+		return err
+	}
+	db, rp, _ := strings.Cut(bucket, "/")
+	if rp == "" {
+		rp = "autogen"
+	}
+	return &Error{Kind: e.Kind, Status: e.Status, Err: e.Err, detail: e.detail, Message: fmt.Sprintf(
+		"InfluxDB 2.x has no DBRP mapping for bucket %s: 2.x answers InfluxQL (every query type but flux reads with it) only for buckets mapped to a database and retention policy. "+
+			"Map the bucket that holds the data: influx v1 dbrp create --db %s --rp %s --bucket-id <bucket-id> --default",
+		String(bucket), String(db), String(rp))}
 }
 
 // IsKind reports whether err is an InfluxDB error of the given kind.

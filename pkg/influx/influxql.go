@@ -115,9 +115,7 @@ func (c *Client) send(ctx context.Context, db, statement string, open func(heade
 		return classify(err, c.url)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Token "+c.token)
-	}
+	c.authorize(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return classify(err, c.url)

@@ -39,21 +39,23 @@ func SeriesCountStatement(s Selection, start, stop time.Time) (db, statement str
 }
 
 // CheckBucket confirms that bucket (database/retention-policy) exists and the
-// token may read it: InfluxQL's list of the database's retention policies,
-// which needs read access, must hold the bucket's.
+// credentials may read it: InfluxQL's list of the database's retention
+// policies, which needs read access, must hold the bucket's (any one for a
+// bucket without "/rp"). InfluxDB 2.x lists none, without an error, for a
+// database with no DBRP mapping.
 func (c *Client) CheckBucket(ctx context.Context, bucket string) error {
 	db, rp, _ := strings.Cut(bucket, "/")
-	found := rp == ""
+	found := false
 	err := c.InfluxQL(ctx, db, "SHOW RETENTION POLICIES ON "+Ident(db), func(s Series) error {
 		for _, row := range s.Values {
-			if name, _ := row[0].(string); name == rp {
+			if name, _ := row[0].(string); rp == "" || name == rp {
 				found = true
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return bucketError(err, bucket)
+		return bucketError(c.NameCredentials(err), bucket)
 	}
 	if !found {
 		return bucketError(&Error{Kind: KindNotFound, Message: "retention policy not found"}, bucket)

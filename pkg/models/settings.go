@@ -30,6 +30,11 @@ type Settings struct {
 	MaxPoints int64
 	// Token authenticates to InfluxDB (InfluxDB 1.8: user:password). Never log it.
 	Token string
+	// User and Password are the v1 credentials, the alternative to Token:
+	// InfluxDB 1.x's user, 2.x's v1 authorization, 3.x's any user with the
+	// database token as password. Never log Password.
+	User     string
+	Password string
 }
 
 // jsonData is the non-secret part of the settings as Grafana stores it. Numbers
@@ -39,6 +44,7 @@ type jsonData struct {
 	DefaultBucket string          `json:"defaultBucket"`
 	Timeout       json.RawMessage `json:"timeout"`
 	MaxPoints     json.RawMessage `json:"maxPoints"`
+	User          string          `json:"user"`
 }
 
 // SettingsError is a data source setting that cannot be used. Its message
@@ -65,8 +71,13 @@ func LoadSettings(s backend.DataSourceInstanceSettings) (Settings, error) {
 		Organization:  strings.TrimSpace(jd.Organization),
 		DefaultBucket: strings.TrimSpace(jd.DefaultBucket),
 		Token:         s.DecryptedSecureJSONData["token"],
+		User:          strings.TrimSpace(jd.User),
+		Password:      s.DecryptedSecureJSONData["password"],
 	}
 	if err := validateURL(out.URL); err != nil {
+		return Settings{}, err
+	}
+	if err := validateCredentials(out); err != nil {
 		return Settings{}, err
 	}
 	if out.DefaultBucket == "" {
@@ -107,12 +118,27 @@ func validateURL(raw string) error {
 		return &SettingsError{"url", "has no host: enter the InfluxDB base URL, e.g. http://localhost:8086"}
 	}
 	if u.User != nil {
-		return &SettingsError{"url", "must not contain credentials: put them in the token (InfluxDB 1.8: user:password)"}
+		return &SettingsError{"url", `must not contain credentials: put them in "user" and "password", or in the token (InfluxDB 1.8: user:password)`}
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return &SettingsError{"url", "must not contain a query string or fragment: enter only the InfluxDB base URL"}
 	}
 	return nil
+}
+
+// validateCredentials accepts a token, or user and password, or neither
+// (authentication off), so that it is never unclear which InfluxDB is sent.
+// The messages name settings, never their values.
+func validateCredentials(s Settings) error {
+	switch {
+	case s.Token != "" && (s.User != "" || s.Password != ""):
+		return &SettingsError{"token", `is set, and so are "user"/"password": use either the token or the v1 user and password, and clear the other`}
+	case s.User != "" && s.Password == "":
+		return &SettingsError{"password", `is empty but "user" is set: enter the user's password (InfluxDB 3.x: the database token), or clear "user"`}
+	case s.Password != "" && s.User == "":
+		return &SettingsError{"user", `is empty but "password" is set: enter the v1 user name, or clear "password"`}
+	}
+	return checkPrintable("user", s.User)
 }
 
 // positiveNumber reads an optional number that may be written as a JSON number

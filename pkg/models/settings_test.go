@@ -90,3 +90,56 @@ func TestLoadSettingsErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadSettingsCredentials(t *testing.T) {
+	const secret = "hunter2-secret"
+	tests := []struct {
+		name, jsonData        string
+		secure                map[string]string
+		token, user, password string // want, when setting is ""
+		setting, message      string // want a SettingsError
+	}{
+		{name: "none: authentication off", jsonData: `{"defaultBucket":"b"}`},
+		{name: "token", jsonData: `{"defaultBucket":"b"}`, secure: map[string]string{"token": secret}, token: secret},
+		{name: "user and password", jsonData: `{"defaultBucket":"b","user":" vigil "}`, secure: map[string]string{"password": secret}, user: "vigil", password: secret},
+		{name: "empty password is unset", jsonData: `{"defaultBucket":"b"}`, secure: map[string]string{"token": secret, "password": ""}, token: secret},
+		{name: "token and user/password", jsonData: `{"defaultBucket":"b","user":"vigil"}`, secure: map[string]string{"token": secret, "password": secret},
+			setting: "token", message: `and so are "user"/"password": use either the token or the v1 user and password`},
+		{name: "token and user", jsonData: `{"defaultBucket":"b","user":"vigil"}`, secure: map[string]string{"token": secret},
+			setting: "token", message: "use either the token or"},
+		{name: "token and password", jsonData: `{"defaultBucket":"b"}`, secure: map[string]string{"token": secret, "password": secret},
+			setting: "token", message: "use either the token or"},
+		{name: "user without password", jsonData: `{"defaultBucket":"b","user":"vigil"}`,
+			setting: "password", message: `is empty but "user" is set`},
+		{name: "password without user", jsonData: `{"defaultBucket":"b","user":"  "}`, secure: map[string]string{"password": secret},
+			setting: "user", message: `is empty but "password" is set`},
+		{name: "control character in user", jsonData: `{"defaultBucket":"b","user":"vi\tgil"}`, secure: map[string]string{"password": secret},
+			setting: "user", message: "control character"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := instance("http://influx:8086", tt.jsonData, "")
+			s.DecryptedSecureJSONData = tt.secure
+			got, err := LoadSettings(s)
+			if tt.setting == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Token != tt.token || got.User != tt.user || got.Password != tt.password {
+					t.Fatalf("got token %q user %q password %q", got.Token, got.User, got.Password)
+				}
+				return
+			}
+			se, ok := err.(*SettingsError)
+			if !ok {
+				t.Fatalf("got %v (%T), want *SettingsError", err, err)
+			}
+			if se.Setting != tt.setting || !strings.Contains(se.Error(), tt.message) {
+				t.Fatalf("got %q, want setting %q and message containing %q", se.Error(), tt.setting, tt.message)
+			}
+			if strings.Contains(se.Error(), secret) {
+				t.Fatalf("message leaks a secret: %q", se.Error())
+			}
+		})
+	}
+}

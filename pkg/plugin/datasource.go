@@ -64,6 +64,8 @@ func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (i
 		URL:          settings.URL,
 		Organization: settings.Organization,
 		Token:        settings.Token,
+		User:         settings.User,
+		Password:     settings.Password,
 		HTTPClient:   httpClient,
 	})
 	return ds, nil

@@ -14,7 +14,7 @@ import (
 // bucket can be read with InfluxQL (every query type but flux reads with
 // it), and whether Flux answers. Each failure has its own message that says
 // what to fix: an invalid setting, an unreachable server, a refused token or
-// a missing bucket.
+// user/password, a missing bucket, or on InfluxDB 2.x a missing DBRP mapping.
 func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequest) (*backend.CheckHealthResult, error) {
 	if d.settingsErr != nil {
 		return healthError(d.settingsErr.Error()), nil
@@ -23,7 +23,7 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 	if err != nil {
 		return healthError(err.Error()), nil
 	}
-	if err := d.client.CheckBucket(ctx, d.settings.DefaultBucket); err != nil {
+	if err := d.checkBucket(ctx, version); err != nil {
 		d.logger.Info("health check failed", "error", err)
 		return healthError(err.Error()), nil
 	}
@@ -43,6 +43,16 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 		Message: fmt.Sprintf("InfluxDB %s is reachable and bucket %s can be read. InfluxQL answers; %s.",
 			found, influx.String(d.settings.DefaultBucket), flux),
 	}, nil
+}
+
+// checkBucket checks the default bucket. On InfluxDB 2.x a bucket InfluxQL
+// does not find is one without a DBRP mapping, which the message explains.
+func (d *Datasource) checkBucket(ctx context.Context, version string) error {
+	err := d.client.CheckBucket(ctx, d.settings.DefaultBucket)
+	if influx.ProductLine(version) == "2.x" {
+		return influx.DBRPError(err, d.settings.DefaultBucket)
+	}
+	return err
 }
 
 func healthError(msg string) *backend.CheckHealthResult {

@@ -81,6 +81,32 @@ describe('ConfigEditor', () => {
     expect(next.secureJsonData?.token).toBe('');
   });
 
+  it('writes the v1 user to jsonData and the password to secureJsonData', () => {
+    const onChange = renderEditor(settings());
+    expect(screen.getByText('InfluxDB 1.x / v1 authentication')).toBeInTheDocument();
+    fireEvent.change(screen.getByLabelText(/^User/), { target: { value: 'vigil' } });
+    expect(onChange.mock.calls.at(-1)[0].jsonData).toEqual({ defaultBucket: 'printer/autogen', user: 'vigil' });
+    fireEvent.change(screen.getByLabelText(/^Password/), { target: { value: 'pw-secret' } });
+    const next = onChange.mock.calls.at(-1)[0] as Settings;
+    expect(next.secureJsonData?.password).toBe('pw-secret');
+    expect(JSON.stringify(next.jsonData)).not.toContain('pw-secret');
+  });
+
+  it('shows a configured password as set and resets only it', () => {
+    const onChange = renderEditor(
+      settings({ jsonData: { defaultBucket: 'b', user: 'vigil' }, secureJsonFields: { password: true } })
+    );
+    expect(screen.getByLabelText(/^User/)).toHaveValue('vigil');
+    expect(screen.getByLabelText(/^Password/)).toHaveValue('configured');
+    expect(screen.getByLabelText(/^Token/)).toHaveValue('');
+    fireEvent.click(screen.getByRole('button', { name: /reset/i }));
+    const next = onChange.mock.calls.at(-1)[0] as Settings;
+    expect(next.secureJsonFields.password).toBe(false);
+    expect(next.secureJsonData?.password).toBe('');
+    expect(next.secureJsonFields.token).toBeUndefined();
+    expect(next.jsonData.user).toBe('vigil');
+  });
+
   it.each([
     ['an empty URL', { url: '' }, /Enter the InfluxDB base URL/],
     ['a URL without scheme', { url: 'influx:8086' }, /must start with http/],

@@ -20,6 +20,15 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
 
   const setJsonData = (patch: Partial<VigilOptions>) =>
     onOptionsChange({ ...options, jsonData: { ...jsonData, ...patch } });
+  const setSecret = (key: keyof VigilSecureJsonData, value: string) =>
+    onOptionsChange({ ...options, secureJsonData: { ...secureJsonData, [key]: value } });
+  // Reset forgets the stored secret: Grafana deletes it on save.
+  const resetSecret = (key: keyof VigilSecureJsonData) =>
+    onOptionsChange({
+      ...options,
+      secureJsonFields: { ...secureJsonFields, [key]: false },
+      secureJsonData: { ...secureJsonData, [key]: '' },
+    });
 
   const errors = {
     url: urlError(options.url),
@@ -48,7 +57,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
         </Field>
         <Field
           label="Token"
-          description="InfluxDB API token. For InfluxDB 1.8 write user:password; leave empty when authentication is off. Stored encrypted; never shown again."
+          description="InfluxDB API token. For InfluxDB 1.8 write user:password, or use User and Password below instead; leave empty when authentication is off. Stored encrypted; never shown again."
         >
           <SecretInput
             id="vigil-token"
@@ -56,16 +65,8 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             isConfigured={!!secureJsonFields?.token}
             value={secureJsonData.token ?? ''}
             placeholder="user:password or API token"
-            onChange={(e: ChangeEvent<HTMLInputElement>) =>
-              onOptionsChange({ ...options, secureJsonData: { ...secureJsonData, token: e.currentTarget.value } })
-            }
-            onReset={() =>
-              onOptionsChange({
-                ...options,
-                secureJsonFields: { ...secureJsonFields, token: false },
-                secureJsonData: { ...secureJsonData, token: '' },
-              })
-            }
+            onChange={(e: ChangeEvent<HTMLInputElement>) => setSecret('token', e.currentTarget.value)}
+            onReset={() => resetSecret('token')}
           />
         </Field>
         <Field label="Organization" description="InfluxDB 2.x organization. InfluxDB 1.8 ignores it.">
@@ -90,6 +91,36 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             value={jsonData.defaultBucket ?? ''}
             placeholder="printer/autogen"
             onChange={(e: ChangeEvent<HTMLInputElement>) => setJsonData({ defaultBucket: e.currentTarget.value })}
+          />
+        </Field>
+      </FieldSet>
+      <FieldSet label="InfluxDB 1.x / v1 authentication">
+        <p>
+          The alternative to the token: an InfluxDB 1.x user, an InfluxDB 2.x v1 authorization, or for InfluxDB 3.x
+          any user with the database token as password. Set either the token or user and password, not both.
+        </p>
+        <Field label="User" description="v1 user name, sent with the password as HTTP Basic authentication.">
+          <Input
+            id="vigil-user"
+            width={WIDTH}
+            value={jsonData.user ?? ''}
+            placeholder="user"
+            autoComplete="off"
+            onChange={(e: ChangeEvent<HTMLInputElement>) => setJsonData({ user: e.currentTarget.value })}
+          />
+        </Field>
+        <Field
+          label="Password"
+          description="The user's password (InfluxDB 3.x: the database token). Stored encrypted; never shown again."
+        >
+          <SecretInput
+            id="vigil-password"
+            width={WIDTH}
+            isConfigured={!!secureJsonFields?.password}
+            value={secureJsonData.password ?? ''}
+            placeholder="password"
+            onChange={(e: ChangeEvent<HTMLInputElement>) => setSecret('password', e.currentTarget.value)}
+            onReset={() => resetSecret('password')}
           />
         </Field>
       </FieldSet>
