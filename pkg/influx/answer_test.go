@@ -106,7 +106,7 @@ func TestDecodeFloatsExactly(t *testing.T) {
 func TestDecodeErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, body, want string
-		kind           Kind
+		kind             Kind
 	}{
 		{"statement error", `{"results":[{"statement_id":0,"error":"database not found: x"}]}`, "database not found: x", KindNotFound},
 		{"answer error", `{"error":"error parsing query: found EOF"}`, "error parsing query", KindBadQuery},

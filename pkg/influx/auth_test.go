@@ -86,7 +86,7 @@ func TestRefusedCredentialsAreNamed(t *testing.T) {
 				t.Fatalf("the message leaks the secret: %q", err)
 			}
 			// A query's error is named the same way.
-			qerr := c.NameCredentials(c.InfluxQL(context.Background(), "printer", "SELECT 1", func(Series) error { return nil }))
+			qerr := (c.InfluxQL(context.Background(), "printer", "SELECT 1", func(Series) error { return nil }))
 			if !strings.Contains(qerr.Error(), "refused the "+tt.name) {
 				t.Fatalf("query error %q does not name the %s", qerr, tt.name)
 			}
@@ -94,14 +94,14 @@ func TestRefusedCredentialsAreNamed(t *testing.T) {
 	}
 }
 
-func TestNameCredentialsKeepsOtherErrors(t *testing.T) {
+func TestCredentialsNamedOnlyWhenRefused(t *testing.T) {
 	c := NewClient(Config{URL: "http://127.0.0.1:9", User: "vigil", Password: "pw"})
 	defer c.Close()
 	missing := classify(fromStatus(http.StatusNotFound, "database not found: x", "u"), "u")
-	if got := c.NameCredentials(missing); got != missing {
+	if got := c.nameCredentials(missing); got != missing {
 		t.Fatalf("got %v", got)
 	}
-	if got := (*Client)(nil).NameCredentials(missing); got != missing {
+	if got := (*Client)(nil).nameCredentials(missing); got != missing {
 		t.Fatalf("nil client: got %v", got)
 	}
 }

@@ -76,10 +76,12 @@ func (c *Client) authorize(req *http.Request) {
 	}
 }
 
-// NameCredentials makes a refused-credentials error name the credentials
-// this client sends (the errors of the InfluxDB calls say "token"); other
-// errors pass unchanged. Handlers call it before showing an error.
-func (c *Client) NameCredentials(err error) error {
+// fail classifies an error of one of the client's calls.
+func (c *Client) fail(err error) error { return c.nameCredentials(classify(err, c.url)) }
+
+// nameCredentials makes a refused-credentials error name the credentials
+// this client sends (classify says "token"); other errors pass unchanged.
+func (c *Client) nameCredentials(err error) error {
 	var e *Error
 	if c == nil || c.user == "" || !errors.As(err, &e) || e.Kind != KindUnauthorized || e.detail == "" {
 		return err
@@ -99,16 +101,16 @@ func (c *Client) Close() {
 func (c *Client) Ping(ctx context.Context) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.url, "/")+"/ping", nil)
 	if err != nil {
-		return "", classify(err, c.url)
+		return "", c.fail(err)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return "", classify(err, c.url)
+		return "", c.fail(err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode/100 != 2 {
-		return "", fromStatus(resp.StatusCode, resp.Status, c.url)
+		return "", c.nameCredentials(fromStatus(resp.StatusCode, resp.Status, c.url))
 	}
 	return resp.Header.Get("X-Influxdb-Version"), nil
 }
@@ -154,20 +156,20 @@ func (c *Client) FluxAnswers(ctx context.Context) (bool, string) {
 func (c *Client) Query(ctx context.Context, flux string) (*api.QueryTableResult, error) {
 	res, err := c.query.Query(ctx, flux)
 	if err != nil {
-		return nil, classify(err, c.url)
+		return nil, c.fail(err)
 	}
 	return res, nil
 }
 
 // ResultError classifies an error met while reading a query result stream.
 func (c *Client) ResultError(err error) error {
-	return classify(err, c.url)
+	return c.fail(err)
 }
 
 // Write writes points to bucket and waits until InfluxDB has them.
 func (c *Client) Write(ctx context.Context, bucket string, points ...*write.Point) error {
 	if err := c.client.WriteAPIBlocking(c.org, bucket).WritePoint(ctx, points...); err != nil {
-		return classify(err, c.url)
+		return c.fail(err)
 	}
 	return nil
 }
@@ -175,7 +177,7 @@ func (c *Client) Write(ctx context.Context, bucket string, points ...*write.Poin
 // WriteLines writes line protocol (nanosecond timestamps) to bucket.
 func (c *Client) WriteLines(ctx context.Context, bucket string, lines []string) error {
 	if err := c.client.WriteAPIBlocking(c.org, bucket).WriteRecord(ctx, lines...); err != nil {
-		return classify(err, c.url)
+		return c.fail(err)
 	}
 	return nil
 }

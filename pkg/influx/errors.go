@@ -32,7 +32,7 @@ type Error struct {
 	Status  int // HTTP status from InfluxDB, 0 when there was no answer
 	Message string
 	Err     error
-	// detail is InfluxDB's own words, kept to reword Message (NameCredentials).
+	// detail is InfluxDB's own words, kept to reword Message (nameCredentials).
 	detail string
 }
 

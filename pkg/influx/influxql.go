@@ -112,13 +112,13 @@ func (c *Client) send(ctx context.Context, db, statement string, open func(heade
 	form := url.Values{"db": {db}, "q": {statement}, "epoch": {"ns"}, "chunked": {"true"}, "chunk_size": {"10000"}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.url, "/")+"/query", strings.NewReader(form.Encode()))
 	if err != nil {
-		return classify(err, c.url)
+		return c.fail(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	c.authorize(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return classify(err, c.url)
+		return c.fail(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -128,7 +128,7 @@ func (c *Client) send(ctx context.Context, db, statement string, open func(heade
 		if json.Unmarshal(body, &e) == nil && e.Error != "" {
 			msg = e.Error
 		}
-		return fromStatus(resp.StatusCode, msg, c.url)
+		return c.nameCredentials(fromStatus(resp.StatusCode, msg, c.url))
 	}
 	return decodeAnswer(resp.Body, c.url, open)
 }

@@ -55,7 +55,7 @@ func (c *Client) CheckBucket(ctx context.Context, bucket string) error {
 		return nil
 	})
 	if err != nil {
-		return bucketError(c.NameCredentials(err), bucket)
+		return bucketError(err, bucket)
 	}
 	if !found {
 		return bucketError(&Error{Kind: KindNotFound, Message: "retention policy not found"}, bucket)

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"runtime"
 	"strings"
 	"sync"
@@ -110,21 +113,93 @@ func peakHeap(f func()) uint64 {
 	return peak.Load()
 }
 
+// rawRead sends statement to /query as the given format (an Accept header;
+// "" for chunked JSON) and reads the answer to the end without decoding it:
+// what InfluxDB alone takes to serve it. It returns the answer's size.
+func rawRead(b *testing.B, db, statement, accept string) int64 {
+	form := url.Values{"db": {db}, "q": {statement}, "epoch": {"ns"}, "chunked": {"true"}, "chunk_size": {"10000"}}
+	req, err := http.NewRequest(http.MethodPost, influxDB.URL+"/query", strings.NewReader(form.Encode()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	req.SetBasicAuth(influxDB.User, influxDB.Password)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		b.Fatalf("HTTP %d: %v", resp.StatusCode, err)
+	}
+	if got := resp.Header.Get("Content-Type"); accept != "" && !strings.HasPrefix(got, accept) {
+		b.Fatalf("asked for %s, InfluxDB answered %s", accept, got)
+	}
+	return n
+}
+
+// answerFormats are the InfluxQL answer formats InfluxDB 1.8 serves.
+var answerFormats = []struct{ name, accept string }{
+	{"json", ""}, {"csv", "application/csv"}, {"msgpack", "application/x-msgpack"},
+}
+
+// BenchmarkAnswerFormats: the reference day's points (the t-test's own
+// statement) served by InfluxDB as chunked JSON, CSV and MessagePack, each
+// read to the end undecoded, alternately in one run; and Vigil's streaming
+// JSON decode of the same answer. JSON is the format InfluxDB 1.x, 2.x and
+// 3.x all serve (3.x: JSON and CSV, no MessagePack), and CSV folds each
+// series' tags into one ambiguous cell.
+func BenchmarkAnswerFormats(b *testing.B) {
+	loadPrinter(b, "benchday", 1)
+	sel := influx.Selection{Bucket: "benchday/autogen", Measurement: "temperatures", Fields: datagen.PrinterFields}
+	db, stmt := influx.PointsStatement(sel, t0, t0.Add(24*time.Hour))
+	client := influx.NewClient(influx.Config{URL: influxDB.URL, Token: influxDB.Token()})
+	defer client.Close()
+	took := make([]time.Duration, len(answerFormats))
+	size := make([]int64, len(answerFormats))
+	var decoded time.Duration
+	for i := 0; i < b.N; i++ {
+		for f, format := range answerFormats {
+			s := time.Now()
+			size[f] = rawRead(b, db, stmt, format.accept)
+			took[f] += time.Since(s)
+		}
+		s := time.Now()
+		var values int
+		if err := client.Points(context.Background(), sel, t0, t0.Add(24*time.Hour), func(bt influx.Batch) error {
+			values += len(bt.Values)
+			return nil
+		}); err != nil || values != 3*86_400 {
+			b.Fatalf("decoded %d values: %v", values, err)
+		}
+		decoded += time.Since(s)
+	}
+	for f, format := range answerFormats {
+		b.ReportMetric(float64(took[f].Microseconds())/1e3/float64(b.N), format.name+"-ms/op")
+		b.ReportMetric(float64(size[f])/(1<<20), format.name+"-MiB")
+	}
+	b.ReportMetric(float64(decoded.Microseconds())/1e3/float64(b.N), "json-decoded-ms/op")
+	b.ReportMetric(float64(decoded)/float64(took[0]), "decoded/json-raw")
+}
+
 // BenchmarkFullDayVsRaw: the t-test over the reference day (3 x 86,400
-// points, points mode) against raw reads of the same points: InfluxQL (the
-// statement the t-test runs, chunked JSON, decoded and dropped) and Flux.
+// points, points mode) against the raw InfluxQL read of the same points (the
+// statement the t-test runs, chunked JSON read undecoded: InfluxDB's own
+// time) and against the raw Flux read of them (the t-test's old read path).
 func BenchmarkFullDayVsRaw(b *testing.B) {
 	loadPrinter(b, "benchday", 1)
 	ds := newDatasource(b, influxDB.URL, `{"defaultBucket":"benchday/autogen","maxPoints":100000000}`, influxDB.Token())
 	from, to := t0, t0.Add(24*time.Hour)
-	sel := influx.Selection{Bucket: "benchday/autogen", Measurement: "temperatures", Fields: []string{"hotend", "bed", "air"}}
+	sel := influx.Selection{Bucket: "benchday/autogen", Measurement: "temperatures", Fields: datagen.PrinterFields}
 	db, stmt := influx.PointsStatement(sel, from, to)
 	var rawQL, rawFlux, tt time.Duration
 	for i := 0; i < b.N; i++ {
 		s := time.Now()
-		if err := ds.client.InfluxQL(context.Background(), db, stmt, func(influx.Series) error { return nil }); err != nil {
-			b.Fatal(err)
-		}
+		rawRead(b, db, stmt, "")
 		rawQL += time.Since(s)
 		s = time.Now()
 		benchQuery(b, ds, map[string]any{"queryType": "flux", "flux": rawScript}, from, to)
@@ -137,7 +212,7 @@ func BenchmarkFullDayVsRaw(b *testing.B) {
 	b.ReportMetric(float64(rawFlux.Microseconds())/1e3/float64(b.N), "raw-flux-ms/op")
 	b.ReportMetric(float64(tt.Microseconds())/1e3/float64(b.N), "ttest-ms/op")
 	b.ReportMetric(float64(tt)/float64(rawQL), "ttest/raw-influxql")
-	b.ReportMetric(float64(tt)/float64(rawFlux), "ttest/raw-flux")
+	b.ReportMetric(float64(rawFlux)/float64(rawQL), "raw-flux/raw-influxql")
 }
 
 // Benchmark30Days: 30 days of 1 Hz data for 3 fields (7.8 million points):
@@ -161,9 +236,7 @@ func Benchmark30Days(b *testing.B) {
 		wHeap = max(wHeap, peakHeap(func() { benchQuery(b, ds, ttestModel("windows"), from, to) }))
 		win += time.Since(s)
 		s = time.Now()
-		if err := ds.client.InfluxQL(context.Background(), db, stmt, func(influx.Series) error { return nil }); err != nil {
-			b.Fatal(err)
-		}
+		rawRead(b, db, stmt, "")
 		raw += time.Since(s)
 	}
 	b.ReportMetric(float64(pts.Milliseconds())/float64(b.N), "points-ms/op")

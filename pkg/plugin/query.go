@@ -66,7 +66,7 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (res backe
 		fr, err = d.runAlerts(ctx, q)
 	}
 	if err != nil {
-		return errorResponse(d.client.NameCredentials(err), executed)
+		return errorResponse(err, executed)
 	}
 	return backend.DataResponse{Frames: fr}
 }

@@ -63,7 +63,6 @@ func (d *Datasource) schemaHandler(required []string, lookup func(*http.Request,
 		}
 		result, err := lookup(r, p)
 		if err != nil {
-			err = d.client.NameCredentials(err)
 			writeJSONError(w, influxStatus(err), err.Error())
 			return
 		}
@@ -123,7 +122,6 @@ func (d *Datasource) handleAlertHistory(w http.ResponseWriter, r *http.Request) 
 		points = append(points, write.NewPoint(measurement, p.Tags, p.Fields, p.Time))
 	}
 	if err := d.client.Write(r.Context(), bucket, points...); err != nil {
-		err = d.client.NameCredentials(err)
 		d.logger.Warn("writing alert history failed; answering 5xx so that the sender retries", "error", err)
 		writeJSONError(w, writeFailureStatus(err), "cannot write the alert history: "+err.Error())
 		return
