@@ -276,9 +276,10 @@ type numericSink struct {
 
 func newNumericSink(h header, fn func(Batch) error, typeErr func(string, any) error) *numericSink {
 	width := max(len(h.Columns)-1, 0)
+	// Small to begin with: a fleet answers many short series.
 	return &numericSink{h: h, fn: fn, typeErr: typeErr, rows: Batch{
 		Tags: nonEmpty(h.Tags), Width: width,
-		Times: make([]int64, 0, numericBatch), Values: make([]float64, 0, numericBatch*width)}}
+		Times: make([]int64, 0, 64), Values: make([]float64, 0, 64*width)}}
 }
 
 func (s *numericSink) row(it *jsoniter.Iterator) error {
