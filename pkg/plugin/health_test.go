@@ -88,6 +88,33 @@ func TestCheckHealthInfluxDB2WithoutDBRPMapping(t *testing.T) {
 	}
 }
 
+// TestQueryInfluxDB2WithoutDBRPMapping: a query on a bucket InfluxDB 2.x
+// has no DBRP mapping for says so, with the command, as Save & test does.
+func TestQueryInfluxDB2WithoutDBRPMapping(t *testing.T) {
+	srv := influxDB2WithoutDBRP(t)
+	ds := newDatasourceSecure(t, srv.URL, `{"defaultBucket":"printer/autogen"}`, nil)
+	for _, model := range []string{
+		`{"queryType":"ttest","measurement":"temperatures","fields":["hotend"]}`,
+		`{"queryType":"power","measurement":"power"}`,
+		`{"queryType":"influxql","influxql":"SELECT * FROM \"m\" WHERE $timeFilter"}`,
+	} {
+		var q struct{ QueryType string }
+		_ = json.Unmarshal([]byte(model), &q)
+		resp, err := ds.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{{
+			RefID: "A", QueryType: q.QueryType, JSON: json.RawMessage(model),
+			TimeRange: backend.TimeRange{From: time.Unix(0, 0), To: time.Unix(3600, 0)}, Interval: time.Minute, MaxDataPoints: 100,
+		}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := resp.Responses["A"]
+		if r.Error == nil || !strings.Contains(r.Error.Error(), "no DBRP mapping") ||
+			!strings.Contains(r.Error.Error(), `influx v1 dbrp create --db "printer" --rp "autogen"`) || r.ErrorSource != backend.ErrorSourceDownstream {
+			t.Fatalf("%s: got %v (%s), want the DBRP hint", q.QueryType, r.Error, r.ErrorSource)
+		}
+	}
+}
+
 // TestUserPassword: Save & test and a t-test query with v1 user/password
 // and no token, against InfluxDB 1.8 with auth on.
 func TestUserPassword(t *testing.T) {
