@@ -26,19 +26,21 @@ type Manifest struct {
 
 // SettingsDefaults are the data source settings used when jsonData leaves them unset.
 type SettingsDefaults struct {
-	TimeoutSeconds float64 `json:"timeout"`
-	MaxPoints      int64   `json:"maxPoints"`
+	TimeoutSeconds      float64 `json:"timeout"`
+	MaxPoints           int64   `json:"maxPoints"`
+	StateMaxMB          float64 `json:"stateMaxMB"`
+	StateHorizonWindows int     `json:"stateHorizonWindows"`
 }
 
 // QueryDefaults are the values a query gets for the fields it leaves unset.
 type QueryDefaults struct {
-	QueryType string `json:"queryType"`
-	Window    string `json:"window"`
-	History int     `json:"history"`
-	Alpha   float64 `json:"alpha"`
-	Output  string  `json:"output"`
-	Mode    string  `json:"mode"`
-	Power   struct {
+	QueryType string  `json:"queryType"`
+	Window    string  `json:"window"`
+	History   int     `json:"history"`
+	Alpha     float64 `json:"alpha"`
+	Output    string  `json:"output"`
+	Mode      string  `json:"mode"`
+	Power     struct {
 		ActivePower string   `json:"activePower"`
 		SubMeters   []string `json:"subMeters"`
 		Aggregate   string   `json:"aggregate"`

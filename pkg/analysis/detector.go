@@ -185,3 +185,36 @@ func floorDiv(a, b int64) int64 {
 	}
 	return q
 }
+
+// Clone returns an independent copy of the detector and its history, so
+// that a copy can go on from a saved state while the original stays as it
+// was.
+func (d *Detector) Clone() *Detector {
+	c := *d
+	c.history = d.history.clone()
+	c.values = append([]float64(nil), d.values...)
+	return &c
+}
+
+// Clone returns an independent copy of the detector's history.
+func (d *WindowDetector) Clone() *WindowDetector {
+	c := *d
+	c.windows = append([]Summary(nil), d.windows...)
+	return &c
+}
+
+// Clone returns an independent copy, open window and detector included.
+func (w *Windows) Clone() *Windows {
+	c := *w
+	c.Detector = w.Detector.Clone()
+	return &c
+}
+
+// Bytes is about how much memory the detector holds (its history and open
+// window).
+func (d *Detector) Bytes() int64 {
+	return int64(8*(cap(d.history.ring)+cap(d.values))) + 96
+}
+
+// Bytes is about how much memory the detector holds (its window summaries).
+func (d *WindowDetector) Bytes() int64 { return int64(24*cap(d.windows)) + 80 }

@@ -176,3 +176,9 @@ func (m *MovingStats) addWindow(values []float64, accept func(window Summary) bo
 	}
 	return w, added
 }
+
+func (m *MovingStats) clone() *MovingStats {
+	c := *m
+	c.ring = append(make([]float64, 0, cap(m.ring)), m.ring...)
+	return &c
+}

@@ -23,15 +23,19 @@ const FieldLabel = "field"
 // frame (Grafana alerting reads that as NoData) carrying the notices.
 func TTest(out *ttest.Outcome, output models.Output, alpha float64) data.Frames {
 	meta := func() *data.FrameMeta {
+		custom := map[string]any{
+			"mode":       string(out.Mode),
+			"lookback":   out.Lookback.String(),
+			"pointsRead": out.PointsRead,
+		}
+		if out.State != "" {
+			custom["state"] = out.State // cold or warm: whether kept state answered
+		}
 		return &data.FrameMeta{
 			Type:                data.FrameTypeTimeSeriesMulti,
 			TypeVersion:         data.FrameTypeVersion{0, 1},
 			ExecutedQueryString: strings.Join(out.Scripts, "\n\n"),
-			Custom: map[string]any{
-				"mode":       string(out.Mode),
-				"lookback":   out.Lookback.String(),
-				"pointsRead": out.PointsRead,
-			},
+			Custom:              custom,
 		}
 	}
 	var frames data.Frames

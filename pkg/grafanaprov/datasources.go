@@ -21,7 +21,7 @@ var uidRe = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,40}$`)
 // vigilJSONData and vigilSecureJSONData are the keys the plugin reads
 // (pkg/models.LoadSettings): any other key is a typo the plugin would ignore.
 var (
-	vigilJSONData       = []string{"organization", "defaultBucket", "timeout", "maxPoints", "user"}
+	vigilJSONData       = []string{"organization", "defaultBucket", "timeout", "maxPoints", "stateMaxMB", "stateHorizonWindows", "user"}
 	vigilSecureJSONData = []string{"token", "password"}
 )
 

@@ -28,6 +28,10 @@ type Settings struct {
 	Timeout time.Duration
 	// MaxPoints caps the points (records) that one query may read.
 	MaxPoints int64
+	// StateMaxBytes caps the t-test state kept between queries.
+	StateMaxBytes int64
+	// StateHorizon is how many windows back a query from kept state re-reads, for late points.
+	StateHorizon int
 	// Token authenticates to InfluxDB (InfluxDB 1.8: user:password). Never log it.
 	Token string
 	// User and Password are the v1 credentials, the alternative to Token:
@@ -44,6 +48,8 @@ type jsonData struct {
 	DefaultBucket string          `json:"defaultBucket"`
 	Timeout       json.RawMessage `json:"timeout"`
 	MaxPoints     json.RawMessage `json:"maxPoints"`
+	StateMaxMB    json.RawMessage `json:"stateMaxMB"`
+	StateHorizon  json.RawMessage `json:"stateHorizonWindows"`
 	User          string          `json:"user"`
 }
 
@@ -99,6 +105,19 @@ func LoadSettings(s backend.DataSourceInstanceSettings) (Settings, error) {
 		return Settings{}, &SettingsError{"maxPoints", fmt.Sprintf("must be a whole number of points, got %v", maxPoints)}
 	}
 	out.MaxPoints = int64(maxPoints)
+	mb, err := positiveNumber("stateMaxMB", jd.StateMaxMB, vigil.Default.Settings.StateMaxMB, "MiB")
+	if err != nil {
+		return Settings{}, err
+	}
+	out.StateMaxBytes = int64(mb * (1 << 20))
+	horizon, err := positiveNumber("stateHorizonWindows", jd.StateHorizon, float64(vigil.Default.Settings.StateHorizonWindows), "windows")
+	if err != nil {
+		return Settings{}, err
+	}
+	if horizon != math.Trunc(horizon) {
+		return Settings{}, &SettingsError{"stateHorizonWindows", fmt.Sprintf("must be a whole number of windows, got %v", horizon)}
+	}
+	out.StateHorizon = int(horizon)
 	return out, nil
 }
 

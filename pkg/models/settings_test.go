@@ -18,12 +18,12 @@ func instance(url, jsonData, token string) backend.DataSourceInstanceSettings {
 
 func TestLoadSettings(t *testing.T) {
 	got, err := LoadSettings(instance(" http://127.0.0.1:8086 ",
-		`{"organization":"acme","defaultBucket":"printer/autogen","timeout":12.5,"maxPoints":"5000"}`, "u:p"))
+		`{"organization":"acme","defaultBucket":"printer/autogen","timeout":12.5,"maxPoints":"5000","stateMaxMB":0.5,"stateHorizonWindows":"3"}`, "u:p"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Settings{URL: "http://127.0.0.1:8086", Organization: "acme", DefaultBucket: "printer/autogen",
-		Timeout: 12500 * time.Millisecond, MaxPoints: 5000, Token: "u:p"}
+		Timeout: 12500 * time.Millisecond, MaxPoints: 5000, StateMaxBytes: 512 << 10, StateHorizon: 3, Token: "u:p"}
 	if got != want {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
@@ -40,7 +40,7 @@ func TestLoadSettingsDefaults(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", jd, err)
 		}
-		if got.Timeout != 30*time.Second || got.MaxPoints != 1_000_000 || got.Token != "" {
+		if got.Timeout != 30*time.Second || got.MaxPoints != 1_000_000 || got.Token != "" || got.StateMaxBytes != 256<<20 || got.StateHorizon != 2 {
 			t.Errorf("%s: defaults not applied: %+v", jd, got)
 		}
 	}
@@ -66,6 +66,8 @@ func TestLoadSettingsErrors(t *testing.T) {
 		{"text timeout", "http://influx:8086", `{"defaultBucket":"b","timeout":"soon"}`, "timeout", "must be a number of seconds, got soon"},
 		{"negative max points", "http://influx:8086", `{"defaultBucket":"b","maxPoints":-10}`, "maxPoints", "must be positive (number of points), got -10"},
 		{"fractional max points", "http://influx:8086", `{"defaultBucket":"b","maxPoints":2.5}`, "maxPoints", "whole number"},
+		{"negative state cap", "http://influx:8086", `{"defaultBucket":"b","stateMaxMB":-1}`, "stateMaxMB", "must be positive (number of MiB)"},
+		{"fractional horizon", "http://influx:8086", `{"defaultBucket":"b","stateHorizonWindows":1.5}`, "stateHorizonWindows", "whole number of windows"},
 		{"jsonData not an object", "http://influx:8086", `[1]`, "jsonData", "not a JSON object"},
 	}
 	seen := map[string]string{}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/ttest"
 )
 
 // Make sure Datasource implements the SDK's handler interfaces.
@@ -34,8 +35,10 @@ type Datasource struct {
 	// which setting to fix.
 	settingsErr error
 	client      *influx.Client
-	logger      log.Logger
-	resources   backend.CallResourceHandler
+	// cache keeps t-test state between queries (alert evaluations, panels).
+	cache     *ttest.Cache
+	logger    log.Logger
+	resources backend.CallResourceHandler
 }
 
 // NewDatasource is the SDK's instance factory.
@@ -68,6 +71,7 @@ func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (i
 		Password:     settings.Password,
 		HTTPClient:   httpClient,
 	})
+	ds.cache = &ttest.Cache{MaxBytes: settings.StateMaxBytes, Horizon: settings.StateHorizon, Metrics: cacheMetrics{uid: s.UID}}
 	return ds, nil
 }
 

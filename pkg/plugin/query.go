@@ -124,7 +124,7 @@ func (d *Datasource) runInfluxQL(ctx context.Context, q models.Query, statement 
 
 // runTTest runs the t-test and shapes its windows into frames.
 func (d *Datasource) runTTest(ctx context.Context, q models.Query) (data.Frames, error) {
-	out, err := ttest.Run(ctx, d.client, ttest.Request{
+	out, err := d.cache.Run(ctx, d.client, ttest.Request{
 		Selection: influx.Selection{Bucket: q.Bucket, Measurement: q.Measurement, Fields: q.TTest.Fields, Tags: q.Tags},
 		Window:    q.TTest.Window,
 		Config:    analysis.Config{History: q.TTest.History, Alpha: q.TTest.Alpha},

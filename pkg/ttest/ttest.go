@@ -54,6 +54,9 @@ type Outcome struct {
 	Notices []string
 	// PointsRead counts the points (or, in windows mode, window rows) read.
 	PointsRead int64
+	// State says whether a Cache answered from kept state (StateWarm) or
+	// ran without it (StateCold); "" when no Cache was asked.
+	State string
 }
 
 // Warm-up: the history is warmed from the windows before the range. The
@@ -89,6 +92,12 @@ func fieldError(err error) error {
 // run answers a query and also returns the runner, whose per-series state
 // a live stream continues; the runner is nil when no window ends in range.
 func run(ctx context.Context, src Source, req Request) (*Outcome, *runner, error) {
+	return runWith(ctx, src, req, 0)
+}
+
+// runWith is run that also takes each series' state at settleAt (ns, not
+// before the range's first window start; 0 for none), for the Cache.
+func runWith(ctx context.Context, src Source, req Request, settleAt int64) (*Outcome, *runner, error) {
 	w := req.Window
 	start := alignDown(req.From, w)
 	stop := alignDown(req.To, w)
@@ -115,7 +124,7 @@ func run(ctx context.Context, src Source, req Request) (*Outcome, *runner, error
 			mode = models.ModeWindows
 		}
 	}
-	run := &runner{src: src, req: req, start: start, stop: stop, out: out}
+	run := &runner{src: src, req: req, start: start, stop: stop, out: out, settleAt: settleAt}
 	for lookback := p.lookbackWindows; ; {
 		if mode == models.ModeWindows {
 			err = run.windows(ctx, lookback)
@@ -218,6 +227,10 @@ type runner struct {
 	prefixGrew   bool
 	prefixPoints int64
 	read         int64
+	// settleAt, when not 0, is where a cached state is taken (Cache): each
+	// series' state once its windows ending by settleAt are closed.
+	settleAt int64
+	settled  map[*state]*state
 }
 
 type state struct {
@@ -235,6 +248,33 @@ func (r *runner) reset() {
 	r.series = map[string]*state{}
 	r.order = nil
 	r.read = 0
+	r.settled = map[*state]*state{}
+}
+
+// settle takes st's snapshot at settleAt (once), closing its open window
+// first when that window ends by then.
+func (r *runner) settle(st *state) {
+	if r.settleAt == 0 || r.settled[st] != nil {
+		return
+	}
+	if st.points != nil {
+		if res, end, ok := st.points.Flush(r.settleAt); ok {
+			st.record(end, res, r.req.From)
+		}
+	}
+	r.settled[st] = st.snapshot()
+}
+
+// snapshot is an independent copy of the state's detector (not its results).
+func (st *state) snapshot() *state {
+	c := &state{Series: &Series{Field: st.Field, Tags: st.Tags}, last: st.last, emitted: st.emitted, prefixAccepted: st.prefixAccepted}
+	if st.points != nil {
+		c.points = st.points.Clone()
+	}
+	if st.windows != nil {
+		c.windows = st.windows.Clone()
+	}
+	return c
 }
 
 // states gives the state of field i of a tag set, looked up (or created)
@@ -294,13 +334,21 @@ func (r *runner) points(ctx context.Context, lookback int) error {
 	if err := r.streamPoints(ctx, r.start, r.stop, newState, true); err != nil {
 		return err
 	}
-	for _, st := range r.series {
+	r.finishPoints()
+	return nil
+}
+
+// finishPoints settles the series that had no point after settleAt and
+// closes every window complete by the range's end.
+func (r *runner) finishPoints() {
+	for _, key := range r.order {
+		st := r.series[key]
+		r.settle(st)
 		if res, end, ok := st.points.Flush(r.stop.UnixNano()); ok {
 			st.record(end, res, r.req.From)
 		}
 	}
 	r.out.PointsRead = r.read
-	return nil
 }
 
 func (r *runner) streamPoints(ctx context.Context, from, to time.Time, newState func() *state, emit bool) error {
@@ -321,6 +369,9 @@ func (r *runner) streamPoints(ctx context.Context, from, to time.Time, newState 
 					return err
 				}
 				st := states(i)
+				if emit && r.settleAt != 0 && ts >= r.settleAt {
+					r.settle(st)
+				}
 				st.last = ts
 				if out, end, ok := st.points.Add(ts, x); ok && emit {
 					st.record(end, out, r.req.From)
@@ -336,7 +387,12 @@ func (r *runner) streamPoints(ctx context.Context, from, to time.Time, newState 
 // runs WindowDetector over them.
 func (r *runner) windows(ctx context.Context, lookback int) error {
 	r.reset()
-	prefixStart := r.start.Add(-time.Duration(lookback) * r.req.Window)
+	return r.readWindows(ctx, r.start.Add(-time.Duration(lookback)*r.req.Window))
+}
+
+// readWindows reads the window rows in [prefixStart, stop) into the series'
+// detectors (cloned cached states, or new ones).
+func (r *runner) readWindows(ctx context.Context, prefixStart time.Time) error {
 	_, statement := influx.WindowStatsStatement(r.req.Selection, prefixStart, r.stop, r.req.Window)
 	r.out.Scripts = append(r.out.Scripts, statement)
 	type row struct {
@@ -364,6 +420,9 @@ func (r *runner) windows(ctx context.Context, lookback int) error {
 	for st, rs := range rows {
 		sort.Slice(rs, func(i, j int) bool { return rs[i].end < rs[j].end })
 		for _, w := range rs {
+			if r.settleAt != 0 && w.end > r.settleAt {
+				r.settle(st)
+			}
 			if res, ok := st.windows.Window(w.sum); ok {
 				st.record(w.end, res, r.req.From)
 			}
@@ -372,6 +431,9 @@ func (r *runner) windows(ctx context.Context, lookback int) error {
 				st.prefixAccepted = st.windows.Accepted()
 			}
 		}
+	}
+	for _, st := range r.series {
+		r.settle(st)
 	}
 	r.prefixGrew = prefix > r.prefixPoints
 	r.prefixPoints = prefix

@@ -1,0 +1,345 @@
+package ttest
+
+import (
+	"container/list"
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
+)
+
+// Cache keeps t-test state between queries, per query identity (bucket,
+// measurement, fields, tag filter, window, history, alpha, read mode), so
+// that a query over a range sliding forward, such as an alert rule's
+// now-30m at every evaluation, reads only what is new.
+//
+// An entry holds every series' detector state at its settled time S (the
+// end of a window, Horizon windows before the end of the last range read)
+// and the results of the windows ending by S. A query whose range starts
+// inside what the entry covers reads [S, end of range) only: the windows up
+// to S come from the entry, the later ones from a copy of the state that the
+// new points advance; the entry then moves on to the new settled time.
+// Points are re-read from S on, so late points for the last Horizon windows
+// are taken into account; points arriving for windows before S are not
+// reflected in cached answers (a query the entry cannot answer, such as a
+// range older than it, runs without it and starts a new entry).
+//
+// The answer equals the stateless query's on the same data, because the
+// entry is the stateless run continued (the stateless run's own warm-up
+// makes its history the same points; only rounding from a different start
+// can differ, at 1e-12 relative). Each Grafana instance keeps its own; a
+// cold cache only costs time.
+type Cache struct {
+	// MaxBytes caps the state kept; least recently used entries go first.
+	MaxBytes int64
+	// Horizon is how many windows before the end of the last range read are
+	// read again, for late points.
+	Horizon int
+	// Metrics, when set, is told of hits, misses, evictions and the bytes kept.
+	Metrics CacheMetrics
+
+	mu      sync.Mutex
+	lru     *list.List // of *entry, most recently used first
+	entries map[string]*list.Element
+	bytes   int64
+}
+
+// CacheMetrics receives the cache's counters (Prometheus in the plugin).
+type CacheMetrics interface {
+	Hit()
+	Miss()
+	Evict()
+	Bytes(total int64)
+}
+
+// entry is one query identity's state.
+type entry struct {
+	key string
+	mu  sync.Mutex // one query advances an entry at a time
+	// mode is the read mode the entry's first query resolved.
+	mode models.Mode
+	// origin and settled (ns): results are kept for the windows ending in
+	// (origin, settled]; the detectors are as they were at settled.
+	origin, settled int64
+	lookback        time.Duration
+	// span is the longest range answered, which decides how far back
+	// results are kept.
+	span   time.Duration
+	series map[string]*cachedSeries
+	bytes  int64
+}
+
+type cachedSeries struct {
+	state   *state // detector at settled
+	ends    []time.Time
+	results []analysis.Result
+}
+
+// Key is a query's cache identity.
+func Key(req Request) string {
+	tags := make([]string, 0, len(req.Selection.Tags))
+	for k, v := range req.Selection.Tags {
+		tags = append(tags, k+"="+v)
+	}
+	sort.Strings(tags)
+	return fmt.Sprintf("%q %q %q %q %s %d %v %s", req.Selection.Bucket, req.Selection.Measurement,
+		req.Selection.Fields, tags, req.Window, req.Config.History, req.Config.Alpha, req.Mode)
+}
+
+// Run answers a t-test query from the cache where it can, reading only
+// what is new, and updates the cache.
+func (c *Cache) Run(ctx context.Context, src Source, req Request) (*Outcome, error) {
+	e := c.entry(Key(req))
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	w := req.Window
+	start, stop := alignDown(req.From, w), alignDown(req.To, w)
+	settleAt := stop.Add(-time.Duration(c.horizon()) * w)
+	var out *Outcome
+	var r *runner
+	var err error
+	if e.series != nil && e.covers(start, stop) {
+		c.count(true)
+		out, r, err = e.advance(ctx, src, req, start, stop, settleAt)
+	} else {
+		c.count(false)
+		out, r, err = runSettled(ctx, src, req, maxTime(settleAt, start))
+		if err == nil && r != nil {
+			e.reset(out, start)
+		}
+	}
+	if err != nil {
+		return nil, fieldError(err)
+	}
+	if r != nil {
+		e.store(r, r.settleAt, stop.Sub(start))
+		c.resize(e)
+	}
+	return out, nil
+}
+
+// covers reports whether the entry can answer [start, stop): the range
+// starts after the entry's first kept window, and no further beyond the
+// settled time than the warm-up lookback (else a stateless run reads less).
+func (e *entry) covers(start, stop time.Time) bool {
+	s := time.Unix(0, e.settled)
+	return start.UnixNano() >= e.origin && !start.After(s.Add(e.lookback)) && !stop.Before(s)
+}
+
+// runSettled is the stateless run, also taking the series' states at settleAt.
+func runSettled(ctx context.Context, src Source, req Request, settleAt time.Time) (*Outcome, *runner, error) {
+	out, r, err := runWith(ctx, src, req, settleAt.UnixNano())
+	if out != nil {
+		out.State = StateCold
+	}
+	return out, r, err
+}
+
+// reset starts the entry afresh from a stateless run over a range from start.
+func (e *entry) reset(out *Outcome, start time.Time) {
+	e.mode, e.lookback, e.origin, e.span = out.Mode, out.Lookback, start.UnixNano(), 0
+	e.series = map[string]*cachedSeries{}
+}
+
+// advance answers [start, stop) from the entry: it reads [settled, stop)
+// into copies of the cached states and joins the kept results before.
+func (e *entry) advance(ctx context.Context, src Source, req Request, start, stop, settleAt time.Time) (*Outcome, *runner, error) {
+	settled := time.Unix(0, e.settled).UTC()
+	if settleAt.Before(settled) {
+		settleAt = settled
+	}
+	out := &Outcome{Mode: e.mode, Lookback: e.lookback, State: StateWarm}
+	run := &runner{src: src, req: req, start: settled, stop: stop, out: out}
+	run.req.From = settled // record every window after settled; the answer filters
+	run.reset()
+	run.settleAt = settleAt.UnixNano()
+	for key, cs := range e.series {
+		st := cs.state.snapshot()
+		run.series[key] = st
+		run.order = append(run.order, key)
+	}
+	sort.Strings(run.order)
+	if stop.After(settled) {
+		var err error
+		if e.mode == models.ModeWindows {
+			err = run.readWindows(ctx, settled)
+		} else {
+			width := int64(req.Window)
+			err = run.streamPoints(ctx, settled, stop, func() *state {
+				return &state{points: &analysis.Windows{Detector: analysis.NewDetector(req.Config), Width: width}}
+			}, true)
+			if err == nil {
+				run.finishPoints()
+			}
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	// The answer: kept windows in range, then the new ones.
+	from := req.From
+	keys := map[string]bool{}
+	for k := range e.series {
+		keys[k] = true
+	}
+	for k := range run.series {
+		keys[k] = true
+	}
+	sorted := make([]string, 0, len(keys))
+	for k := range keys {
+		sorted = append(sorted, k)
+	}
+	sort.Strings(sorted)
+	for _, k := range sorted {
+		var s *Series
+		if cs := e.series[k]; cs != nil {
+			s = &Series{Field: cs.state.Field, Tags: cs.state.Tags}
+			for i, end := range cs.ends {
+				if end.After(from) && !end.After(stop) {
+					s.Ends, s.Results = append(s.Ends, end), append(s.Results, cs.results[i])
+				}
+			}
+		}
+		if st := run.series[k]; st != nil {
+			if s == nil {
+				s = &Series{Field: st.Field, Tags: st.Tags}
+			}
+			for i, end := range st.Ends {
+				if end.After(from) {
+					s.Ends, s.Results = append(s.Ends, end), append(s.Results, st.Results[i])
+				}
+			}
+		}
+		if len(s.Ends) > 0 {
+			out.Series = append(out.Series, s)
+		}
+	}
+	if len(out.Series) == 0 {
+		out.Notices = append(out.Notices, fmt.Sprintf("no data for measurement %s, fields %s in bucket %s in this time range",
+			influx.String(req.Selection.Measurement), quoteList(req.Selection.Fields), influx.String(req.Selection.Bucket)))
+	}
+	return out, run, nil
+}
+
+// store moves the entry on to the states the run settled, keeping the
+// results of the windows ending by then and dropping those older than the
+// longest range answered.
+func (e *entry) store(r *runner, settleAt int64, span time.Duration) {
+	e.span = max(e.span, span)
+	settled := max(settleAt, e.settled)
+	e.origin = max(e.origin, settled-int64(e.span))
+	for key, st := range r.series {
+		snap := r.settled[st]
+		if snap == nil {
+			continue
+		}
+		cs := e.series[key]
+		if cs == nil {
+			cs = &cachedSeries{}
+			e.series[key] = cs
+		}
+		cs.state = snap
+		for i, end := range st.Ends {
+			if end.UnixNano() <= settled && (len(cs.ends) == 0 || end.After(cs.ends[len(cs.ends)-1])) {
+				cs.ends, cs.results = append(cs.ends, end), append(cs.results, st.Results[i])
+			}
+		}
+		drop := 0
+		for drop < len(cs.ends) && cs.ends[drop].UnixNano() <= e.origin {
+			drop++
+		}
+		cs.ends, cs.results = cs.ends[drop:], cs.results[drop:]
+	}
+	e.settled = settled
+	var bytes int64
+	for key, cs := range e.series {
+		bytes += int64(len(key)) + 48*int64(len(cs.ends)) + 128
+		if cs.state.points != nil {
+			bytes += cs.state.points.Bytes()
+		}
+		if cs.state.windows != nil {
+			bytes += cs.state.windows.Bytes()
+		}
+	}
+	e.bytes = bytes
+}
+
+// entry returns the entry for key, created empty, as the most recently used.
+func (c *Cache) entry(key string) *entry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries, c.lru = map[string]*list.Element{}, list.New()
+	}
+	if el, ok := c.entries[key]; ok {
+		c.lru.MoveToFront(el)
+		return el.Value.(*entry)
+	}
+	e := &entry{key: key}
+	c.entries[key] = c.lru.PushFront(e)
+	return e
+}
+
+// resize accounts for e's new size and evicts the least recently used
+// entries while the cache is over MaxBytes (e itself last).
+func (c *Cache) resize(e *entry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var total int64
+	for el := c.lru.Front(); el != nil; el = el.Next() {
+		total += el.Value.(*entry).bytes
+	}
+	for total > c.MaxBytes && c.lru.Len() > 0 {
+		el := c.lru.Back()
+		old := el.Value.(*entry)
+		total -= old.bytes
+		c.lru.Remove(el)
+		delete(c.entries, old.key)
+		if c.Metrics != nil {
+			c.Metrics.Evict()
+		}
+	}
+	c.bytes = total
+	if c.Metrics != nil {
+		c.Metrics.Bytes(total)
+	}
+}
+
+func (c *Cache) count(hit bool) {
+	if c.Metrics == nil {
+		return
+	}
+	if hit {
+		c.Metrics.Hit()
+	} else {
+		c.Metrics.Miss()
+	}
+}
+
+func (c *Cache) horizon() int {
+	if c.Horizon > 0 {
+		return c.Horizon
+	}
+	return 2
+}
+
+// Size is the number of entries and the bytes they hold.
+func (c *Cache) Size() (entries int, bytes int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lru == nil {
+		return 0, 0
+	}
+	return c.lru.Len(), c.bytes
+}
+
+// The cache states an answer can come from (frame metadata).
+const (
+	StateCold = "cold"
+	StateWarm = "warm"
+)
