@@ -63,6 +63,10 @@ export interface VigilOptions extends DataSourceJsonData {
   /** Seconds. */
   timeout?: number;
   maxPoints?: number;
+  /** MiB of t-test state kept between queries. */
+  stateMaxMB?: number;
+  /** Windows re-read, for late points, when kept state answers. */
+  stateHorizonWindows?: number;
   /** v1 user, sent with secureJsonData.password; the alternative to the token. */
   user?: string;
 }

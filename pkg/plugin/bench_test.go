@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
@@ -392,4 +394,99 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkFleetRule: an alert rule over now-30m on a fleet of 1,000
+// printers x 3 fields at 1 Hz (one statement for every series, points
+// mode), evaluated once a simulated minute for 10 minutes over loaded data,
+// with the t-test state kept between evaluations against the stateless
+// query (a data source whose state cap keeps nothing). Reports each
+// evaluation's time and points read, the ratio of points read to points new
+// since the previous evaluation, state bytes per series, and the largest
+// p-value difference from the stateless answer at the last evaluation.
+func BenchmarkFleetRule(b *testing.B) {
+	const printers, minutes = 1000, 10
+	start := t0
+	// 2 h of warm-up lookback, the 30-minute range, and the 10 minutes slid over.
+	span := 2*time.Hour + 30*time.Minute + minutes*time.Minute
+	gens := make([]*datagen.Printer, printers)
+	for p := range gens {
+		gens[p] = datagen.NewPrinter(start, uint64(p+1))
+	}
+	var line int
+	loadOnce(b, "fleet", printers*int(span/time.Second), func() string {
+		p := line % printers
+		line++
+		pt := gens[p].Next()
+		return fmt.Sprintf("temperatures,printer=p%04d hotend=%v,bed=%v,air=%v %d", p, pt.Values[0], pt.Values[1], pt.Values[2], pt.Time.Unix())
+	})
+	settings := `{"defaultBucket":"fleet/autogen","maxPoints":100000000,"timeout":600%s}`
+	stateful := newDatasource(b, influxDB.URL, fmt.Sprintf(settings, ""), influxDB.Token())
+	stateless := newDatasource(b, influxDB.URL, fmt.Sprintf(settings, `,"stateMaxMB":0.000001`), influxDB.Token())
+	model := ttestModel("points")
+	evaluate := func(ds *Datasource, now time.Time) (data.Frames, time.Duration, int64) {
+		js, _ := json.Marshal(model)
+		s := time.Now()
+		resp, err := ds.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{{
+			RefID: "A", QueryType: "ttest", JSON: js, Interval: time.Second, MaxDataPoints: 43200,
+			TimeRange: backend.TimeRange{From: now.Add(-30 * time.Minute), To: now},
+		}}})
+		took := time.Since(s)
+		r := resp.Responses["A"]
+		if err != nil || r.Error != nil || len(r.Frames) != 3*printers {
+			b.Fatalf("evaluation at %s: %v %v, %d frames", now, err, r.Error, len(r.Frames))
+		}
+		return r.Frames, took, r.Frames[0].Meta.Custom.(map[string]any)["pointsRead"].(int64)
+	}
+	first := start.Add(2*time.Hour + 30*time.Minute)
+	for i := 0; i < b.N; i++ {
+		_, coldStateless, coldPoints := evaluate(stateless, first)
+		_, cold, coldRead := evaluate(stateful, first)
+		var warmMax, warmSum time.Duration
+		var ratioMax float64
+		var warmFrames data.Frames
+		last := first.Add(minutes * time.Minute)
+		for k := 1; k <= minutes; k++ {
+			fr, took, read := evaluate(stateful, first.Add(time.Duration(k)*time.Minute))
+			if state := fr[0].Meta.Custom.(map[string]any)["state"]; state != "warm" {
+				b.Fatalf("evaluation %d: state %v", k, state)
+			}
+			warmMax, warmSum = max(warmMax, took), warmSum+took
+			ratioMax = max(ratioMax, float64(read)/float64(printers*3*60))
+			warmFrames = fr
+		}
+		wantFrames, lastStateless, _ := evaluate(stateless, last)
+		b.ReportMetric(float64(coldStateless.Milliseconds()), "stateless-ms/eval")
+		b.ReportMetric(float64(lastStateless.Milliseconds()), "stateless-last-ms/eval")
+		b.ReportMetric(float64(coldPoints), "stateless-points/eval")
+		b.ReportMetric(float64(cold.Milliseconds()), "cold-ms/eval")
+		b.ReportMetric(float64(coldRead), "cold-points/eval")
+		b.ReportMetric(float64(warmSum.Milliseconds())/minutes, "warm-ms/eval")
+		b.ReportMetric(float64(warmMax.Milliseconds()), "warm-max-ms/eval")
+		b.ReportMetric(ratioMax, "warm-read/new-max")
+		b.ReportMetric(float64(lastStateless)/float64(warmSum/minutes), "stateless/warm")
+		b.ReportMetric(maxPValueDiff(b, warmFrames, wantFrames), "max-p-rel-diff")
+		_, bytes := stateful.cache.Size()
+		b.ReportMetric(float64(bytes)/(3*printers)/1024, "state-KiB/series")
+	}
+}
+
+// maxPValueDiff is the largest relative difference between the p-values of
+// two answers, frame by frame (same series order); it fails on any other
+// difference.
+func maxPValueDiff(b *testing.B, got, want data.Frames) float64 {
+	var worst float64
+	for i, f := range want {
+		g := got[i]
+		if g.Rows() != f.Rows() || fmt.Sprint(g.Fields[1].Labels) != fmt.Sprint(f.Fields[1].Labels) {
+			b.Fatalf("frame %d: %d rows %v, stateless %d rows %v", i, g.Rows(), g.Fields[1].Labels, f.Rows(), f.Fields[1].Labels)
+		}
+		for j := 0; j < f.Rows(); j++ {
+			x, y := f.Fields[1].At(j).(float64), g.Fields[1].At(j).(float64)
+			if x != y {
+				worst = max(worst, math.Abs(x-y)/math.Max(math.Abs(x), 1e-300))
+			}
+		}
+	}
+	return worst
 }

@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"sync"
 	"time"
@@ -19,15 +20,19 @@ import (
 // now-30m at every evaluation, reads only what is new.
 //
 // An entry holds every series' detector state at its settled time S (the
-// end of a window, Horizon windows before the end of the last range read)
-// and the results of the windows ending by S. A query whose range starts
-// inside what the entry covers reads [S, end of range) only: the windows up
-// to S come from the entry, the later ones from a copy of the state that the
-// new points advance; the entry then moves on to the new settled time.
-// Points are re-read from S on, so late points for the last Horizon windows
-// are taken into account; points arriving for windows before S are not
-// reflected in cached answers (a query the entry cannot answer, such as a
-// range older than it, runs without it and starts a new entry).
+// end of a window, Horizon windows before the end of the last range read),
+// the results of the windows ending by S, and, in points mode, the points
+// read since S. A query whose range starts inside what the entry covers
+// reads only what is new: in points mode the points after the last ones
+// read, once a count of the points since S per series (one row per series)
+// shows none arrived late; when some did, it reads again from S. In windows
+// mode it reads the window rows from S. The windows up to S come from the
+// entry, the later ones from a copy of the state that the points since S
+// advance; the entry then moves on to the new settled time. So late points
+// for the last Horizon windows are taken into account, and points arriving
+// for windows before S are not reflected in cached answers (a query the
+// entry cannot answer, such as a range older than it, runs without it and
+// starts a new entry).
 //
 // The answer equals the stateless query's on the same data, because the
 // entry is the stateless run continued (the stateless run's own warm-up
@@ -67,6 +72,9 @@ type entry struct {
 	// (origin, settled]; the detectors are as they were at settled.
 	origin, settled int64
 	lookback        time.Duration
+	// readUntil (ns): points mode has read every point in [settled,
+	// readUntil), kept as each series' tail.
+	readUntil int64
 	// span is the longest range answered, which decides how far back
 	// results are kept.
 	span   time.Duration
@@ -76,6 +84,7 @@ type entry struct {
 
 type cachedSeries struct {
 	state   *state // detector at settled
+	tail    points // points mode: the points in [settled, readUntil)
 	ends    []time.Time
 	results []analysis.Result
 }
@@ -110,7 +119,7 @@ func (c *Cache) Run(ctx context.Context, src Source, req Request) (*Outcome, err
 		c.count(false)
 		out, r, err = runSettled(ctx, src, req, maxTime(settleAt, start))
 		if err == nil && r != nil {
-			e.reset(out, start)
+			e.reset(out, start, stop)
 		}
 	}
 	if err != nil {
@@ -141,8 +150,8 @@ func runSettled(ctx context.Context, src Source, req Request, settleAt time.Time
 }
 
 // reset starts the entry afresh from a stateless run over a range from start.
-func (e *entry) reset(out *Outcome, start time.Time) {
-	e.mode, e.lookback, e.origin, e.span = out.Mode, out.Lookback, start.UnixNano(), 0
+func (e *entry) reset(out *Outcome, start, stop time.Time) {
+	e.mode, e.lookback, e.origin, e.span, e.readUntil = out.Mode, out.Lookback, start.UnixNano(), 0, stop.UnixNano()
 	e.series = map[string]*cachedSeries{}
 }
 
@@ -164,22 +173,14 @@ func (e *entry) advance(ctx context.Context, src Source, req Request, start, sto
 		run.order = append(run.order, key)
 	}
 	sort.Strings(run.order)
-	if stop.After(settled) {
-		var err error
-		if e.mode == models.ModeWindows {
-			err = run.readWindows(ctx, settled)
-		} else {
-			width := int64(req.Window)
-			err = run.streamPoints(ctx, settled, stop, func() *state {
-				return &state{points: &analysis.Windows{Detector: analysis.NewDetector(req.Config), Width: width}}
-			}, true)
-			if err == nil {
-				run.finishPoints()
+	if e.mode == models.ModeWindows {
+		if stop.After(settled) {
+			if err := run.readWindows(ctx, settled); err != nil {
+				return nil, nil, err
 			}
 		}
-		if err != nil {
-			return nil, nil, err
-		}
+	} else if err := e.advancePoints(ctx, src, run, settled); err != nil {
+		return nil, nil, err
 	}
 	// The answer: kept windows in range, then the new ones.
 	from := req.From
@@ -226,6 +227,105 @@ func (e *entry) advance(ctx context.Context, src Source, req Request, start, sto
 	return out, run, nil
 }
 
+// advancePoints brings the tails up to the query's end and replays them
+// into copies of the settled states: it reads the points after readUntil,
+// or every point from settled when a count shows points that arrived late.
+func (e *entry) advancePoints(ctx context.Context, src Source, run *runner, settled time.Time) error {
+	req := run.req
+	tails := map[string]*points{}
+	for key, cs := range e.series {
+		t := cs.tail
+		tails[key] = &points{t: append([]int64(nil), t.t...), v: append([]float64(nil), t.v...)}
+	}
+	from := time.Unix(0, e.readUntil)
+	if e.readUntil > e.settled {
+		_, stmt := influx.SeriesCountStatement(req.Selection, settled, time.Unix(0, e.readUntil))
+		run.out.Scripts = append(run.out.Scripts, stmt)
+		late, rows, err := e.lateSince(ctx, src, req.Selection, settled)
+		if err != nil {
+			return err
+		}
+		run.read += rows
+		if late {
+			from, tails = settled, map[string]*points{}
+		}
+	}
+	to := maxTime(req.To, from)
+	if to.After(from) {
+		_, stmt := influx.PointsStatement(req.Selection, from, to)
+		run.out.Scripts = append(run.out.Scripts, stmt)
+		err := src.Points(ctx, req.Selection, from, to, func(b influx.Batch) error {
+			for i := 0; i < b.Width; i++ {
+				key := seriesKey(req.Selection.Fields[i], b.Tags)
+				for j, ts := range b.Times {
+					x := b.Value(j, i)
+					if math.IsNaN(x) {
+						continue
+					}
+					if err := run.count(1); err != nil {
+						return err
+					}
+					if tails[key] == nil {
+						tails[key] = &points{}
+						run.lookupSeries(req.Selection.Fields[i], b.Tags, func() *state {
+							return &state{points: &analysis.Windows{Detector: analysis.NewDetector(req.Config), Width: int64(req.Window)}}
+						})
+					}
+					tails[key].add(ts, x)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	// Replay each tail from the settled state.
+	for key, st := range run.series {
+		tail := tails[key]
+		if tail == nil {
+			tail = &points{}
+		}
+		for j, ts := range tail.t {
+			if ts >= run.settleAt {
+				run.settle(st)
+				st.tail.add(ts, tail.v[j])
+			}
+			st.last = ts
+			if res, end, ok := st.points.Add(ts, tail.v[j]); ok {
+				st.record(end, res, run.req.From)
+			}
+		}
+	}
+	run.finishPoints()
+	e.readUntil = max(e.readUntil, to.UnixNano())
+	return nil
+}
+
+// lateSince counts each series' points in [settled, readUntil): late is
+// true when a count differs from the series' tail (points arrived late, or
+// were deleted). rows is the number of count rows read.
+func (e *entry) lateSince(ctx context.Context, src Source, sel influx.Selection, settled time.Time) (late bool, rows int64, err error) {
+	counts, err := src.SeriesCounts(ctx, sel, settled, time.Unix(0, e.readUntil))
+	if err != nil {
+		return false, 0, err
+	}
+	seen := 0
+	for _, c := range counts {
+		cs := e.series[seriesKey(c.Field, c.Tags)]
+		if cs == nil || int64(len(cs.tail.t)) != c.N {
+			return true, int64(len(counts)), nil
+		}
+		seen++
+	}
+	for _, cs := range e.series {
+		if len(cs.tail.t) > 0 {
+			seen--
+		}
+	}
+	return seen != 0, int64(len(counts)), nil
+}
+
 // store moves the entry on to the states the run settled, keeping the
 // results of the windows ending by then and dropping those older than the
 // longest range answered.
@@ -244,6 +344,7 @@ func (e *entry) store(r *runner, settleAt int64, span time.Duration) {
 			e.series[key] = cs
 		}
 		cs.state = snap
+		cs.tail = st.tail
 		for i, end := range st.Ends {
 			if end.UnixNano() <= settled && (len(cs.ends) == 0 || end.After(cs.ends[len(cs.ends)-1])) {
 				cs.ends, cs.results = append(cs.ends, end), append(cs.results, st.Results[i])
@@ -258,7 +359,7 @@ func (e *entry) store(r *runner, settleAt int64, span time.Duration) {
 	e.settled = settled
 	var bytes int64
 	for key, cs := range e.series {
-		bytes += int64(len(key)) + 48*int64(len(cs.ends)) + 128
+		bytes += int64(len(key)) + 48*int64(len(cs.ends)) + 16*int64(cap(cs.tail.t)) + 128
 		if cs.state.points != nil {
 			bytes += cs.state.points.Bytes()
 		}

@@ -242,7 +242,17 @@ type state struct {
 	// last is the newest point read (ns); emitted is the end of the last
 	// window closed (ns): a live stream drops points before it as late.
 	last, emitted int64
+	// tail holds the points read from the runner's settleAt on (Cache).
+	tail points
 }
+
+// points are a series' points in time order.
+type points struct {
+	t []int64
+	v []float64
+}
+
+func (p *points) add(t int64, v float64) { p.t, p.v = append(p.t, t), append(p.v, v) }
 
 func (r *runner) reset() {
 	r.series = map[string]*state{}
@@ -371,6 +381,7 @@ func (r *runner) streamPoints(ctx context.Context, from, to time.Time, newState 
 				st := states(i)
 				if emit && r.settleAt != 0 && ts >= r.settleAt {
 					r.settle(st)
+					st.tail.add(ts, x)
 				}
 				st.last = ts
 				if out, end, ok := st.points.Add(ts, x); ok && emit {

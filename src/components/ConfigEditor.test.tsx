@@ -41,12 +41,18 @@ function renderEditor(opts: Settings) {
 
 describe('ConfigEditor', () => {
   it('shows every setting with its current value', () => {
-    renderEditor(settings({ jsonData: { defaultBucket: 'house/autogen', organization: 'acme', timeout: 12, maxPoints: 5000 } }));
+    renderEditor(
+      settings({
+        jsonData: { defaultBucket: 'house/autogen', organization: 'acme', timeout: 12, maxPoints: 5000, stateMaxMB: 64, stateHorizonWindows: 3 },
+      })
+    );
     expect(screen.getByLabelText(/^URL/)).toHaveValue('http://127.0.0.1:8086');
     expect(screen.getByLabelText(/^Organization/)).toHaveValue('acme');
     expect(screen.getByLabelText(/^Default bucket/)).toHaveValue('house/autogen');
     expect(screen.getByLabelText(/^Timeout/)).toHaveValue(12);
     expect(screen.getByLabelText(/^Max points/)).toHaveValue(5000);
+    expect(screen.getByLabelText(/^State memory/)).toHaveValue(64);
+    expect(screen.getByLabelText(/^Late points/)).toHaveValue(3);
   });
 
   it('writes the URL and jsonData fields back through onOptionsChange', () => {
@@ -62,6 +68,10 @@ describe('ConfigEditor', () => {
     expect(onChange.mock.calls.at(-1)[0].jsonData.timeout).toBe(45);
     fireEvent.change(screen.getByLabelText(/^Max points/), { target: { value: '' } });
     expect(onChange.mock.calls.at(-1)[0].jsonData.maxPoints).toBeUndefined();
+    fireEvent.change(screen.getByLabelText(/^State memory/), { target: { value: '512' } });
+    expect(onChange.mock.calls.at(-1)[0].jsonData.stateMaxMB).toBe(512);
+    fireEvent.change(screen.getByLabelText(/^Late points/), { target: { value: '4' } });
+    expect(onChange.mock.calls.at(-1)[0].jsonData.stateHorizonWindows).toBe(4);
   });
 
   it('keeps the token in secureJsonData, never in jsonData', () => {
@@ -115,6 +125,8 @@ describe('ConfigEditor', () => {
     ['a negative timeout', { jsonData: { defaultBucket: 'b', timeout: -1 } }, /Must be positive \(number of seconds\)/],
     ['a fractional max points', { jsonData: { defaultBucket: 'b', maxPoints: 1.5 } }, /whole number of points/],
     ['a negative max points', { jsonData: { defaultBucket: 'b', maxPoints: -5 } }, /Must be positive \(number of points\)/],
+    ['a negative state memory', { jsonData: { defaultBucket: 'b', stateMaxMB: -1 } }, /Must be positive \(number of MiB\)/],
+    ['a fractional late-points horizon', { jsonData: { defaultBucket: 'b', stateHorizonWindows: 1.5 } }, /whole number of windows/],
   ])('explains %s', (_name, patch, message) => {
     renderEditor(settings(patch as Partial<Settings>));
     expect(screen.getByText(message)).toBeInTheDocument();

@@ -35,6 +35,8 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
     bucket: bucketError(jsonData.defaultBucket),
     timeout: positiveNumberError(jsonData.timeout, 'seconds'),
     maxPoints: positiveNumberError(jsonData.maxPoints, 'points', true),
+    stateMaxMB: positiveNumberError(jsonData.stateMaxMB, 'MiB'),
+    stateHorizonWindows: positiveNumberError(jsonData.stateHorizonWindows, 'windows', true),
   };
 
   return (
@@ -42,7 +44,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
       <FieldSet label="InfluxDB connection">
         <Field
           label="URL"
-          description="Base URL of InfluxDB (1.8 with Flux enabled, or 2.x), as the Grafana server reaches it."
+          description="Base URL of InfluxDB (1.x, 2.x with DBRP mappings, or 3.x), as the Grafana server reaches it."
           invalid={!!errors.url}
           error={errors.url}
           required
@@ -153,6 +155,40 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             value={jsonData.maxPoints ?? ''}
             placeholder={String(DEFAULT_SETTINGS.maxPoints)}
             onChange={(e: ChangeEvent<HTMLInputElement>) => setJsonData({ maxPoints: parseNumber(e.currentTarget.value) })}
+          />
+        </Field>
+      </FieldSet>
+      <FieldSet label="Kept t-test state">
+        <Field
+          label="State memory (MiB)"
+          description={`Memory for t-test state kept between queries, so that alert rules and refreshing panels read only new data; least recently used state goes first. Default ${DEFAULT_SETTINGS.stateMaxMB}.`}
+          invalid={!!errors.stateMaxMB}
+          error={errors.stateMaxMB}
+        >
+          <Input
+            id="vigil-state-max-mb"
+            type="number"
+            width={20}
+            value={jsonData.stateMaxMB ?? ''}
+            placeholder={String(DEFAULT_SETTINGS.stateMaxMB)}
+            onChange={(e: ChangeEvent<HTMLInputElement>) => setJsonData({ stateMaxMB: parseNumber(e.currentTarget.value) })}
+          />
+        </Field>
+        <Field
+          label="Late points (windows)"
+          description={`How many windows back kept state is checked for points that arrived late; later ones are not reflected until the state is rebuilt. Default ${DEFAULT_SETTINGS.stateHorizonWindows}.`}
+          invalid={!!errors.stateHorizonWindows}
+          error={errors.stateHorizonWindows}
+        >
+          <Input
+            id="vigil-state-horizon"
+            type="number"
+            width={20}
+            value={jsonData.stateHorizonWindows ?? ''}
+            placeholder={String(DEFAULT_SETTINGS.stateHorizonWindows)}
+            onChange={(e: ChangeEvent<HTMLInputElement>) =>
+              setJsonData({ stateHorizonWindows: parseNumber(e.currentTarget.value) })
+            }
           />
         </Field>
       </FieldSet>
