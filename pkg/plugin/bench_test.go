@@ -354,7 +354,7 @@ func BenchmarkLive200Channels(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if lives[f], _, err = ttest.StartLive(ctx, ds.client, lq.request(1e6, start.Add(10*time.Minute))); err != nil {
+		if lives[f], _, err = ttest.StartLive(ctx, ds.client, ds.cache, lq.request(1e6, start.Add(10*time.Minute))); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -162,18 +162,19 @@ func (d *Datasource) newStepper(lq liveQuery) stepper {
 	if lq.query.Type == models.QueryTypePower {
 		return &powerStepper{src: d.client, req: lq.powerRequest(d.settings.MaxPoints, time.Now())}
 	}
-	return &ttestStepper{src: d.client, lq: lq, maxPoints: d.settings.MaxPoints}
+	return &ttestStepper{src: d.client, cache: d.cache, lq: lq, maxPoints: d.settings.MaxPoints}
 }
 
 type ttestStepper struct {
 	src       ttest.Source
+	cache     *ttest.Cache
 	lq        liveQuery
 	maxPoints int64
 	live      *ttest.Live
 }
 
 func (t *ttestStepper) start(ctx context.Context, now time.Time) (*data.Frame, error) {
-	live, out, err := ttest.StartLive(ctx, t.src, t.lq.request(t.maxPoints, now))
+	live, out, err := ttest.StartLive(ctx, t.src, t.cache, t.lq.request(t.maxPoints, now))
 	if err != nil {
 		return nil, err
 	}

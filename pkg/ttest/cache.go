@@ -211,7 +211,9 @@ func (e *entry) advance(ctx context.Context, src Source, req Request, start, sto
 				s = &Series{Field: st.Field, Tags: st.Tags}
 			}
 			for i, end := range st.Ends {
-				if end.After(from) {
+				// Points read beyond the range (a query that read further
+				// shares the entry) may have closed windows after it.
+				if end.After(from) && !end.After(stop) {
 					s.Ends, s.Results = append(s.Ends, end), append(s.Results, st.Results[i])
 				}
 			}

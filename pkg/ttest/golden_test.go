@@ -223,7 +223,7 @@ func TestFakeLive(t *testing.T) {
 	}
 	start := day0.Add(time.Hour)
 	feed(start)
-	l, initial, err := StartLive(ctx, live, fakeRequest(day0.Add(30*time.Minute), start, models.ModePoints))
+	l, initial, err := StartLive(ctx, live, &Cache{MaxBytes: 64 << 20}, fakeRequest(day0.Add(30*time.Minute), start, models.ModePoints))
 	if err != nil {
 		t.Fatal(err)
 	}
