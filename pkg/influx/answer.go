@@ -85,35 +85,21 @@ var valueNames = map[jsoniter.ValueType]string{
 	jsoniter.NilValue: "null", jsoniter.BoolValue: "boolean", jsoniter.ArrayValue: "array", jsoniter.ObjectValue: "object",
 }
 
+// decodeChunk reads one answer object: its results, each with its series.
 func decodeChunk(it *jsoniter.Iterator, url string, open func(header) rowSink) error {
-	for key := it.ReadObject(); key != ""; key = it.ReadObject() {
-		switch key {
-		case "results":
-			for it.ReadArray() {
-				if err := decodeResult(it, url, open); err != nil {
-					return err
-				}
-			}
-		case "error":
-			if msg := it.ReadString(); msg != "" {
-				return fromStatus(http.StatusBadRequest, msg, url)
-			}
-		default:
-			it.Skip()
-		}
-		if it.Error != nil {
-			return it.Error
-		}
-	}
-	return it.Error
+	return decodeLevel(it, url, "results", func() error {
+		return decodeLevel(it, url, "series", func() error { return decodeSeries(it, open) })
+	})
 }
 
-func decodeResult(it *jsoniter.Iterator, url string, open func(header) rowSink) error {
-	for key := it.ReadObject(); key != ""; key = it.ReadObject() {
-		switch key {
-		case "series":
+// decodeLevel reads one object of the answer: each element of the array
+// under key, and the "error" InfluxDB may put beside it.
+func decodeLevel(it *jsoniter.Iterator, url, key string, each func() error) error {
+	for k := it.ReadObject(); k != ""; k = it.ReadObject() {
+		switch k {
+		case key:
 			for it.ReadArray() {
-				if err := decodeSeries(it, open); err != nil {
+				if err := each(); err != nil {
 					return err
 				}
 			}

@@ -97,12 +97,9 @@ func LoadSettings(s backend.DataSourceInstanceSettings) (Settings, error) {
 		return Settings{}, err
 	}
 	out.Timeout = time.Duration(seconds * float64(time.Second))
-	maxPoints, err := positiveNumber("maxPoints", jd.MaxPoints, float64(vigil.Default.Settings.MaxPoints), "points")
+	maxPoints, err := wholeNumber("maxPoints", jd.MaxPoints, float64(vigil.Default.Settings.MaxPoints), "points")
 	if err != nil {
 		return Settings{}, err
-	}
-	if maxPoints != math.Trunc(maxPoints) {
-		return Settings{}, &SettingsError{"maxPoints", fmt.Sprintf("must be a whole number of points, got %v", maxPoints)}
 	}
 	out.MaxPoints = int64(maxPoints)
 	mb, err := positiveNumber("stateMaxMB", jd.StateMaxMB, vigil.Default.Settings.StateMaxMB, "MiB")
@@ -110,12 +107,9 @@ func LoadSettings(s backend.DataSourceInstanceSettings) (Settings, error) {
 		return Settings{}, err
 	}
 	out.StateMaxBytes = int64(mb * (1 << 20))
-	horizon, err := positiveNumber("stateHorizonWindows", jd.StateHorizon, float64(vigil.Default.Settings.StateHorizonWindows), "windows")
+	horizon, err := wholeNumber("stateHorizonWindows", jd.StateHorizon, float64(vigil.Default.Settings.StateHorizonWindows), "windows")
 	if err != nil {
 		return Settings{}, err
-	}
-	if horizon != math.Trunc(horizon) {
-		return Settings{}, &SettingsError{"stateHorizonWindows", fmt.Sprintf("must be a whole number of windows, got %v", horizon)}
 	}
 	out.StateHorizon = int(horizon)
 	return out, nil
@@ -177,6 +171,15 @@ func positiveNumber(setting string, raw json.RawMessage, def float64, unit strin
 		return def, nil
 	}
 	return v, nil
+}
+
+// wholeNumber is positiveNumber for counts.
+func wholeNumber(setting string, raw json.RawMessage, def float64, unit string) (float64, error) {
+	v, err := positiveNumber(setting, raw, def, unit)
+	if err == nil && v != math.Trunc(v) {
+		err = &SettingsError{setting, fmt.Sprintf("must be a whole number of %s, got %v", unit, v)}
+	}
+	return v, err
 }
 
 // parseNumber reads an optional number written as a JSON number or a string.

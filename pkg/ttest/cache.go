@@ -122,12 +122,12 @@ func (c *Cache) Run(ctx context.Context, src Source, req Request) (*Outcome, err
 			e.reset(out, start, stop)
 		}
 	}
+	if err == nil && r != nil {
+		e.store(r, r.settleAt, stop.Sub(start))
+	}
+	c.resize(e)
 	if err != nil {
 		return nil, fieldError(err)
-	}
-	if r != nil {
-		e.store(r, r.settleAt, stop.Sub(start))
-		c.resize(e)
 	}
 	return out, nil
 }
@@ -388,11 +388,16 @@ func (c *Cache) entry(key string) *entry {
 	return e
 }
 
-// resize accounts for e's new size and evicts the least recently used
-// entries while the cache is over MaxBytes (e itself last).
+// resize accounts for e's new size, drops it if it holds nothing (a query
+// with no window yet), and evicts the least recently used entries while the
+// cache is over MaxBytes (e itself last).
 func (c *Cache) resize(e *entry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if el, ok := c.entries[e.key]; ok && e.series == nil {
+		c.lru.Remove(el)
+		delete(c.entries, e.key)
+	}
 	var total int64
 	for el := c.lru.Front(); el != nil; el = el.Next() {
 		total += el.Value.(*entry).bytes

@@ -201,28 +201,10 @@ func TestFakeLive(t *testing.T) {
 	want := byWindow(full)
 
 	// The live fake gets the data up to the clock, minute by minute.
-	live := influxtest.New()
-	src, err := os.ReadFile(printersCSV)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(src)), "\n")
-	head, rows := lines[1], lines[2:]
-	feed := func(until time.Time) {
-		var chunk []string
-		for len(rows) > 0 {
-			ns, _ := strconv.ParseInt(strings.Split(rows[0], ",")[1], 10, 64)
-			if ns >= until.UnixNano() {
-				break
-			}
-			chunk, rows = append(chunk, rows[0]), rows[1:]
-		}
-		if err := live.Load("printer/autogen", strings.NewReader(head+"\n"+strings.Join(chunk, "\n"))); err != nil {
-			t.Fatal(err)
-		}
-	}
+	f := newFeeder(t)
+	live := f.fake
 	start := day0.Add(time.Hour)
-	feed(start)
+	f.until(start)
 	l, initial, err := StartLive(ctx, live, &Cache{MaxBytes: 64 << 20}, fakeRequest(day0.Add(30*time.Minute), start, models.ModePoints))
 	if err != nil {
 		t.Fatal(err)
@@ -242,7 +224,7 @@ func TestFakeLive(t *testing.T) {
 	}
 	collect(initial.Series)
 	for now := start.Add(time.Minute); !now.After(day0.Add(3 * time.Hour)); now = now.Add(time.Minute) {
-		feed(now)
+		f.until(now)
 		if now.Equal(start.Add(20 * time.Minute)) { // InfluxDB away for one poll
 			live.Err = fmt.Errorf("connection refused")
 			if _, err := l.Poll(ctx, live, now); err == nil {

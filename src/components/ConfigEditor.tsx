@@ -9,6 +9,8 @@ type Props = DataSourcePluginOptionsEditorProps<VigilOptions, VigilSecureJsonDat
 
 const WIDTH = 60;
 
+type NumberSetting = 'timeout' | 'maxPoints' | 'stateMaxMB' | 'stateHorizonWindows';
+
 /** Parses a number input: empty means "unset" (the default applies). */
 function parseNumber(text: string): number | undefined {
   return text.trim() === '' ? undefined : Number(text);
@@ -38,6 +40,25 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
     stateMaxMB: positiveNumberError(jsonData.stateMaxMB, 'MiB'),
     stateHorizonWindows: positiveNumberError(jsonData.stateHorizonWindows, 'windows', true),
   };
+
+  // A number setting of jsonData: empty means the default, which it shows.
+  const numberSetting = (key: NumberSetting, label: string, description: string) => (
+    <Field
+      label={label}
+      description={`${description} Default ${DEFAULT_SETTINGS[key]}.`}
+      invalid={!!errors[key]}
+      error={errors[key]}
+    >
+      <Input
+        id={`vigil-${key}`}
+        type="number"
+        width={20}
+        value={jsonData[key] ?? ''}
+        placeholder={String(DEFAULT_SETTINGS[key])}
+        onChange={(e: ChangeEvent<HTMLInputElement>) => setJsonData({ [key]: parseNumber(e.currentTarget.value) })}
+      />
+    </Field>
+  );
 
   return (
     <>
@@ -127,70 +148,24 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
         </Field>
       </FieldSet>
       <FieldSet label="Limits">
-        <Field
-          label="Timeout"
-          description={`Seconds to wait for InfluxDB on each request. Default ${DEFAULT_SETTINGS.timeout}.`}
-          invalid={!!errors.timeout}
-          error={errors.timeout}
-        >
-          <Input
-            id="vigil-timeout"
-            type="number"
-            width={20}
-            value={jsonData.timeout ?? ''}
-            placeholder={String(DEFAULT_SETTINGS.timeout)}
-            onChange={(e: ChangeEvent<HTMLInputElement>) => setJsonData({ timeout: parseNumber(e.currentTarget.value) })}
-          />
-        </Field>
-        <Field
-          label="Max points"
-          description={`Most points one query may read from InfluxDB; larger queries fail with a message instead of overloading Grafana. Default ${DEFAULT_SETTINGS.maxPoints}.`}
-          invalid={!!errors.maxPoints}
-          error={errors.maxPoints}
-        >
-          <Input
-            id="vigil-max-points"
-            type="number"
-            width={20}
-            value={jsonData.maxPoints ?? ''}
-            placeholder={String(DEFAULT_SETTINGS.maxPoints)}
-            onChange={(e: ChangeEvent<HTMLInputElement>) => setJsonData({ maxPoints: parseNumber(e.currentTarget.value) })}
-          />
-        </Field>
+        {numberSetting('timeout', 'Timeout', 'Seconds to wait for InfluxDB on each request.')}
+        {numberSetting(
+          'maxPoints',
+          'Max points',
+          'Most points one query may read from InfluxDB; larger queries fail with a message instead of overloading Grafana.'
+        )}
       </FieldSet>
       <FieldSet label="Kept t-test state">
-        <Field
-          label="State memory (MiB)"
-          description={`Memory for t-test state kept between queries, so that alert rules and refreshing panels read only new data; least recently used state goes first. Default ${DEFAULT_SETTINGS.stateMaxMB}.`}
-          invalid={!!errors.stateMaxMB}
-          error={errors.stateMaxMB}
-        >
-          <Input
-            id="vigil-state-max-mb"
-            type="number"
-            width={20}
-            value={jsonData.stateMaxMB ?? ''}
-            placeholder={String(DEFAULT_SETTINGS.stateMaxMB)}
-            onChange={(e: ChangeEvent<HTMLInputElement>) => setJsonData({ stateMaxMB: parseNumber(e.currentTarget.value) })}
-          />
-        </Field>
-        <Field
-          label="Late points (windows)"
-          description={`How many windows back kept state is checked for points that arrived late; later ones are not reflected until the state is rebuilt. Default ${DEFAULT_SETTINGS.stateHorizonWindows}.`}
-          invalid={!!errors.stateHorizonWindows}
-          error={errors.stateHorizonWindows}
-        >
-          <Input
-            id="vigil-state-horizon"
-            type="number"
-            width={20}
-            value={jsonData.stateHorizonWindows ?? ''}
-            placeholder={String(DEFAULT_SETTINGS.stateHorizonWindows)}
-            onChange={(e: ChangeEvent<HTMLInputElement>) =>
-              setJsonData({ stateHorizonWindows: parseNumber(e.currentTarget.value) })
-            }
-          />
-        </Field>
+        {numberSetting(
+          'stateMaxMB',
+          'State memory (MiB)',
+          'Memory for t-test state kept between queries, so that alert rules and refreshing panels read only new data; least recently used state goes first.'
+        )}
+        {numberSetting(
+          'stateHorizonWindows',
+          'Late points (windows)',
+          'How many windows back kept state is checked for points that arrived late; later ones are not reflected until the state is rebuilt.'
+        )}
       </FieldSet>
     </>
   );
