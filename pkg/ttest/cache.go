@@ -239,48 +239,36 @@ func (e *entry) advancePoints(ctx context.Context, src Source, run *runner, sett
 		t := cs.tail
 		tails[key] = &points{t: append([]int64(nil), t.t...), v: append([]float64(nil), t.v...)}
 	}
+	// The late check (a count per series since settled) runs while the new
+	// points are read; when it finds some that arrived late, every point
+	// from settled is read again.
 	from := time.Unix(0, e.readUntil)
-	if e.readUntil > e.settled {
-		_, stmt := influx.SeriesCountStatement(req.Selection, settled, time.Unix(0, e.readUntil))
-		run.out.Scripts = append(run.out.Scripts, stmt)
-		late, rows, err := e.lateSince(ctx, src, req.Selection, settled)
-		if err != nil {
-			return err
-		}
-		run.read += rows
-		if late {
-			from, tails = settled, map[string]*points{}
-		}
-	}
 	to := maxTime(req.To, from)
-	if to.After(from) {
-		_, stmt := influx.PointsStatement(req.Selection, from, to)
+	var late bool
+	var rows int64
+	var countErr error
+	var wg sync.WaitGroup
+	if e.readUntil > e.settled {
+		_, stmt := influx.SeriesCountStatement(req.Selection, settled, from)
 		run.out.Scripts = append(run.out.Scripts, stmt)
-		err := src.Points(ctx, req.Selection, from, to, func(b influx.Batch) error {
-			for i := 0; i < b.Width; i++ {
-				key := seriesKey(req.Selection.Fields[i], b.Tags)
-				for j, ts := range b.Times {
-					x := b.Value(j, i)
-					if math.IsNaN(x) {
-						continue
-					}
-					if err := run.count(1); err != nil {
-						return err
-					}
-					if tails[key] == nil {
-						tails[key] = &points{}
-						run.lookupSeries(req.Selection.Fields[i], b.Tags, func() *state {
-							return &state{points: &analysis.Windows{Detector: analysis.NewDetector(req.Config), Width: int64(req.Window)}}
-						})
-					}
-					tails[key].add(ts, x)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			late, rows, countErr = e.lateSince(ctx, src, req.Selection, settled)
+		}()
+	}
+	err := readTails(ctx, src, run, tails, from, to)
+	wg.Wait()
+	if countErr != nil {
+		return countErr
+	}
+	run.read += rows
+	if late && err == nil {
+		tails = map[string]*points{}
+		err = readTails(ctx, src, run, tails, settled, to)
+	}
+	if err != nil {
+		return err
 	}
 	// Replay each tail from the settled state.
 	for key, st := range run.series {
@@ -302,6 +290,39 @@ func (e *entry) advancePoints(ctx context.Context, src Source, run *runner, sett
 	run.finishPoints()
 	e.readUntil = max(e.readUntil, to.UnixNano())
 	return nil
+}
+
+// readTails appends the points in [from, to) to each series' tail,
+// creating the series that are new.
+func readTails(ctx context.Context, src Source, run *runner, tails map[string]*points, from, to time.Time) error {
+	if !to.After(from) {
+		return nil
+	}
+	req := run.req
+	_, stmt := influx.PointsStatement(req.Selection, from, to)
+	run.out.Scripts = append(run.out.Scripts, stmt)
+	return src.Points(ctx, req.Selection, from, to, func(b influx.Batch) error {
+		for i := 0; i < b.Width; i++ {
+			key := seriesKey(req.Selection.Fields[i], b.Tags)
+			for j, ts := range b.Times {
+				x := b.Value(j, i)
+				if math.IsNaN(x) {
+					continue
+				}
+				if err := run.count(1); err != nil {
+					return err
+				}
+				if tails[key] == nil {
+					tails[key] = &points{}
+					run.lookupSeries(req.Selection.Fields[i], b.Tags, func() *state {
+						return &state{points: &analysis.Windows{Detector: analysis.NewDetector(req.Config), Width: int64(req.Window)}}
+					})
+				}
+				tails[key].add(ts, x)
+			}
+		}
+		return nil
+	})
 }
 
 // lateSince counts each series' points in [settled, readUntil): late is
