@@ -422,7 +422,6 @@ func BenchmarkFleetRule(b *testing.B) {
 		return fmt.Sprintf("temperatures,printer=p%04d hotend=%v,bed=%v,air=%v %d", p, pt.Values[0], pt.Values[1], pt.Values[2], pt.Time.Unix())
 	})
 	settings := `{"defaultBucket":"fleet/autogen","maxPoints":100000000,"timeout":600%s}`
-	stateful := newDatasource(b, influxDB.URL, fmt.Sprintf(settings, ""), influxDB.Token())
 	stateless := newDatasource(b, influxDB.URL, fmt.Sprintf(settings, `,"stateMaxMB":0.000001`), influxDB.Token())
 	model := ttestModel("points")
 	evaluate := func(ds *Datasource, now time.Time) (data.Frames, time.Duration, int64) {
@@ -441,6 +440,7 @@ func BenchmarkFleetRule(b *testing.B) {
 	}
 	first := start.Add(2*time.Hour + 30*time.Minute)
 	for i := 0; i < b.N; i++ {
+		stateful := newDatasource(b, influxDB.URL, fmt.Sprintf(settings, ""), influxDB.Token()) // cold
 		_, cold, coldRead := evaluate(stateful, first)
 		var warmMax, warmSum time.Duration
 		var ratioMax float64
