@@ -281,7 +281,6 @@ func (e *entry) advancePoints(ctx context.Context, src Source, run *runner, sett
 				run.settle(st)
 				st.tail.add(ts, tail.v[j])
 			}
-			st.last = ts
 			if res, end, ok := st.points.Add(ts, tail.v[j]); ok {
 				st.record(end, res, run.req.From)
 			}

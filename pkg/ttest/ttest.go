@@ -75,7 +75,7 @@ const (
 
 // Run answers one t-test query.
 func Run(ctx context.Context, src Source, req Request) (*Outcome, error) {
-	out, _, err := run(ctx, src, req)
+	out, _, err := runWith(ctx, src, req, 0)
 	return out, fieldError(err)
 }
 
@@ -89,14 +89,9 @@ func fieldError(err error) error {
 	return err
 }
 
-// run answers a query and also returns the runner, whose per-series state
-// a live stream continues; the runner is nil when no window ends in range.
-func run(ctx context.Context, src Source, req Request) (*Outcome, *runner, error) {
-	return runWith(ctx, src, req, 0)
-}
-
-// runWith is run that also takes each series' state at settleAt (ns, not
-// before the range's first window start; 0 for none), for the Cache.
+// runWith answers a query and also returns the runner, with each series'
+// state at settleAt (ns, not before the range's first window start; 0 for
+// none) for the Cache; the runner is nil when no window ends in range.
 func runWith(ctx context.Context, src Source, req Request, settleAt int64) (*Outcome, *runner, error) {
 	w := req.Window
 	start := alignDown(req.From, w)
@@ -239,9 +234,6 @@ type state struct {
 	windows *analysis.WindowDetector
 	// prefixAccepted: points that entered the history during the lookback.
 	prefixAccepted int
-	// last is the newest point read (ns); emitted is the end of the last
-	// window closed (ns): a live stream drops points before it as late.
-	last, emitted int64
 	// tail holds the points read from the runner's settleAt on (Cache).
 	tail points
 }
@@ -277,7 +269,7 @@ func (r *runner) settle(st *state) {
 
 // snapshot is an independent copy of the state's detector (not its results).
 func (st *state) snapshot() *state {
-	c := &state{Series: &Series{Field: st.Field, Tags: st.Tags}, last: st.last, emitted: st.emitted, prefixAccepted: st.prefixAccepted}
+	c := &state{Series: &Series{Field: st.Field, Tags: st.Tags}, prefixAccepted: st.prefixAccepted}
 	if st.points != nil {
 		c.points = st.points.Clone()
 	}
@@ -383,7 +375,6 @@ func (r *runner) streamPoints(ctx context.Context, from, to time.Time, newState 
 					r.settle(st)
 					st.tail.add(ts, x)
 				}
-				st.last = ts
 				if out, end, ok := st.points.Add(ts, x); ok && emit {
 					st.record(end, out, r.req.From)
 				}
