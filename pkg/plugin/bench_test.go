@@ -63,6 +63,10 @@ func loadPrinter(b *testing.B, db string, days int) {
 	loadOnce(b, db, days*86_400, func() string { return gen.Next().LineProtocol() })
 }
 
+// keepNothing is the setting of a data source that keeps no t-test state
+// (every query stateless), for timing the query itself run after run.
+const keepNothing = `"stateMaxMB":0.000001`
+
 func benchQuery(b *testing.B, ds *Datasource, model map[string]any, from, to time.Time) {
 	js, _ := json.Marshal(model)
 	resp, err := ds.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{{
@@ -125,7 +129,11 @@ func rawRead(b *testing.B, db, statement, accept string) int64 {
 		b.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if accept != "" {
+	req.Header.Set("Accept-Encoding", "identity")
+	if accept == "+gzip" {
+		req.Header.Del("Accept-Encoding") // Go's transport asks for gzip and decompresses
+		accept = ""
+	} else if accept != "" {
 		req.Header.Set("Accept", accept)
 	}
 	req.SetBasicAuth(influxDB.User, influxDB.Password)
@@ -144,9 +152,10 @@ func rawRead(b *testing.B, db, statement, accept string) int64 {
 	return n
 }
 
-// answerFormats are the InfluxQL answer formats InfluxDB 1.8 serves.
+// answerFormats are the InfluxQL answer formats InfluxDB 1.8 serves; "+gzip"
+// asks for the answer compressed (Go's client then decompresses it).
 var answerFormats = []struct{ name, accept string }{
-	{"json", ""}, {"csv", "application/csv"}, {"msgpack", "application/x-msgpack"},
+	{"json", ""}, {"json+gzip", "+gzip"}, {"csv", "application/csv"}, {"msgpack", "application/x-msgpack"},
 }
 
 // BenchmarkAnswerFormats: the reference day's points (the t-test's own
@@ -194,7 +203,7 @@ func BenchmarkAnswerFormats(b *testing.B) {
 // time) and against the raw Flux read of them (the t-test's old read path).
 func BenchmarkFullDayVsRaw(b *testing.B) {
 	loadPrinter(b, "benchday", 1)
-	ds := newDatasource(b, influxDB.URL, `{"defaultBucket":"benchday/autogen","maxPoints":100000000}`, influxDB.Token())
+	ds := newDatasource(b, influxDB.URL, `{"defaultBucket":"benchday/autogen","maxPoints":100000000,`+keepNothing+`}`, influxDB.Token())
 	from, to := t0, t0.Add(24*time.Hour)
 	sel := influx.Selection{Bucket: "benchday/autogen", Measurement: "temperatures", Fields: datagen.PrinterFields}
 	db, stmt := influx.PointsStatement(sel, from, to)
@@ -225,7 +234,7 @@ func BenchmarkFullDayVsRaw(b *testing.B) {
 // their own, after the timed ones (sampling it stops the world).
 func Benchmark30Days(b *testing.B) {
 	loadPrinter(b, "benchmonth", 30)
-	ds := newDatasource(b, influxDB.URL, `{"defaultBucket":"benchmonth/autogen","maxPoints":100000000,"timeout":600}`, influxDB.Token())
+	ds := newDatasource(b, influxDB.URL, `{"defaultBucket":"benchmonth/autogen","maxPoints":100000000,"timeout":600,`+keepNothing+`}`, influxDB.Token())
 	from, to := t0, t0.Add(30*24*time.Hour)
 	sel := influx.Selection{Bucket: "benchmonth/autogen", Measurement: "temperatures", Fields: datagen.PrinterFields}
 	db, stmt := influx.WindowStatsStatement(sel, from, to, 5*time.Minute)
@@ -422,7 +431,7 @@ func BenchmarkFleetRule(b *testing.B) {
 		return fmt.Sprintf("temperatures,printer=p%04d hotend=%v,bed=%v,air=%v %d", p, pt.Values[0], pt.Values[1], pt.Values[2], pt.Time.Unix())
 	})
 	settings := `{"defaultBucket":"fleet/autogen","maxPoints":100000000,"timeout":600%s}`
-	stateless := newDatasource(b, influxDB.URL, fmt.Sprintf(settings, `,"stateMaxMB":0.000001`), influxDB.Token())
+	stateless := newDatasource(b, influxDB.URL, fmt.Sprintf(settings, ","+keepNothing), influxDB.Token())
 	model := ttestModel("points")
 	evaluate := func(ds *Datasource, now time.Time) (data.Frames, time.Duration, int64) {
 		js, _ := json.Marshal(model)
