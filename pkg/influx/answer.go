@@ -1,16 +1,15 @@
 package influx
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
-	"strings"
 
-	jsoniter "github.com/json-iterator/go"
 )
 
 // An InfluxQL answer is JSON: {"results":[{"statement_id":0,"series":[{"name",
@@ -31,9 +30,9 @@ type header struct {
 }
 
 // rowSink takes one series' rows: row reads one row array from the
-// iterator; done is called after the series' last row of the chunk.
+// scanner; done is called after the series' last row of the chunk.
 type rowSink interface {
-	row(it *jsoniter.Iterator) error
+	row(s *scanner) error
 	done() error
 }
 
@@ -44,125 +43,101 @@ const answerBuffer = 64 << 10
 // series' rows. A series whose rows come before its columns (no InfluxDB
 // sends that order, but JSON allows it) is buffered and then replayed.
 func decodeAnswer(r io.Reader, url string, open func(header) rowSink) error {
-	body := &eofReader{r: r}
-	it := jsoniter.Parse(jsoniter.ConfigDefault, body, answerBuffer)
+	s := newScanner(r, answerBuffer)
 	for {
-		switch next := it.WhatIsNext(); {
-		case next == jsoniter.ObjectValue:
-			var cb *callbackError
-			if err := decodeChunk(it, url, open); errors.As(err, &cb) {
-				return cb.err
-			} else if err != nil {
-				return answerError(err, body.eof, url)
-			}
-		case next == jsoniter.InvalidValue && errors.Is(it.Error, io.EOF):
+		c, ok := s.peek()
+		var err error
+		switch {
+		case !ok && (s.err == nil || errors.Is(s.err, io.EOF)):
 			return nil // the end, between two chunks
-		case it.Error != nil:
-			return answerError(it.Error, body.eof, url)
+		case !ok:
+			err = s.err
+		case c != '{':
+			err = s.syntax("found %q where an answer object was expected", c)
 		default:
-			return answerError(fmt.Errorf("found a %s where an answer object was expected", valueNames[next]), body.eof, url)
+			err = decodeChunk(s, url, open)
+		}
+		var cb *callbackError
+		if errors.As(err, &cb) {
+			return cb.err
+		} else if err != nil {
+			return answerError(err, url)
 		}
 	}
 }
 
-// eofReader notes that the body ended, so that a parse error there reads as
-// an answer cut short rather than a malformed one.
-type eofReader struct {
-	r   io.Reader
-	eof bool
-}
-
-func (e *eofReader) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
-	if errors.Is(err, io.EOF) {
-		e.eof = true
-	}
-	return n, err
-}
-
-var valueNames = map[jsoniter.ValueType]string{
-	jsoniter.InvalidValue: "invalid value", jsoniter.StringValue: "string", jsoniter.NumberValue: "number",
-	jsoniter.NilValue: "null", jsoniter.BoolValue: "boolean", jsoniter.ArrayValue: "array", jsoniter.ObjectValue: "object",
-}
-
 // decodeChunk reads one answer object: its results, each with its series.
-func decodeChunk(it *jsoniter.Iterator, url string, open func(header) rowSink) error {
-	return decodeLevel(it, url, "results", func() error {
-		return decodeLevel(it, url, "series", func() error { return decodeSeries(it, open) })
+func decodeChunk(s *scanner, url string, open func(header) rowSink) error {
+	return decodeLevel(s, url, "results", func() error {
+		return decodeLevel(s, url, "series", func() error { return decodeSeries(s, open) })
 	})
 }
 
 // decodeLevel reads one object of the answer: each element of the array
 // under key, and the "error" InfluxDB may put beside it.
-func decodeLevel(it *jsoniter.Iterator, url, key string, each func() error) error {
-	for k := it.ReadObject(); k != ""; k = it.ReadObject() {
+func decodeLevel(s *scanner, url, key string, each func() error) error {
+	return s.each('{', func(k string) error {
 		switch k {
 		case key:
-			for it.ReadArray() {
-				if err := each(); err != nil {
-					return err
-				}
-			}
+			return s.each('[', func(string) error { return each() })
 		case "error":
-			if msg := it.ReadString(); msg != "" {
+			msg, err := s.str()
+			if err == nil && msg != "" {
 				return fromStatus(http.StatusBadRequest, msg, url)
 			}
+			return err
 		default:
-			it.Skip()
+			return s.skip()
 		}
-		if it.Error != nil {
-			return it.Error
-		}
-	}
-	return it.Error
+	})
 }
 
-func decodeSeries(it *jsoniter.Iterator, open func(header) rowSink) error {
+func decodeSeries(s *scanner, open func(header) rowSink) error {
 	var h header
 	var sink rowSink
-	var early [][]byte // rows that came before the columns
-	for key := it.ReadObject(); key != ""; key = it.ReadObject() {
+	var early [][]byte // rows that came before the columns, as JSON
+	err := s.each('{', func(key string) error {
 		switch key {
 		case "name":
-			h.Name = it.ReadString()
+			var err error
+			h.Name, err = s.str()
+			return err
 		case "tags":
 			h.Tags = map[string]string{}
-			for k := it.ReadObject(); k != ""; k = it.ReadObject() {
-				h.Tags[k] = it.ReadString()
-			}
+			return s.each('{', func(k string) error {
+				v, err := s.str()
+				h.Tags[k] = v
+				return err
+			})
 		case "columns":
-			for it.ReadArray() {
-				h.Columns = append(h.Columns, it.ReadString())
-			}
+			return s.each('[', func(string) error {
+				c, err := s.str()
+				h.Columns = append(h.Columns, c)
+				return err
+			})
 		case "values":
 			if h.Columns == nil {
-				for it.ReadArray() {
-					early = append(early, append([]byte(nil), it.SkipAndReturnBytes()...))
-				}
-				break
+				return s.each('[', func(string) error {
+					v, err := s.value()
+					raw, _ := json.Marshal(v)
+					early = append(early, raw)
+					return err
+				})
 			}
 			sink = open(h)
-			for it.ReadArray() {
-				if err := sink.row(it); err != nil {
-					return err
-				}
-			}
+			return s.each('[', func(string) error { return sink.row(s) })
 		default:
-			it.Skip()
+			return s.skip()
 		}
-		if it.Error != nil {
-			return it.Error
-		}
+	})
+	if err != nil {
+		return err
 	}
 	if early != nil {
 		sink = open(h)
 		for _, raw := range early {
-			row := jsoniter.ParseBytes(jsoniter.ConfigDefault, raw)
-			if err := sink.row(row); err != nil {
+			if err := sink.row(newScanner(bytes.NewReader(raw), len(raw)+1)); err != nil {
 				return err
-			}
-			if row.Error != nil && !errors.Is(row.Error, io.EOF) {
-				return row.Error
 			}
 		}
 	}
@@ -188,7 +163,7 @@ func callback(err error) error {
 // answerError classifies a failure met while reading an answer: an error
 // InfluxDB put in it, a broken connection, an answer cut short, or a body
 // that is not an InfluxQL answer.
-func answerError(err error, ended bool, url string) error {
+func answerError(err error, url string) error {
 	var known *Error
 	var netErr net.Error
 	switch {
@@ -196,13 +171,12 @@ func answerError(err error, ended bool, url string) error {
 		return err
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr):
 		return classify(err, url)
-	case ended || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return &Error{Kind: KindUnavailable, Err: err, Message: fmt.Sprintf(
 			"InfluxDB at %s ended its answer early (the connection closed mid-answer): try again", url)}
 	}
-	msg, _, _ := strings.Cut(err.Error(), ", error found in") // jsoniter quotes the bytes around the error
 	return &Error{Kind: KindUnavailable, Err: err, Message: fmt.Sprintf(
-		"InfluxDB at %s sent an answer that is not InfluxQL JSON (%s)", url, msg)}
+		"InfluxDB at %s sent an answer that is not InfluxQL JSON (%s)", url, err)}
 }
 
 // genericSink keeps a chunk's rows as Go values (json.Number for numbers),
@@ -213,25 +187,18 @@ type genericSink struct {
 	fn   func(Series) error
 }
 
-func (s *genericSink) row(it *jsoniter.Iterator) error {
-	var row []any
-	for it.ReadArray() {
-		switch it.WhatIsNext() {
-		case jsoniter.NumberValue:
-			row = append(row, it.ReadNumber())
-		case jsoniter.NilValue:
-			it.ReadNil()
-			row = append(row, nil)
-		default:
-			row = append(row, it.Read())
-		}
+func (g *genericSink) row(s *scanner) error {
+	v, err := s.value()
+	row, ok := v.([]any)
+	if err == nil && !ok {
+		err = s.syntax("a row that is not an array")
 	}
-	s.rows = append(s.rows, row)
-	return it.Error
+	g.rows = append(g.rows, row)
+	return err
 }
 
-func (s *genericSink) done() error {
-	return callback(s.fn(Series{Name: s.h.Name, Tags: s.h.Tags, Columns: s.h.Columns, Values: s.rows}))
+func (g *genericSink) done() error {
+	return callback(g.fn(Series{Name: g.h.Name, Tags: g.h.Tags, Columns: g.h.Columns, Values: g.rows}))
 }
 
 // Batch is a run of one series' rows, in time order, all of whose values
@@ -268,53 +235,47 @@ func newNumericSink(h header, fn func(Batch) error, typeErr func(string, any) er
 		Times: make([]int64, 0, 64), Values: make([]float64, 0, 64*width)}}
 }
 
-func (s *numericSink) row(it *jsoniter.Iterator) error {
+func (n *numericSink) row(s *scanner) error {
 	col := 0
-	for it.ReadArray() {
-		switch t := it.WhatIsNext(); {
-		case t == jsoniter.InvalidValue:
-			if it.Error != nil {
-				return it.Error
-			}
-			return errors.New("InfluxDB answered an invalid value")
-		case col == 0 && t == jsoniter.NumberValue:
-			s.rows.Times = append(s.rows.Times, it.ReadInt64())
+	err := s.each('[', func(string) error {
+		defer func() { col++ }()
+		switch {
 		case col == 0:
-			return fmt.Errorf("InfluxDB answered a time of %v, not a number", it.Read())
-		case col > s.rows.Width:
-			return fmt.Errorf("InfluxDB answered more values than its %d columns", len(s.h.Columns))
-		case t == jsoniter.NumberValue:
-			s.rows.Values = append(s.rows.Values, it.ReadFloat64())
-		case t == jsoniter.NilValue:
-			it.ReadNil()
-			s.rows.Values = append(s.rows.Values, math.NaN())
-		default:
-			return callback(s.typeErr(s.h.Columns[col], it.Read()))
+			t, err := s.integer()
+			n.rows.Times = append(n.rows.Times, t)
+			return err
+		case col > n.rows.Width:
+			return s.syntax("a row with more values than its %d columns", len(n.h.Columns))
 		}
-		col++
+		x, other, err := s.float()
+		if err == nil && other != nil {
+			return callback(n.typeErr(n.h.Columns[col], other))
+		}
+		n.rows.Values = append(n.rows.Values, x)
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	if it.Error != nil {
-		return it.Error
+	if col != n.rows.Width+1 {
+		return s.syntax("a row of %d values for %d columns", col, len(n.h.Columns))
 	}
-	if col != s.rows.Width+1 {
-		return fmt.Errorf("InfluxDB answered a row of %d values for %d columns", col, len(s.h.Columns))
-	}
-	if len(s.rows.Times) == numericBatch {
-		return s.flush()
+	if len(n.rows.Times) == numericBatch {
+		return n.flush()
 	}
 	return nil
 }
 
-func (s *numericSink) flush() error {
-	if len(s.rows.Times) == 0 {
+func (n *numericSink) flush() error {
+	if len(n.rows.Times) == 0 {
 		return nil
 	}
-	err := callback(s.fn(s.rows))
-	s.rows.Times, s.rows.Values = s.rows.Times[:0], s.rows.Values[:0]
+	err := callback(n.fn(n.rows))
+	n.rows.Times, n.rows.Values = n.rows.Times[:0], n.rows.Values[:0]
 	return err
 }
 
-func (s *numericSink) done() error { return s.flush() }
+func (n *numericSink) done() error { return n.flush() }
 
 // nonEmpty drops the empty tag values that GROUP BY * gives a series without
 // that tag, so a tag set is the same whichever statement read it.

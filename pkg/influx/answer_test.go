@@ -47,6 +47,8 @@ func TestDecodeNumeric(t *testing.T) {
 			[]string{"map[p:x]|1|1", "map[p:x]|2|2", "map[p:y,z=1 q:w]|3|3"}},
 		{"values before columns", `{"results":[{"series":[{"values":[[5,1.25]],"columns":["time","a"],"name":"m"}]}]}`,
 			[]string{"map[]|5|1.25"}},
+		{"escapes in names and tags", `{"results":[{"series":[{"name":"m\"1","tags":{"p\\q":"a\"b\u00e9\/\n"},"columns":["time","v"],"values":[[1,1E3],[2,-0.5e-2]]}]}]}`,
+			[]string{"map[p\\q:a\"bé/\n]|1|1000", "map[p\\q:a\"bé/\n]|2|-0.005"}},
 		{"no series", `{"results":[{"statement_id":0}]}`, nil},
 		{"empty body", ``, nil},
 		{"unknown keys skipped", `{"results":[{"statement_id":0,"messages":[{"level":"warning","text":"x"}],"series":[{"name":"m","columns":["time","a"],"values":[[1,7]],"extra":{"k":[1,2]}}]}]}`,
