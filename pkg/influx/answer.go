@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-
 )
 
 // An InfluxQL answer is JSON: {"results":[{"statement_id":0,"series":[{"name",
