@@ -223,8 +223,7 @@ func (e *entry) advance(ctx context.Context, src Source, req Request, start, sto
 		}
 	}
 	if len(out.Series) == 0 {
-		out.Notices = append(out.Notices, fmt.Sprintf("no data for measurement %s, fields %s in bucket %s in this time range",
-			influx.String(req.Selection.Measurement), quoteList(req.Selection.Fields), influx.String(req.Selection.Bucket)))
+		out.Notices = append(out.Notices, noData(req.Selection))
 	}
 	return out, run, nil
 }

@@ -143,8 +143,7 @@ func runWith(ctx context.Context, src Source, req Request, settleAt int64) (*Out
 	}
 	out.Series = run.result()
 	if len(out.Series) == 0 {
-		out.Notices = append(out.Notices, fmt.Sprintf("no data for measurement %s, fields %s in bucket %s in this time range",
-			influx.String(req.Selection.Measurement), quoteList(req.Selection.Fields), influx.String(req.Selection.Bucket)))
+		out.Notices = append(out.Notices, noData(req.Selection))
 	}
 	return out, run, nil
 }
@@ -504,6 +503,12 @@ func seriesKey(field string, tags map[string]string) string {
 		b.WriteString("\x00" + k + "=" + tags[k])
 	}
 	return b.String()
+}
+
+// noData is the notice for a range without data.
+func noData(sel influx.Selection) string {
+	return fmt.Sprintf("no data for measurement %s, fields %s in bucket %s in this time range",
+		influx.String(sel.Measurement), quoteList(sel.Fields), influx.String(sel.Bucket))
 }
 
 func quoteList(names []string) string {
