@@ -41,6 +41,21 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
     stateHorizonWindows: positiveNumberError(jsonData.stateHorizonWindows, 'windows', true),
   };
 
+  // A secret of secureJsonData: write-only, with reset.
+  const secretSetting = (key: keyof VigilSecureJsonData, label: string, description: string, placeholder: string) => (
+    <Field label={label} description={`${description} Stored encrypted; never shown again.`}>
+      <SecretInput
+        id={`vigil-${key}`}
+        width={WIDTH}
+        isConfigured={!!secureJsonFields?.[key]}
+        value={secureJsonData[key] ?? ''}
+        placeholder={placeholder}
+        onChange={(e: ChangeEvent<HTMLInputElement>) => setSecret(key, e.currentTarget.value)}
+        onReset={() => resetSecret(key)}
+      />
+    </Field>
+  );
+
   // A number setting of jsonData: empty means the default, which it shows.
   const numberSetting = (key: NumberSetting, label: string, description: string) => (
     <Field
@@ -78,20 +93,12 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             onChange={(e: ChangeEvent<HTMLInputElement>) => onOptionsChange({ ...options, url: e.currentTarget.value })}
           />
         </Field>
-        <Field
-          label="Token"
-          description="InfluxDB API token. For InfluxDB 1.8 write user:password, or use User and Password below instead; leave empty when authentication is off. Stored encrypted; never shown again."
-        >
-          <SecretInput
-            id="vigil-token"
-            width={WIDTH}
-            isConfigured={!!secureJsonFields?.token}
-            value={secureJsonData.token ?? ''}
-            placeholder="user:password or API token"
-            onChange={(e: ChangeEvent<HTMLInputElement>) => setSecret('token', e.currentTarget.value)}
-            onReset={() => resetSecret('token')}
-          />
-        </Field>
+        {secretSetting(
+          'token',
+          'Token',
+          'InfluxDB API token. For InfluxDB 1.8 write user:password, or use User and Password below instead; leave empty when authentication is off.',
+          'user:password or API token'
+        )}
         <Field label="Organization" description="InfluxDB 2.x organization. InfluxDB 1.8 ignores it.">
           <Input
             id="vigil-organization"
@@ -132,20 +139,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             onChange={(e: ChangeEvent<HTMLInputElement>) => setJsonData({ user: e.currentTarget.value })}
           />
         </Field>
-        <Field
-          label="Password"
-          description="The user's password (InfluxDB 3.x: the database token). Stored encrypted; never shown again."
-        >
-          <SecretInput
-            id="vigil-password"
-            width={WIDTH}
-            isConfigured={!!secureJsonFields?.password}
-            value={secureJsonData.password ?? ''}
-            placeholder="password"
-            onChange={(e: ChangeEvent<HTMLInputElement>) => setSecret('password', e.currentTarget.value)}
-            onReset={() => resetSecret('password')}
-          />
-        </Field>
+        {secretSetting('password', 'Password', "The user's password (InfluxDB 3.x: the database token).", 'password')}
       </FieldSet>
       <FieldSet label="Limits">
         {numberSetting('timeout', 'Timeout', 'Seconds to wait for InfluxDB on each request.')}
