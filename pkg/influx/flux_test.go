@@ -156,7 +156,7 @@ func TestPointsStatements(t *testing.T) {
 		t.Fatalf("got %s\n%s\nwant\n%s", db, got, want)
 	}
 	_, got = SeriesCountStatement(sel, time.Unix(0, 0), time.Unix(60, 0))
-	want = `SELECT count("a"::field) AS "v_0", count("b\"; DROP DATABASE b"::field) AS "v_1" FROM "b"."rp"."m\"x" WHERE time >= 0 AND time < 60000000000 AND "k" = 'v\\\'' GROUP BY *`
+	want = `SELECT count("a"::field) AS "count_0", sum("a"::field) AS "sum_0", count("b\"; DROP DATABASE b"::field) AS "count_1", sum("b\"; DROP DATABASE b"::field) AS "sum_1" FROM "b"."rp"."m\"x" WHERE time >= 0 AND time < 60000000000 AND "k" = 'v\\\'' GROUP BY *`
 	if got != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}

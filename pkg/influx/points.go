@@ -12,15 +12,18 @@ import (
 // tags, which every InfluxQL that Vigil targets supports.
 
 // fieldList is the selection's fields as InfluxQL field references (::field,
-// so that a tag of the same name is never read instead).
-func (s Selection) fieldList(wrap string) string {
-	cols := make([]string, len(s.Fields))
+// so that a tag of the same name is never read instead), each in every
+// aggregate of aggs (named "<agg>_<i>"), or as it is without aggs.
+func (s Selection) fieldList(aggs ...string) string {
+	var cols []string
 	for i, f := range s.Fields {
 		ref := Ident(f) + "::field"
-		if wrap != "" {
-			ref = fmt.Sprintf(`%s(%s) AS "v_%d"`, wrap, ref, i)
+		if len(aggs) == 0 {
+			cols = append(cols, ref)
 		}
-		cols[i] = ref
+		for _, agg := range aggs {
+			cols = append(cols, fmt.Sprintf(`%s(%s) AS "%s_%d"`, agg, ref, agg, i))
+		}
 	}
 	return strings.Join(cols, ", ")
 }
@@ -29,13 +32,13 @@ func (s Selection) fieldList(wrap string) string {
 // selection's fields in [start, stop), one series per tag set, each in time
 // order; column i+1 holds field i.
 func PointsStatement(s Selection, start, stop time.Time) (db, statement string) {
-	return s.Database(), fmt.Sprintf("SELECT %s FROM %s WHERE %s GROUP BY *", s.fieldList(""), s.From(), s.Where(start, stop))
+	return s.Database(), fmt.Sprintf("SELECT %s FROM %s WHERE %s GROUP BY *", s.fieldList(), s.From(), s.Where(start, stop))
 }
 
-// SeriesCountStatement counts each field's values per tag set in [start, stop);
-// column i+1 holds field i's count.
+// SeriesCountStatement counts and sums each field's values per tag set in
+// [start, stop); columns 2i+1 and 2i+2 hold field i's count and sum.
 func SeriesCountStatement(s Selection, start, stop time.Time) (db, statement string) {
-	return s.Database(), fmt.Sprintf("SELECT %s FROM %s WHERE %s GROUP BY *", s.fieldList("count"), s.From(), s.Where(start, stop))
+	return s.Database(), fmt.Sprintf("SELECT %s FROM %s WHERE %s GROUP BY *", s.fieldList("count", "sum"), s.From(), s.Where(start, stop))
 }
 
 // CheckBucket confirms that bucket (database/retention-policy) exists and the

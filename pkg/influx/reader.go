@@ -14,7 +14,7 @@ import (
 type Reader interface {
 	// FieldKeys lists a measurement's fields with their InfluxDB types.
 	FieldKeys(ctx context.Context, bucket, measurement string) ([]FieldKey, error)
-	// SeriesCounts counts each field's values per tag set in [start, stop).
+	// SeriesCounts counts and sums each field's values per tag set in [start, stop).
 	SeriesCounts(ctx context.Context, s Selection, start, stop time.Time) ([]SeriesCount, error)
 	// Points streams the selection's values in [start, stop), one tag set
 	// at a time in time order; a Batch's column i is field i.
@@ -29,11 +29,12 @@ type Reader interface {
 
 var _ Reader = (*Client)(nil)
 
-// SeriesCount is how many values one field has in one tag set.
+// SeriesCount is how many values one field has in one tag set, and their sum.
 type SeriesCount struct {
 	Field string
 	Tags  map[string]string
 	N     int64
+	Sum   float64
 }
 
 // Points runs PointsStatement.
@@ -52,10 +53,13 @@ func (c *Client) SeriesCounts(ctx context.Context, s Selection, start, stop time
 	db, stmt := SeriesCountStatement(s, start, stop)
 	var out []SeriesCount
 	err := c.numeric(ctx, db, stmt, func(b Batch) error {
+		if b.Width != 2*len(s.Fields) {
+			return fmt.Errorf("InfluxDB answered %d columns for %d fields' counts", b.Width, len(s.Fields))
+		}
 		for j := range b.Times {
 			for i, f := range s.Fields {
-				if n := b.Value(j, i); n > 0 {
-					out = append(out, SeriesCount{Field: f, Tags: b.Tags, N: int64(n)})
+				if n := b.Value(j, 2*i); n > 0 {
+					out = append(out, SeriesCount{Field: f, Tags: b.Tags, N: int64(n), Sum: b.Value(j, 2*i+1)})
 				}
 			}
 		}

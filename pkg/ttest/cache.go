@@ -323,9 +323,10 @@ func readTails(ctx context.Context, src Source, run *runner, tails map[string]*p
 	})
 }
 
-// lateSince counts each series' points in [settled, readUntil): late is
-// true when a count differs from the series' tail (points arrived late, or
-// were deleted). rows is the number of count rows read.
+// lateSince counts and sums each series' points in [settled, readUntil):
+// late is true when a count or sum differs from the series' tail (points
+// arrived late, were overwritten with other values, or were deleted). rows
+// is the number of count rows read.
 func (e *entry) lateSince(ctx context.Context, src Source, sel influx.Selection, settled time.Time) (late bool, rows int64, err error) {
 	counts, err := src.SeriesCounts(ctx, sel, settled, time.Unix(0, e.readUntil))
 	if err != nil {
@@ -334,7 +335,7 @@ func (e *entry) lateSince(ctx context.Context, src Source, sel influx.Selection,
 	seen := 0
 	for _, c := range counts {
 		cs := e.series[seriesKey(c.Field, c.Tags)]
-		if cs == nil || int64(len(cs.tail.t)) != c.N {
+		if cs == nil || int64(len(cs.tail.t)) != c.N || !cs.tail.sums(c.Sum) {
 			return true, int64(len(counts)), nil
 		}
 		seen++

@@ -66,7 +66,8 @@ func sameAnswer(t *testing.T, label string, got, want *Outcome) {
 // TestCacheMatchesStateless: many successive queries through one Cache, as
 // an alert rule, panels and a restart send them (sliding and jumping ranges,
 // ranges older than the state, data arriving as time passes, late points
-// within the re-read horizon, two printers with a gap, both read modes),
+// and points overwritten within the re-read horizon, two printers with a
+// gap, every read mode),
 // each compared with a fresh stateless run on the same data.
 func TestCacheMatchesStateless(t *testing.T) {
 	for _, mode := range []models.Mode{models.ModePoints, models.ModeWindows, models.ModeAuto} {
@@ -79,12 +80,13 @@ func TestCacheMatchesStateless(t *testing.T) {
 				span   time.Duration
 				warm   bool
 				late   bool // write a point into the last window but one first
+				redo   bool // overwrite points of the last window but one with other values
 				slide  bool // a minute after the previous step
 				newRun bool // the plugin restarted: a new, empty cache
 			}
 			var steps []step
 			for m := 70; m <= 100; m++ { // a rule over now-30m, once a minute
-				steps = append(steps, step{to: time.Duration(m)*time.Minute + 7*time.Second, span: 30 * time.Minute, warm: m > 70, late: m%7 == 0, slide: m > 70})
+				steps = append(steps, step{to: time.Duration(m)*time.Minute + 7*time.Second, span: 30 * time.Minute, warm: m > 70, late: m%7 == 0, redo: m%11 == 0, slide: m > 70})
 			}
 			steps = append(steps,
 				step{to: 100*time.Minute + 7*time.Second, span: 90 * time.Minute},             // a panel over a longer range: older than the state
@@ -103,6 +105,14 @@ func TestCacheMatchesStateless(t *testing.T) {
 					// Late for the window two windows back: inside the horizon.
 					late := alignDown(to, 5*time.Minute).Add(-7 * time.Minute)
 					f.fake.Write("printer/autogen", "temperatures", map[string]string{"printer": "p1"}, late.UnixNano()+1, map[string]any{"hotend": 221.5})
+				}
+				if s.redo {
+					// A backfill corrects a minute already read: same times, other values.
+					redo := alignDown(to, 5*time.Minute).Add(-8 * time.Minute)
+					for sec := 0; sec < 60; sec++ {
+						f.fake.Write("printer/autogen", "temperatures", map[string]string{"printer": "p2"},
+							redo.Add(time.Duration(sec)*time.Second).UnixNano(), map[string]any{"bed": 97.0})
+					}
 				}
 				if s.newRun {
 					cache = &Cache{MaxBytes: 64 << 20}
@@ -124,7 +134,7 @@ func TestCacheMatchesStateless(t *testing.T) {
 				// A minute later, points mode reads the count rows and the
 				// points new since the previous step, or from the settled
 				// window end when a point arrived late.
-				if s.slide && !s.late && mode != models.ModeWindows {
+				if s.slide && !s.late && !s.redo && mode != models.ModeWindows {
 					counts, err := f.fake.SeriesCounts(ctx, req.Selection, day0.Add(steps[i-1].to), to)
 					if err != nil {
 						t.Fatal(err)

@@ -272,13 +272,16 @@ func (f *Fake) SeriesCounts(_ context.Context, s influx.Selection, start, stop t
 	for i, sr := range list {
 		for _, field := range s.Fields {
 			var n int64
+			var sum float64
 			for _, ts := range times[i] {
-				if _, ok := sr.rows[ts][field]; ok {
+				if v, ok := sr.rows[ts][field]; ok {
 					n++
+					x, _ := v.(float64)
+					sum += x
 				}
 			}
 			if n > 0 {
-				out = append(out, influx.SeriesCount{Field: field, Tags: sr.tags, N: n})
+				out = append(out, influx.SeriesCount{Field: field, Tags: sr.tags, N: n, Sum: sum})
 			}
 		}
 	}
