@@ -107,7 +107,7 @@ func (c *Client) numeric(ctx context.Context, db, statement string, fn func(Batc
 	return c.send(ctx, db, statement, func(h header) rowSink { return newNumericSink(h, fn, typeErr) })
 }
 
-// query sends one statement to /query and decodes the answer as it arrives.
+// send sends one statement to /query and decodes the answer as it arrives.
 func (c *Client) send(ctx context.Context, db, statement string, open func(header) rowSink) error {
 	form := url.Values{"db": {db}, "q": {statement}, "epoch": {"ns"}, "chunked": {"true"}, "chunk_size": {"10000"}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.url, "/")+"/query", strings.NewReader(form.Encode()))

@@ -268,20 +268,29 @@ func (s *scanner) value() (any, error) {
 		return obj, err
 	}
 	tok, err := s.token()
-	switch {
-	case err != nil:
+	if err != nil {
 		return nil, err
-	case string(tok) == "null":
-		return nil, nil
-	case string(tok) == "true":
-		return true, nil
-	case string(tok) == "false":
-		return false, nil
+	}
+	if v, ok := literalValue(tok); ok {
+		return v, nil
 	}
 	if _, err := strconv.ParseFloat(bytesString(tok), 64); err != nil {
 		return nil, s.syntax("invalid number %q", tok)
 	}
 	return json.Number(tok), nil
+}
+
+// literalValue is the Go value of the literals null, true and false.
+func literalValue(tok []byte) (v any, ok bool) {
+	switch string(tok) {
+	case "null":
+		return nil, true
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	return nil, false
 }
 
 // skip reads a value and drops it.
@@ -304,13 +313,11 @@ func (s *scanner) float() (x float64, other any, err error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	switch string(tok) {
-	case "null":
-		return nan, nil, nil
-	case "true":
-		return 0, true, nil
-	case "false":
-		return 0, false, nil
+	if v, ok := literalValue(tok); ok {
+		if v == nil {
+			return nan, nil, nil
+		}
+		return 0, v, nil
 	}
 	x, err = strconv.ParseFloat(bytesString(tok), 64)
 	if err != nil {

@@ -24,8 +24,9 @@ import (
 // the results of the windows ending by S, and, in points mode, the points
 // read since S. A query whose range starts inside what the entry covers
 // reads only what is new: in points mode the points after the last ones
-// read, once a count of the points since S per series (one row per series)
-// shows none arrived late; when some did, it reads again from S. In windows
+// read, once a count and sum of the points since S per series (one row per
+// series) shows none arrived late or changed; when some did, it reads again
+// from S. In windows
 // mode it reads the window rows from S. The windows up to S come from the
 // entry, the later ones from a copy of the state that the points since S
 // advance; the entry then moves on to the new settled time. So late points
@@ -238,7 +239,7 @@ func (e *entry) advancePoints(ctx context.Context, src Source, run *runner, sett
 		t := cs.tail
 		tails[key] = &points{t: append([]int64(nil), t.t...), v: append([]float64(nil), t.v...)}
 	}
-	// The late check (a count per series since settled) runs while the new
+	// The late check (a count and sum per series since settled) runs while the new
 	// points are read; when it finds some that arrived late, every point
 	// from settled is read again.
 	from := time.Unix(0, e.readUntil)
@@ -276,13 +277,7 @@ func (e *entry) advancePoints(ctx context.Context, src Source, run *runner, sett
 			tail = &points{}
 		}
 		for j, ts := range tail.t {
-			if ts >= run.settleAt {
-				run.settle(st)
-				st.tail.add(ts, tail.v[j])
-			}
-			if res, end, ok := st.points.Add(ts, tail.v[j]); ok {
-				st.record(end, res, run.req.From)
-			}
+			run.feed(st, ts, tail.v[j], true)
 		}
 	}
 	run.finishPoints()
@@ -312,9 +307,7 @@ func readTails(ctx context.Context, src Source, run *runner, tails map[string]*p
 				}
 				if tails[key] == nil {
 					tails[key] = &points{}
-					run.lookupSeries(req.Selection.Fields[i], b.Tags, func() *state {
-						return &state{points: &analysis.Windows{Detector: analysis.NewDetector(req.Config), Width: int64(req.Window)}}
-					})
+					run.lookupSeries(req.Selection.Fields[i], b.Tags, run.newPointsState)
 				}
 				tails[key].add(ts, x)
 			}

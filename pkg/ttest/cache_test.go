@@ -3,7 +3,6 @@ package ttest
 import (
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -57,7 +56,7 @@ func sameAnswer(t *testing.T, label string, got, want *Outcome) {
 	}
 	for k, x := range w {
 		y, ok := g[k]
-		if !ok || y.N != x.N || relErr(y.P, x.P) > 1e-9 || math.Abs(y.T-x.T) > 1e-9*math.Max(1, math.Abs(x.T)) {
+		if !ok || !close9(y, x) {
 			t.Fatalf("%s: %s %s: cached %+v, stateless %+v", label, k.key, k.end.Format(time.TimeOnly), y, x)
 		}
 	}

@@ -155,11 +155,7 @@ func byWindow(out *Outcome) map[window]analysis.Result {
 func TestFakeWarmupAndModes(t *testing.T) {
 	fake := printersFake(t)
 	ctx := context.Background()
-	full, err := Run(ctx, fake, fakeRequest(day0, day0.Add(3*time.Hour), models.ModePoints))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := byWindow(full)
+	want := fullRun(t, fake)
 	for _, mode := range []models.Mode{models.ModePoints, models.ModeWindows} {
 		mid, err := Run(ctx, fake, fakeRequest(day0.Add(100*time.Minute), day0.Add(170*time.Minute), mode))
 		if err != nil {
@@ -171,11 +167,27 @@ func TestFakeWarmupAndModes(t *testing.T) {
 		}
 		for w, r := range got {
 			ref, ok := want[w]
-			if !ok || r.N != ref.N || relErr(r.P, ref.P) > 1e-9 || math.Abs(r.T-ref.T) > 1e-9*math.Max(1, math.Abs(ref.T)) {
+			if !ok || !close9(r, ref) {
 				t.Errorf("%s %v %s: got %+v, the full run has %+v", mode, w.key, w.end, r, ref)
 			}
 		}
 	}
+}
+
+// close9: the same point count, p to 1e-9 relative and t to 1e-9 (absolute
+// below |t| = 1, where t is ill-conditioned).
+func close9(got, want analysis.Result) bool {
+	return got.N == want.N && relErr(got.P, want.P) <= 1e-9 && math.Abs(got.T-want.T) <= 1e-9*math.Max(1, math.Abs(want.T))
+}
+
+// fullRun is the points-mode run over all of the fake's data, by window.
+func fullRun(t *testing.T, fake *influxtest.Fake) map[window]analysis.Result {
+	t.Helper()
+	full, err := Run(context.Background(), fake, fakeRequest(day0, day0.Add(3*time.Hour), models.ModePoints))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return byWindow(full)
 }
 
 func relErr(got, want float64) float64 {
@@ -192,13 +204,8 @@ func relErr(got, want float64) float64 {
 // minute at a time (with a failed read on the way) sends each window once,
 // and exactly the full run's result for it.
 func TestFakeLive(t *testing.T) {
-	all := printersFake(t)
+	want := fullRun(t, printersFake(t))
 	ctx := context.Background()
-	full, err := Run(ctx, all, fakeRequest(day0, day0.Add(3*time.Hour), models.ModePoints))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := byWindow(full)
 
 	// The live fake gets the data up to the clock, minute by minute.
 	f := newFeeder(t)
@@ -314,7 +321,7 @@ func TestFakeMatchesInfluxDB(t *testing.T) {
 			}
 			for k, x := range w {
 				y := g[k]
-				if y.N != x.N || relErr(y.P, x.P) > 1e-9 || math.Abs(y.T-x.T) > 1e-9*math.Max(1, math.Abs(x.T)) {
+				if !close9(y, x) {
 					t.Errorf("windows %s %s: InfluxDB %+v, the fake %+v", k.key, k.end, y, x)
 				}
 			}

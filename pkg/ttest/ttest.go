@@ -292,14 +292,19 @@ func (st *state) snapshot() *state {
 // states gives the state of field i of a tag set, looked up (or created)
 // the first time that field has a value there: a field a tag set never has
 // gets no series.
-func (r *runner) states(tags map[string]string, newState func() *state) func(i int) *state {
+func (r *runner) states(tags map[string]string) func(i int) *state {
 	found := make([]*state, len(r.req.Selection.Fields))
 	return func(i int) *state {
 		if found[i] == nil {
-			found[i] = r.lookupSeries(r.req.Selection.Fields[i], tags, newState)
+			found[i] = r.lookupSeries(r.req.Selection.Fields[i], tags, r.newPointsState)
 		}
 		return found[i]
 	}
+}
+
+// newPointsState is a series' state in points mode: no history yet.
+func (r *runner) newPointsState() *state {
+	return &state{points: &analysis.Windows{Detector: analysis.NewDetector(r.req.Config), Width: int64(r.req.Window)}}
 }
 
 // lookupSeries returns the state of a field and tag set, creating it.
@@ -328,11 +333,7 @@ func (r *runner) count(n int64) error {
 func (r *runner) points(ctx context.Context, lookback int) error {
 	r.reset()
 	prefixStart := r.start.Add(-time.Duration(lookback) * r.req.Window)
-	width := int64(r.req.Window)
-	newState := func() *state {
-		return &state{points: &analysis.Windows{Detector: analysis.NewDetector(r.req.Config), Width: width}}
-	}
-	if err := r.streamPoints(ctx, prefixStart, r.start, newState, false); err != nil {
+	if err := r.streamPoints(ctx, prefixStart, r.start, false); err != nil {
 		return err
 	}
 	prefix := r.read
@@ -343,7 +344,7 @@ func (r *runner) points(ctx context.Context, lookback int) error {
 		st.prefixAccepted = st.points.Accepted()
 	}
 	r.warm = r.allWarm()
-	if err := r.streamPoints(ctx, r.start, r.stop, newState, true); err != nil {
+	if err := r.streamPoints(ctx, r.start, r.stop, true); err != nil {
 		return err
 	}
 	r.finishPoints()
@@ -363,14 +364,16 @@ func (r *runner) finishPoints() {
 	r.out.PointsRead = r.read
 }
 
-func (r *runner) streamPoints(ctx context.Context, from, to time.Time, newState func() *state, emit bool) error {
+// streamPoints reads the points in [from, to) into the series' detectors;
+// emit: they are in the range (not the warm-up lookback).
+func (r *runner) streamPoints(ctx context.Context, from, to time.Time, emit bool) error {
 	if !to.After(from) {
 		return nil
 	}
 	_, stmt := influx.PointsStatement(r.req.Selection, from, to)
 	r.out.Scripts = append(r.out.Scripts, stmt)
 	return r.src.Points(ctx, r.req.Selection, from, to, func(b influx.Batch) error {
-		states := r.states(b.Tags, newState)
+		states := r.states(b.Tags)
 		for j, ts := range b.Times {
 			for i := 0; i < b.Width; i++ {
 				x := b.Value(j, i)
@@ -380,18 +383,24 @@ func (r *runner) streamPoints(ctx context.Context, from, to time.Time, newState 
 				if err := r.count(1); err != nil {
 					return err
 				}
-				st := states(i)
-				if emit && r.settleAt != 0 && ts >= r.settleAt {
-					r.settle(st)
-					st.tail.add(ts, x)
-				}
-				if out, end, ok := st.points.Add(ts, x); ok && emit {
-					st.record(end, out, r.req.From)
-				}
+				r.feed(states(i), ts, x, emit)
 			}
 		}
 		return nil
 	})
+}
+
+// feed adds one point to a series. In the range (emit) it records the
+// windows the point closes and, from settleAt on, takes the series' settled
+// snapshot first and keeps the point in its tail (Cache).
+func (r *runner) feed(st *state, ts int64, x float64, emit bool) {
+	if emit && r.settleAt != 0 && ts >= r.settleAt {
+		r.settle(st)
+		st.tail.add(ts, x)
+	}
+	if res, end, ok := st.points.Add(ts, x); ok && emit {
+		st.record(end, res, r.req.From)
+	}
 }
 
 // windows reads one row per window and series (count, mean, standard
