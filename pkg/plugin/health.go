@@ -23,7 +23,8 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 	if err != nil {
 		return healthError(err.Error()), nil
 	}
-	if err := d.checkBucket(ctx, version); err != nil {
+	bucket := d.settings.DefaultBucket
+	if err := d.explainMissingBucket(ctx, d.client.CheckBucket(ctx, bucket), bucket, version); err != nil {
 		d.logger.Info("health check failed", "error", err)
 		return healthError(err.Error()), nil
 	}
@@ -43,16 +44,6 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 		Message: fmt.Sprintf("InfluxDB %s is reachable and bucket %s can be read. InfluxQL answers; %s.",
 			found, influx.String(d.settings.DefaultBucket), flux),
 	}, nil
-}
-
-// checkBucket checks the default bucket. On InfluxDB 2.x a bucket InfluxQL
-// does not find is one without a DBRP mapping, which the message explains.
-func (d *Datasource) checkBucket(ctx context.Context, version string) error {
-	err := d.client.CheckBucket(ctx, d.settings.DefaultBucket)
-	if influx.ProductLine(version) == "2.x" {
-		return influx.DBRPError(err, d.settings.DefaultBucket)
-	}
-	return err
 }
 
 func healthError(msg string) *backend.CheckHealthResult {

@@ -66,18 +66,22 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (res backe
 		fr, err = d.runAlerts(ctx, q)
 	}
 	if err != nil {
-		return errorResponse(d.explainMissingBucket(ctx, err, q.Bucket), executed)
+		return errorResponse(d.explainMissingBucket(ctx, err, q.Bucket, ""), executed)
 	}
 	return backend.DataResponse{Frames: fr}
 }
 
 // explainMissingBucket gives a bucket InfluxQL does not find InfluxDB 2.x's
-// reason, a missing DBRP mapping, when /ping says the server is 2.x.
-func (d *Datasource) explainMissingBucket(ctx context.Context, err error, bucket string) error {
+// reason, a missing DBRP mapping, when the server is 2.x: version is what
+// /ping said, or "" to ask it.
+func (d *Datasource) explainMissingBucket(ctx context.Context, err error, bucket, version string) error {
 	if !influx.IsKind(err, influx.KindNotFound) {
 		return err
 	}
-	if version, perr := d.client.Ping(ctx); perr == nil && influx.ProductLine(version) == "2.x" {
+	if version == "" {
+		version, _ = d.client.Ping(ctx)
+	}
+	if influx.ProductLine(version) == "2.x" {
 		return influx.DBRPError(err, bucket)
 	}
 	return err

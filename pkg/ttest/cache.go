@@ -4,7 +4,9 @@ import (
 	"container/list"
 	"context"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -192,12 +194,7 @@ func (e *entry) advance(ctx context.Context, src Source, req Request, start, sto
 	for k := range run.series {
 		keys[k] = true
 	}
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	sort.Strings(sorted)
-	for _, k := range sorted {
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		var s *Series
 		if cs := e.series[k]; cs != nil {
 			s = &Series{Field: cs.state.Field, Tags: cs.state.Tags}
