@@ -1,8 +1,9 @@
 //go:build !mage
 
 // Package vigil holds the facts that the Go backend and the front end share:
-// the plugin manifest (plugin.json) and the defaults (src/defaults.json).
-// Both files are embedded so that each fact has exactly one source.
+// the plugin manifest (plugin.json), the defaults (src/defaults.json) and
+// the validation rules (src/validation.json). The files are embedded so
+// that each fact has exactly one source.
 package vigil
 
 import (
@@ -16,6 +17,9 @@ var pluginJSON []byte
 
 //go:embed src/defaults.json
 var defaultsJSON []byte
+
+//go:embed src/validation.json
+var validationJSON []byte
 
 // Manifest is the part of plugin.json that the backend reads.
 type Manifest struct {
@@ -53,11 +57,37 @@ type Defaults struct {
 	Query    QueryDefaults    `json:"query"`
 }
 
+// Rules mirrors src/validation.json: what a query field may hold.
+type Rules struct {
+	Duration struct {
+		// UnitsNs is each duration unit's length in nanoseconds.
+		UnitsNs           map[string]int64 `json:"unitsNs"`
+		MaxFractionDigits int              `json:"maxFractionDigits"`
+	} `json:"duration"`
+	History struct {
+		Min int `json:"min"`
+		Max int `json:"max"`
+	} `json:"history"`
+	// Alpha lies strictly between Above and Below.
+	Alpha struct {
+		Above float64 `json:"above"`
+		Below float64 `json:"below"`
+	} `json:"alpha"`
+	// Options are the values each choice field accepts.
+	Options struct {
+		Output    []string `json:"output"`
+		Mode      []string `json:"mode"`
+		Aggregate []string `json:"aggregate"`
+	} `json:"options"`
+}
+
 var (
 	// Plugin is the parsed plugin.json.
 	Plugin = mustDecode[Manifest]("plugin.json", pluginJSON)
 	// Default holds the defaults shared with the front end.
 	Default = mustDecode[Defaults]("src/defaults.json", defaultsJSON)
+	// Rule holds the validation rules shared with the front end.
+	Rule = mustDecode[Rules]("src/validation.json", validationJSON)
 )
 
 func mustDecode[T any](name string, raw []byte) T {

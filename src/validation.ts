@@ -1,6 +1,8 @@
-// Inline checks for the config editor. They mirror the backend's rules in
-// pkg/models/settings.go, which stay the authority: the backend re-checks
-// everything and its message is what "Save & test" shows.
+// Inline checks for the editors. Settings checks mirror pkg/models/settings.go;
+// query checks read validation.json, as the backend does, and
+// validation.cases.json holds the inputs both must judge alike. The backend
+// re-checks everything and its message is what a query or "Save & test" shows.
+import rules from './validation.json';
 
 /** Returns why url cannot be an InfluxDB base URL, or undefined when it can. */
 export function urlError(url: string | undefined): string | undefined {
@@ -50,10 +52,42 @@ export function bucketError(bucket: string | undefined): string | undefined {
     : undefined;
 }
 
-const DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h|d|w|M|y))+$/;
-
 /** A dashboard variable is checked by the backend once it is replaced. */
 const isVariable = (text: string) => text.includes('$');
+
+/**
+ * Reads a duration in the syntax of validation.json, exactly as the backend
+ * (pkg/models/duration.go) does: one or more <number><unit> terms such as
+ * 5m, 1h30m or 1.5d, each truncated to whole nanoseconds. Returns the
+ * nanoseconds, or why the text is not a duration.
+ */
+export function parseDuration(text: string): bigint | string {
+  const units: Record<string, number> = rules.duration.unitsNs;
+  const term = /^(\d+)(?:\.(\d+))?(\D+)/;
+  let total = BigInt(0);
+  let rest = text;
+  if (rest === '') {
+    return 'is empty';
+  }
+  while (rest !== '') {
+    const m = term.exec(rest);
+    if (!m) {
+      return /^\d/.test(rest) ? 'needs a unit after each number' : 'must start each part with a number';
+    }
+    const [whole, frac = '', unit] = [m[1], m[2], m[3]];
+    if (frac.length > rules.duration.maxFractionDigits) {
+      return 'has too many decimals';
+    }
+    if (!(unit in units)) {
+      return 'has an unknown unit';
+    }
+    total += (BigInt(whole + frac) * BigInt(units[unit])) / BigInt(10) ** BigInt(frac.length);
+    rest = rest.slice(m[0].length);
+  }
+  return total > MAX_DURATION_NS ? 'is too long' : total;
+}
+
+const MAX_DURATION_NS = BigInt('9223372036854775807');
 
 /** Returns why window is not a positive duration such as 5m. */
 export function windowError(window: string | undefined): string | undefined {
@@ -61,10 +95,11 @@ export function windowError(window: string | undefined): string | undefined {
   if (value === '' || isVariable(value)) {
     return undefined;
   }
-  if (!DURATION.test(value)) {
-    return 'Write a duration such as 30s, 5m or 1h';
+  const ns = parseDuration(value);
+  if (typeof ns === 'string') {
+    return `Not a duration: it ${ns}; write e.g. 30s, 5m, 1h30m or 1.5d`;
   }
-  if (!/[1-9]/.test(value)) {
+  if (ns === BigInt(0)) {
     return 'The window must be longer than zero';
   }
   return undefined;
@@ -75,19 +110,27 @@ export function alphaError(alpha: number | undefined): string | undefined {
   if (alpha === undefined) {
     return undefined;
   }
-  if (!Number.isFinite(alpha) || alpha <= 0 || alpha >= 1) {
-    return 'Alpha must be between 0 and 1 (exclusive), e.g. 0.001';
+  const { above, below } = rules.alpha;
+  if (!Number.isFinite(alpha) || alpha <= above || alpha >= below) {
+    return `Alpha must be between ${above} and ${below} (exclusive), e.g. 0.001`;
   }
   return undefined;
 }
 
-/** Returns why history is not a whole number of points from 2. */
+/** Returns why history is not a whole number of points in the allowed range. */
 export function historyError(history: number | undefined): string | undefined {
   if (history === undefined) {
     return undefined;
   }
-  if (!Number.isInteger(history) || history < 2 || history > 10_000_000) {
-    return 'History must be a whole number of points from 2 to 10000000';
+  const { min, max } = rules.history;
+  if (!Number.isInteger(history) || history < min || history > max) {
+    return `History must be a whole number of points from ${min} to ${max}`;
   }
   return undefined;
+}
+
+/** Returns why value is not one of a choice field's options. */
+export function optionError(field: keyof typeof rules.options, value: string): string | undefined {
+  const options: string[] = rules.options[field];
+  return options.includes(value) ? undefined : `Use one of ${options.join(', ')}`;
 }

@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
-	"github.com/grafana/grafana-plugin-sdk-go/backend/gtime"
 
 	vigil "github.com/vigil/vigil-anomaly-datasource"
 )
@@ -259,9 +259,9 @@ func parseTTest(raw queryJSON, q Query) (TTest, error) {
 	} else if ok {
 		window = text
 	}
-	dur, err := gtime.ParseDuration(window)
+	dur, err := ParseDuration(window)
 	if err != nil {
-		return TTest{}, &QueryError{"window", fmt.Sprintf("%q is not a duration: write e.g. 30s, 5m or 1h", window)}
+		return TTest{}, &QueryError{"window", fmt.Sprintf("%q is not a duration: it %v; write e.g. 30s, 5m, 1h30m or 1.5d", window, err)}
 	}
 	if dur <= 0 {
 		return TTest{}, &QueryError{"window", fmt.Sprintf("must be longer than zero, got %q", window)}
@@ -272,8 +272,8 @@ func parseTTest(raw queryJSON, q Query) (TTest, error) {
 	if err != nil {
 		return TTest{}, err
 	}
-	if history != math.Trunc(history) || history < 2 || history > 10_000_000 {
-		return TTest{}, &QueryError{"history", fmt.Sprintf("must be a whole number of points from 2 to 10000000, got %v", history)}
+	if h := vigil.Rule.History; history != math.Trunc(history) || history < float64(h.Min) || history > float64(h.Max) {
+		return TTest{}, &QueryError{"history", fmt.Sprintf("must be a whole number of points from %d to %d, got %v", h.Min, h.Max, history)}
 	}
 	t.History = int(history)
 
@@ -281,25 +281,21 @@ func parseTTest(raw queryJSON, q Query) (TTest, error) {
 	if err != nil {
 		return TTest{}, err
 	}
-	if !(t.Alpha > 0 && t.Alpha < 1) {
-		return TTest{}, &QueryError{"alpha", fmt.Sprintf("must be between 0 and 1 (exclusive), got %v", t.Alpha)}
+	if a := vigil.Rule.Alpha; !(t.Alpha > a.Above && t.Alpha < a.Below) {
+		return TTest{}, &QueryError{"alpha", fmt.Sprintf("must be between %v and %v (exclusive), got %v", a.Above, a.Below, t.Alpha)}
 	}
 
 	if t.Output == "" {
 		t.Output = Output(d.Output)
 	}
-	switch t.Output {
-	case OutputPValue, OutputT, OutputAnomaly:
-	default:
-		return TTest{}, &QueryError{"output", fmt.Sprintf("%q is not an output: use pvalue, t or anomaly", t.Output)}
+	if err := oneOf("output", string(t.Output), vigil.Rule.Options.Output); err != nil {
+		return TTest{}, err
 	}
 	if t.Mode == "" {
 		t.Mode = Mode(d.Mode)
 	}
-	switch t.Mode {
-	case ModeAuto, ModePoints, ModeWindows:
-	default:
-		return TTest{}, &QueryError{"mode", fmt.Sprintf("%q is not a mode: use auto, points or windows", t.Mode)}
+	if err := oneOf("mode", string(t.Mode), vigil.Rule.Options.Mode); err != nil {
+		return TTest{}, err
 	}
 	return t, nil
 }
@@ -327,10 +323,8 @@ func parsePower(raw queryJSON, q Query) (Power, error) {
 	if p.Aggregate == "" {
 		p.Aggregate = d.Aggregate
 	}
-	switch p.Aggregate {
-	case AggregateAuto, "none", "mean", "max", "sum":
-	default:
-		return Power{}, &QueryError{"aggregate", fmt.Sprintf("%q is not an aggregate: use auto, none, mean, max or sum", p.Aggregate)}
+	if err := oneOf("aggregate", p.Aggregate, vigil.Rule.Options.Aggregate); err != nil {
+		return Power{}, err
 	}
 	return p, nil
 }
@@ -359,6 +353,14 @@ func numberOr(field string, raw json.RawMessage, def float64) (float64, error) {
 		return def, nil
 	}
 	return v, nil
+}
+
+// oneOf checks a choice field against its options in src/validation.json.
+func oneOf(field, value string, options []string) error {
+	if slices.Contains(options, value) {
+		return nil
+	}
+	return &QueryError{field, fmt.Sprintf("%q is not a valid %s: use %s", value, field, strings.Join(options, ", "))}
 }
 
 func typeList() string {

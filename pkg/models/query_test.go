@@ -101,11 +101,11 @@ func TestParseQueryTTestErrors(t *testing.T) {
 		{`{` + base + `,"history":0}`, "history", "got 0"},
 		{`{` + base + `,"history":10.5}`, "history", "got 10.5"},
 		{`{` + base + `,"window":"0s"}`, "window", "longer than zero"},
-		{`{` + base + `,"window":"-5m"}`, "window", "longer than zero"},
+		{`{` + base + `,"window":"-5m"}`, "window", "must start each part with a number"},
 		{`{` + base + `,"window":"soon"}`, "window", `"soon" is not a duration`},
 		{`{` + base + `,"window":300}`, "window", "must be a duration"},
-		{`{` + base + `,"output":"z"}`, "output", `"z" is not an output`},
-		{`{` + base + `,"mode":"fast"}`, "mode", `"fast" is not a mode`},
+		{`{` + base + `,"output":"z"}`, "output", `"z" is not a valid output: use pvalue, t, anomaly`},
+		{`{` + base + `,"mode":"fast"}`, "mode", `"fast" is not a valid mode`},
 		{`{` + base + `,"tags":{"":"x"}}`, "tags", "empty tag name"},
 	}
 	for _, tt := range tests {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
-	"github.com/grafana/grafana-plugin-sdk-go/backend/gtime"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
@@ -77,7 +76,7 @@ func (d *Datasource) parseLive(path string, raw json.RawMessage, now time.Time) 
 		if o.text == "" {
 			continue
 		}
-		v, err := gtime.ParseDuration(o.text)
+		v, err := models.ParseDuration(o.text)
 		if err != nil || v <= 0 {
 			return liveQuery{}, &models.QueryError{Field: o.field, Reason: fmt.Sprintf("%q is not a positive duration", o.text)}
 		}

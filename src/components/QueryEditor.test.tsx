@@ -97,7 +97,7 @@ describe('QueryEditor', () => {
   it.each([
     ['Alpha', '1.5', /Alpha must be between 0 and 1/],
     ['Alpha', '0', /Alpha must be between 0 and 1/],
-    ['Window', '5 minutes', /Write a duration/],
+    ['Window', '5 minutes', /Not a duration/],
     ['Window', '0s', /longer than zero/],
     ['History', '1', /History must be a whole number/],
   ])('explains an invalid %s (%s) and does not run', (label, value, message) => {

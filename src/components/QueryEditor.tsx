@@ -19,6 +19,7 @@ import {
   VigilQueryType,
 } from '../types';
 import { alphaError, historyError, windowError } from '../validation';
+import rules from '../validation.json';
 
 type Props = QueryEditorProps<DataSource, VigilQuery, VigilOptions>;
 
@@ -29,31 +30,33 @@ const TYPES: Array<SelectableValue<VigilQueryType>> = [
   { label: 'Flux', value: 'flux', description: 'A raw Flux script' },
   { label: 'InfluxQL', value: 'influxql', description: 'A raw InfluxQL statement' },
 ];
-const AGGREGATES: Array<SelectableValue<PowerAggregate>> = [
-  { label: 'auto', value: 'auto', description: 'mean when the panel is coarser than the data' },
-  { label: 'none', value: 'none' },
-  { label: 'mean', value: 'mean' },
-  { label: 'max', value: 'max' },
-  { label: 'sum', value: 'sum' },
-];
+/** A choice field's options, in validation.json's order, with the editor's words for them. */
+function choices<T extends string>(
+  field: keyof typeof rules.options,
+  words: Partial<Record<string, SelectableValue<T>>>
+): Array<SelectableValue<T>> {
+  return rules.options[field].map((value) => ({ label: value, ...words[value], value: value as T }));
+}
+const AGGREGATES = choices<PowerAggregate>('aggregate', {
+  auto: { description: 'mean when the panel is coarser than the data' },
+});
 const FORMATS: Array<SelectableValue<AlertsFormat>> = [
   { label: 'table', value: 'table' },
   { label: 'annotations', value: 'annotations', description: 'one region per alert, from firing to OK' },
 ];
-const OUTPUTS: Array<SelectableValue<TTestOutput>> = [
-  { label: 'p-value', value: 'pvalue' },
-  { label: 't', value: 't' },
-  { label: 'anomaly', value: 'anomaly', description: '1 when the p-value is below alpha, else 0' },
-];
+const OUTPUTS = choices<TTestOutput>('output', {
+  pvalue: { label: 'p-value' },
+  anomaly: { description: '1 when the p-value is below alpha, else 0' },
+});
 const TTEST_FORMATS: Array<SelectableValue<string>> = [
   { label: 'time series', value: '' },
   { label: 'annotations', value: 'annotations', description: 'anomalous windows as regions' },
 ];
-const MODES: Array<SelectableValue<TTestMode>> = [
-  { label: 'auto', value: 'auto', description: 'points when they fit under Max points, else windows' },
-  { label: 'points', value: 'points', description: 'read every point: exact parity with Kapacitor' },
-  { label: 'windows', value: 'windows', description: 'read one summary row per window: fast on long ranges' },
-];
+const MODES = choices<TTestMode>('mode', {
+  auto: { description: 'points when they fit under Max points, else windows' },
+  points: { description: 'read every point: exact parity with Kapacitor' },
+  windows: { description: 'read one summary row per window: fast on long ranges' },
+});
 
 /** Edits a Vigil query. Text inputs run the query when they lose focus and are valid. */
 export function QueryEditor(props: Props) {
