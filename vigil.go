@@ -79,6 +79,11 @@ type Rules struct {
 		Mode      []string `json:"mode"`
 		Aggregate []string `json:"aggregate"`
 	} `json:"options"`
+	// LiveChannel is how a Live channel path identifies its query.
+	LiveChannel struct {
+		Identity []string `json:"identity"`
+		LabelMax int      `json:"labelMax"`
+	} `json:"liveChannel"`
 }
 
 var (

@@ -3,6 +3,7 @@ import { of } from 'rxjs';
 
 import { DataSource } from './datasource';
 import { VigilOptions, VigilQuery } from './types';
+import { liveChannel } from './validation';
 
 const getDataStream = jest.fn(() => of({ data: ['live'] }));
 const backendQuery = jest.fn(() => of({ data: ['backend'] }));
@@ -55,23 +56,30 @@ describe('DataSource', () => {
     expect(q.fields).toEqual(['hotend', 'bed', 'air']);
   });
 
-  it('subscribes a live t-test to one channel per field and sends the rest to the backend', () => {
+  it('subscribes a live t-test to one channel per field and query and sends the rest to the backend', () => {
+    const live: Omit<VigilQuery, 'refId'> = { queryType: 'ttest', live: true, measurement: 'temperatures', fields: ['hotend', 'bed'] };
     ds.query(
       request(
-        { refId: 'A', queryType: 'ttest', live: true, measurement: 'temperatures', fields: ['hotend', 'bed'] },
-        { refId: 'B', queryType: 'power', measurement: 'power' }
+        { refId: 'A', ...live, tags: { printer: 'p1' } },
+        { refId: 'B', queryType: 'power', measurement: 'power' },
+        { refId: 'C', ...live, tags: { printer: 'p2' } }
       )
     ).subscribe();
-    expect(getDataStream).toHaveBeenCalledTimes(2);
+    const calls = getDataStream.mock.calls.map((c) => (c as unknown as [{ addr: { path: string; data: VigilQuery } }])[0].addr);
+    // Each call: one field, its channel the one the backend computes from its data (shared cases check the hash).
+    expect(calls.map((a) => [a.path.split('/').slice(0, 2).join('/'), a.data.fields, a.data.tags])).toEqual([
+      ['ttest/hotend', ['hotend'], { printer: 'p1' }],
+      ['ttest/bed', ['bed'], { printer: 'p1' }],
+      ['ttest/hotend', ['hotend'], { printer: 'p2' }],
+      ['ttest/bed', ['bed'], { printer: 'p2' }],
+    ]);
+    for (const a of calls) {
+      expect(a.path).toBe(liveChannel('ttest', a.data as unknown as Record<string, unknown>));
+    }
+    expect(new Set(calls.map((a) => a.path)).size).toBe(4);
     expect(getDataStream).toHaveBeenCalledWith(
       expect.objectContaining({
-        addr: expect.objectContaining({
-          scope: LiveChannelScope.DataSource,
-          namespace: 'vigil',
-          stream: 'vigil',
-          path: 'ttest/temperatures/bed',
-          data: expect.objectContaining({ fields: ['bed'], measurement: 'temperatures' }),
-        }),
+        addr: expect.objectContaining({ scope: LiveChannelScope.DataSource, namespace: 'vigil', stream: 'vigil' }),
       })
     );
     expect(backendQuery).toHaveBeenCalledWith(expect.objectContaining({ targets: [expect.objectContaining({ refId: 'B' })] }));

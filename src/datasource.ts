@@ -9,6 +9,7 @@ import {
 import { DataSourceWithBackend, getGrafanaLiveSrv, getTemplateSrv } from '@grafana/runtime';
 import { merge, Observable } from 'rxjs';
 
+import { liveChannel } from './validation';
 import { DEFAULT_QUERY, queryTypeOf, VigilOptions, VigilQuery, VigilVariableQuery } from './types';
 
 export class DataSource extends DataSourceWithBackend<VigilQuery, VigilOptions> {
@@ -29,8 +30,8 @@ export class DataSource extends DataSourceWithBackend<VigilQuery, VigilOptions> 
 
   /**
    * Live t-test queries subscribe to one Grafana Live channel per field
-   * (ds/<uid>/ttest/<measurement>/<field>, the query as the subscription's
-   * data); the backend sends the recent windows, then each window as it
+   * (ds/<uid>/ttest/<field>/<hash of the query>, the query as the
+   * subscription's data); the backend sends the recent windows, then each window as it
    * completes. Every other query goes to the backend as usual.
    */
   query(request: DataQueryRequest<VigilQuery>): Observable<DataQueryResponse> {
@@ -40,19 +41,20 @@ export class DataSource extends DataSourceWithBackend<VigilQuery, VigilOptions> 
     }
     const streams = live.flatMap((target) => {
       const q = this.applyTemplateVariables(target, request.scopedVars);
-      return (q.fields ?? []).map((field) =>
-        getGrafanaLiveSrv().getDataStream({
+      return (q.fields ?? []).map((field) => {
+        const data = { ...q, fields: [field] };
+        return getGrafanaLiveSrv().getDataStream({
           key: `${request.requestId}-${target.refId}-${field}`,
           addr: {
             scope: LiveChannelScope.DataSource,
             // Grafana 10 reads namespace, 11 and later stream: give both.
             namespace: this.uid,
             stream: this.uid,
-            path: `ttest/${q.measurement}/${field}`,
-            data: { ...q, fields: [field] },
+            path: liveChannel('ttest', data),
+            data,
           },
-        })
-      );
+        });
+      });
     });
     const rest = request.targets.filter((t) => !live.includes(t));
     return rest.length > 0 ? merge(...streams, super.query({ ...request, targets: rest })) : merge(...streams);

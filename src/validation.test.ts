@@ -1,5 +1,5 @@
 import cases from './validation.cases.json';
-import { alphaError, historyError, optionError, parseDuration, windowError } from './validation';
+import { alphaError, historyError, liveChannel, optionError, parseDuration, windowError } from './validation';
 
 // The same table runs in go test (pkg/models/validation_test.go).
 describe('shared validation cases', () => {
@@ -25,5 +25,11 @@ describe('shared validation cases', () => {
 
   it.each(cases.alpha.map((c) => [c.input, c.ok]))('alpha %j ok=%s', (input, ok) => {
     expect(alphaError(input) === undefined).toBe(ok);
+  });
+});
+
+describe('shared live channel cases', () => {
+  it.each(cases.liveChannel.map((c) => [c.path, c.queryType, c.data]))('%s', (path, queryType, data) => {
+    expect(liveChannel(queryType as 'ttest' | 'power', data as Record<string, unknown>)).toBe(path);
   });
 });

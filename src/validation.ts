@@ -134,3 +134,57 @@ export function optionError(field: keyof typeof rules.options, value: string): s
   const options: string[] = rules.options[field];
   return options.includes(value) ? undefined : `Use one of ${options.join(', ')}`;
 }
+
+/** Sorts strings by code point, as Go sorts UTF-8 keys. */
+function byCodePoint(a: string, b: string): number {
+  const x = Array.from(a);
+  const y = Array.from(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = x[i].codePointAt(0)! - y[i].codePointAt(0)!;
+    if (d !== 0) {
+      return d;
+    }
+  }
+  return x.length - y.length;
+}
+
+/** JSON with object keys sorted by code point and no spaces, as the backend writes it. */
+function canonicalJSON(value: unknown): string {
+  if (Array.isArray(value)) {
+    return `[${value.map(canonicalJSON).join(',')}]`;
+  }
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => byCodePoint(a, b));
+    return `{${entries.map(([k, v]) => `${canonicalJSON(k)}:${canonicalJSON(v)}`).join(',')}}`;
+  }
+  // Go's encoder also escapes the line and paragraph separators.
+  return JSON.stringify(value).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/** FNV-1a 64 of text's UTF-8 bytes, as 16 hex digits. */
+function fnv1a64(text: string): string {
+  const prime = BigInt('1099511628211');
+  const mask = BigInt('0xffffffffffffffff');
+  let h = BigInt('14695981039346656037');
+  for (const byte of new TextEncoder().encode(text)) {
+    h = ((h ^ BigInt(byte)) * prime) & mask;
+  }
+  return h.toString(16).padStart(16, '0');
+}
+
+/**
+ * The Live channel path of a subscription's data, as the backend computes
+ * it (pkg/models/live.go, rules in validation.json): <queryType>/<label>/<hash>,
+ * the hash covering every key that shapes the stream, so that two queries
+ * share a channel only when they are the same query.
+ */
+export function liveChannel(queryType: 'ttest' | 'power', data: Record<string, unknown>): string {
+  const identity = Object.fromEntries(rules.liveChannel.identity.filter((k) => k in data).map((k) => [k, data[k]]));
+  const fields = data.fields as unknown[] | undefined;
+  const label = (queryType === 'ttest' ? fields?.[0] : data.measurement) ?? '';
+  const chars = Array.from(typeof label === 'string' ? label : '').slice(0, rules.liveChannel.labelMax);
+  const safe = chars.map((c) => (/^[A-Za-z0-9_.-]$/.test(c) ? c : '_')).join('') || '_';
+  return `${queryType}/${safe}/${fnv1a64(canonicalJSON(identity))}`;
+}

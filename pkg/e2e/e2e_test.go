@@ -25,6 +25,7 @@ import (
 	"github.com/vigil/vigil-anomaly-datasource/pkg/e2e/scenario"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/loader"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/pluginhost"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/standin"
 )
@@ -206,4 +207,14 @@ func writeNs(ctx context.Context, bucket string, lines ...string) error {
 	c := influx.NewClient(influx.Config{URL: influxDB.URL, Token: influxDB.Token()})
 	defer c.Close()
 	return c.WriteLines(ctx, bucket, lines)
+}
+
+// liveChannel is the channel path Vigil's front end subscribes query to.
+func liveChannel(t *testing.T, queryType models.QueryType, query json.RawMessage) string {
+	t.Helper()
+	path, err := models.LiveChannel(queryType, query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

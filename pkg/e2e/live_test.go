@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -49,10 +50,12 @@ func addRows(s *streamed, f *data.Frame) {
 }
 
 // TestLiveThroughGrafanaLive: the t-test Live stream as Grafana Live runs it.
-// A writer adds points at 10 Hz in real time; viewer A subscribes (initial
-// data: the recent windows), viewer B joins the same channel later and gets
-// the same pushed frames as A; viewer C watches another field's channel at
-// the same time. The plugin process is restarted mid-stream (as Grafana does
+// A writer adds points of two printers at 10 Hz in real time; viewer A
+// subscribes to printer p1's temp (initial data: the recent windows),
+// viewer B joins the same channel later and gets the same pushed frames as
+// A; viewer C watches p1's other field and viewer D the same field of
+// printer p2 (the same field with another query: its own channel) at the
+// same time. The plugin process is restarted mid-stream (as Grafana does
 // after a crash) and the stream is run again. Every pushed window carries the
 // p-value a query over the same data computes, no window comes twice, and
 // every window that ends after the restart settled is pushed.
@@ -62,7 +65,8 @@ func TestLiveThroughGrafanaLive(t *testing.T) {
 	const window = time.Second
 	rng := rand.New(rand.NewPCG(21, 22))
 	line := func(ts time.Time) string {
-		return fmt.Sprintf("livehost,printer=p1 temp=%v,hum=%v %d", 50+rng.NormFloat64(), 40+0.5*rng.NormFloat64(), ts.UnixNano())
+		return fmt.Sprintf("livehost,printer=p1 temp=%v,hum=%v %d\nlivehost,printer=p2 temp=%v,hum=%v %d",
+			50+rng.NormFloat64(), 40+0.5*rng.NormFloat64(), ts.UnixNano(), 50+3*rng.NormFloat64(), 40+rng.NormFloat64(), ts.UnixNano())
 	}
 	start := time.Now().Add(-time.Minute).Truncate(window)
 	var history []string
@@ -86,18 +90,18 @@ func TestLiveThroughGrafanaLive(t *testing.T) {
 		}
 	}()
 
-	query := func(field string) json.RawMessage {
-		return json.RawMessage(fmt.Sprintf(`{"queryType":"ttest","measurement":"livehost","fields":[%q],"window":"1s","history":20,"alpha":0.001,"mode":"points","pollInterval":"200ms","settle":"500ms"}`, field))
+	query := func(field, printer string) json.RawMessage {
+		return json.RawMessage(fmt.Sprintf(`{"queryType":"ttest","measurement":"livehost","tags":{"printer":%q},"fields":[%q],"window":"1s","history":20,"alpha":0.001,"mode":"points","pollInterval":"200ms","settle":"500ms"}`, printer, field))
 	}
-	subscribe := func(field string) *pluginhost.Subscription {
+	subscribe := func(field, printer string) *pluginhost.Subscription {
 		t.Helper()
-		sub, err := host.Subscribe(ctx, dsMain, "ttest/livehost/"+field, query(field))
+		sub, err := host.Subscribe(ctx, dsMain, liveChannel(t, "ttest", query(field, printer)), query(field, printer))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return sub
 	}
-	a := subscribe("temp")
+	a := subscribe("temp", "p1")
 	subscribedA := time.Now()
 	if a.Initial == nil || a.Initial.Rows() < 30 {
 		t.Fatalf("viewer A's initial data: %v", a.Initial)
@@ -105,10 +109,12 @@ func TestLiveThroughGrafanaLive(t *testing.T) {
 	initial := streamed{p: map[time.Time]float64{}, count: map[time.Time]int{}}
 	addRows(&initial, a.Initial)
 	gotA := collect(a)
-	c := subscribe("hum")
+	c := subscribe("hum", "p1")
 	gotC := collect(c)
+	d := subscribe("temp", "p2")
+	gotD := collect(d)
 	time.Sleep(3 * time.Second)
-	b := subscribe("temp")
+	b := subscribe("temp", "p1")
 	joinedB := time.Now()
 	gotB := collect(b)
 	time.Sleep(3 * time.Second)
@@ -122,34 +128,44 @@ func TestLiveThroughGrafanaLive(t *testing.T) {
 	// The last windows close by the clock (settle 500 ms, poll 200 ms); the
 	// margin is for a loaded machine.
 	time.Sleep(4 * time.Second)
-	runs, dropped, lastErr := host.ChannelStats(dsMain, "ttest/livehost/temp")
-	for _, s := range []*pluginhost.Subscription{a, b, c} {
+	for _, q := range []json.RawMessage{query("temp", "p1"), query("temp", "p2")} {
+		runs, dropped, lastErr := host.ChannelStats(dsMain, liveChannel(t, "ttest", q))
+		if runs != 2 || dropped != 0 {
+			t.Fatalf("the channel of %s ran %d times (want 2: before and after the restart), dropped %d frames (last error %v)", q, runs, dropped, lastErr)
+		}
+	}
+	for _, s := range []*pluginhost.Subscription{a, b, c, d} {
 		s.Close(host)
 	}
-	sa, sb, sc := <-gotA, <-gotB, <-gotC
-	if runs != 2 || dropped != 0 {
-		t.Fatalf("the temp channel ran %d times (want 2: before and after the restart), dropped %d frames (last error %v)", runs, dropped, lastErr)
-	}
+	sa, sb, sc, sd := <-gotA, <-gotB, <-gotC, <-gotD
 
-	// Refused: data that does not match its path.
-	if _, err := host.Subscribe(ctx, dsMain, "ttest/livehost/temp", query("hum")); !errors.As(err, new(*pluginhost.RefusedError)) {
-		t.Fatalf("a subscription whose query does not match its path: %v", err)
+	// Refused: data that does not match its path (another printer, another
+	// field, another history, the old path without the query's hash).
+	for _, q := range []json.RawMessage{query("temp", "p2"), query("hum", "p1"),
+		json.RawMessage(strings.Replace(string(query("temp", "p1")), `"history":20`, `"history":21`, 1))} {
+		if _, err := host.Subscribe(ctx, dsMain, liveChannel(t, "ttest", query("temp", "p1")), q); !errors.As(err, new(*pluginhost.RefusedError)) {
+			t.Fatalf("a subscription whose query %s does not match its path: %v", q, err)
+		}
+	}
+	if _, err := host.Subscribe(ctx, dsMain, "ttest/livehost/temp", query("temp", "p1")); !errors.As(err, new(*pluginhost.RefusedError)) {
+		t.Fatalf("the path without the query's hash: %v", err)
 	}
 
 	// What a query over the same data computes.
 	last := time.Now().Truncate(window)
 	want := map[string]map[time.Time]float64{}
-	for _, field := range []string{"temp", "hum"} {
+	for _, series := range []string{"temp p1", "hum p1", "temp p2"} {
+		field, printer, _ := strings.Cut(series, " ")
 		resp := panelQuery(t, dsMain, start.Add(-time.Minute), last, map[string]any{
-			"refId": "A", "queryType": "ttest", "measurement": "livehost", "fields": []string{field},
+			"refId": "A", "queryType": "ttest", "measurement": "livehost", "fields": []string{field}, "tags": map[string]string{"printer": printer},
 			"window": "1s", "history": 20, "alpha": 0.001, "mode": "points"})
 		r := resp.Responses["A"]
 		if r.Error != nil || len(r.Frames) != 1 {
-			t.Fatalf("query %s: %v", field, r.Error)
+			t.Fatalf("query %s: %v", series, r.Error)
 		}
 		s := streamed{p: map[time.Time]float64{}, count: map[time.Time]int{}}
 		addRows(&s, r.Frames[0])
-		want[field] = s.p
+		want[series] = s.p
 	}
 	// spans are the [from, to] ranges in which every window must be pushed.
 	check := func(name, field string, s streamed, spans ...[2]time.Time) {
@@ -165,7 +181,7 @@ func TestLiveThroughGrafanaLive(t *testing.T) {
 			if s.count[end] != 1 {
 				t.Fatalf("%s: window ending %s pushed %d times", name, end, s.count[end])
 			}
-			if initial.count[end] > 0 && name != "C (hum)" {
+			if initial.count[end] > 0 && field == "temp p1" {
 				t.Fatalf("%s: window ending %s was in the initial data and pushed again", name, end)
 			}
 		}
@@ -182,9 +198,10 @@ func TestLiveThroughGrafanaLive(t *testing.T) {
 	// (The restarted stream starts from the data it reads when RunStream is
 	// called again: windows complete by then are the viewers' already.)
 	afterRestart := [2]time.Time{restarted.Add(4 * window), last.Add(-3 * window)}
-	check("A (temp)", "temp", sa, [2]time.Time{subscribedA.Add(window), restarted.Add(-window)}, afterRestart)
-	check("C (hum)", "hum", sc, [2]time.Time{subscribedA.Add(window), restarted.Add(-window)}, afterRestart)
-	check("B (temp)", "temp", sb, [2]time.Time{joinedB.Add(window), restarted.Add(-window)}, afterRestart)
+	check("A (temp p1)", "temp p1", sa, [2]time.Time{subscribedA.Add(window), restarted.Add(-window)}, afterRestart)
+	check("C (hum p1)", "hum p1", sc, [2]time.Time{subscribedA.Add(window), restarted.Add(-window)}, afterRestart)
+	check("D (temp p2)", "temp p2", sd, [2]time.Time{subscribedA.Add(window), restarted.Add(-window)}, afterRestart)
+	check("B (temp p1)", "temp p1", sb, [2]time.Time{joinedB.Add(window), restarted.Add(-window)}, afterRestart)
 	// B joined later: from then on it got exactly what A got.
 	for end := range sa.p {
 		if end.After(joinedB.Add(window)) && sb.count[end] != 1 {
@@ -196,8 +213,8 @@ func TestLiveThroughGrafanaLive(t *testing.T) {
 			t.Fatalf("B got window %s that A did not", end)
 		}
 	}
-	t.Logf("pushed windows: A %d, B %d, C %d; windows ending during the restart and not pushed: %d",
-		len(sa.p), len(sb.p), len(sc.p), missedAround(want["temp"], sa, restarted))
+	t.Logf("pushed windows: A %d, B %d, C %d, D %d; windows ending during the restart and not pushed: %d",
+		len(sa.p), len(sb.p), len(sc.p), len(sd.p), missedAround(want["temp p1"], sa, restarted))
 }
 
 // missedAround counts the windows near a restart that a subscriber did not

@@ -53,7 +53,7 @@ func TestFluxDisabledInfluxDB(t *testing.T) {
 		t.Fatalf("fields resource: %v %+v", err, resp)
 	}
 	query, _ := json.Marshal(map[string]any{"queryType": "ttest", "measurement": "temperatures", "fields": []string{"air"}})
-	sub, err := host.Subscribe(ctx, dsNoFlux, "ttest/temperatures/air", query)
+	sub, err := host.Subscribe(ctx, dsNoFlux, liveChannel(t, "ttest", query), query)
 	if err != nil || sub.Initial == nil || sub.Initial.Rows() == 0 {
 		t.Fatalf("Live with Flux off: %v %v", err, sub)
 	}
@@ -81,7 +81,7 @@ func fluxOffHouse(t *testing.T) {
 		}
 	}
 	live, _ := json.Marshal(map[string]any{"queryType": "power", "bucket": "house/autogen", "measurement": "power"})
-	sub, err := host.Subscribe(ctx, dsNoFlux, "power/power", live)
+	sub, err := host.Subscribe(ctx, dsNoFlux, liveChannel(t, "power", live), live)
 	if err != nil || sub.Initial == nil || sub.Initial.Rows() == 0 {
 		t.Fatalf("power Live with Flux off: %v %v", err, sub)
 	}

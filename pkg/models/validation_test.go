@@ -16,6 +16,11 @@ type sharedCases struct {
 		Ns    string `json:"ns"`
 	} `json:"window"`
 	History, Alpha, Output, Mode, Aggregate []choiceCase
+	LiveChannel                             []struct {
+		QueryType QueryType       `json:"queryType"`
+		Data      json.RawMessage `json:"data"`
+		Path      string          `json:"path"`
+	} `json:"liveChannel"`
 }
 
 type choiceCase struct {
@@ -23,7 +28,8 @@ type choiceCase struct {
 	OK    bool            `json:"ok"`
 }
 
-func TestSharedValidationCases(t *testing.T) {
+func loadSharedCases(t *testing.T) sharedCases {
+	t.Helper()
 	raw, err := os.ReadFile("../../src/validation.cases.json")
 	if err != nil {
 		t.Fatal(err)
@@ -32,6 +38,11 @@ func TestSharedValidationCases(t *testing.T) {
 	if err := json.Unmarshal(raw, &cases); err != nil {
 		t.Fatal(err)
 	}
+	return cases
+}
+
+func TestSharedValidationCases(t *testing.T) {
+	cases := loadSharedCases(t)
 	parse := func(queryType, field string, value json.RawMessage) (Query, error) {
 		js, _ := json.Marshal(map[string]any{"measurement": "m", "fields": []string{"a"}, field: value})
 		return ParseQuery(dataQuery(queryType, string(js)), testSettings)
@@ -69,5 +80,23 @@ func TestSharedValidationCases(t *testing.T) {
 			_, err := parse(queryType, field, c.Input)
 			check(field, c.Input, c.OK, err)
 		}
+	}
+}
+
+func TestSharedLiveChannelCases(t *testing.T) {
+	cases := loadSharedCases(t)
+	paths := map[string]string{}
+	for _, c := range cases.LiveChannel {
+		got, err := LiveChannel(c.QueryType, c.Data)
+		if err != nil || got != c.Path {
+			t.Errorf("%s %s: channel %q, %v; want %q", c.QueryType, c.Data, got, err, c.Path)
+		}
+		paths[c.Path] = string(c.Data)
+	}
+	if len(paths) < 8 {
+		t.Errorf("only %d distinct channels in the cases", len(paths))
+	}
+	if _, err := LiveChannel(QueryTypeTTest, []byte(`[1]`)); err == nil {
+		t.Error("an array was given a channel")
 	}
 }

@@ -359,7 +359,8 @@ func BenchmarkLive200Channels(b *testing.B) {
 	runtime.ReadMemStats(&before)
 	lives := make([]*ttest.Live, channels)
 	for f := range lives {
-		lq, err := ds.parseLive(fmt.Sprintf("ttest/many/f%d", f), []byte(fmt.Sprintf(`{"measurement":"many","fields":["f%d"],"window":"10s","history":60}`, f)), time.Now())
+		query := []byte(fmt.Sprintf(`{"measurement":"many","fields":["f%d"],"window":"10s","history":60}`, f))
+		lq, err := ds.parseLive(channel(b, "ttest", string(query)), query, time.Now())
 		if err != nil {
 			b.Fatal(err)
 		}

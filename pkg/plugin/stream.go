@@ -21,9 +21,9 @@ import (
 
 var _ backend.StreamHandler = (*Datasource)(nil)
 
-// Live streams: channel paths under ds/<uid>/ are ttest/<measurement>/<field>
-// (one field per channel) and power/<measurement>; the subscription's data
-// is the query JSON, plus optional "pollInterval" (t-test: window/10 from
+// Live streams: channel paths under ds/<uid>/ are models.LiveChannel's
+// ttest/<field>/<hash> (one field per channel) and power/<measurement>/<hash>;
+// the subscription's data is the query JSON, plus optional "pollInterval" (t-test: window/10 from
 // 200ms to 30s; power: 1s) and "settle" (t-test: how long after a window's
 // end its last points may still arrive; default 250ms).
 const (
@@ -44,21 +44,26 @@ func (d *Datasource) parseLive(path string, raw json.RawMessage, now time.Time) 
 	if d.settingsErr != nil {
 		return liveQuery{}, d.settingsErr
 	}
-	parts := strings.Split(path, "/")
-	qt := models.QueryType(parts[0])
-	switch {
-	case qt == models.QueryTypeTTest && len(parts) == 3 && parts[1] != "" && parts[2] != "":
-	case qt == models.QueryTypePower && len(parts) == 2 && parts[1] != "":
-	default:
-		return liveQuery{}, fmt.Errorf("channel path %q: want ttest/<measurement>/<field> or power/<measurement>", path)
+	qt := models.QueryType(strings.SplitN(path, "/", 2)[0])
+	if qt != models.QueryTypeTTest && qt != models.QueryTypePower {
+		return liveQuery{}, fmt.Errorf("channel path %q: want ttest/<field>/<hash> or power/<measurement>/<hash>", path)
+	}
+	want, err := models.LiveChannel(qt, raw)
+	if err != nil {
+		return liveQuery{}, err
+	}
+	if path != want {
+		// Grafana sends a channel's frames to all its viewers: a path must
+		// name exactly one query.
+		return liveQuery{}, fmt.Errorf("channel path %q does not match its query, whose channel is %q", path, want)
 	}
 	q, err := models.ParseQuery(backend.DataQuery{RefID: "live", QueryType: string(qt), JSON: raw,
 		TimeRange: backend.TimeRange{From: now.Add(-liveInitialRange), To: now}}, d.settings)
 	if err != nil {
 		return liveQuery{}, err
 	}
-	if q.Measurement != parts[1] || (qt == models.QueryTypeTTest && (len(q.TTest.Fields) != 1 || q.TTest.Fields[0] != parts[2])) {
-		return liveQuery{}, fmt.Errorf("channel path %q does not match the query (measurement %q, fields %q): one channel streams one field", path, q.Measurement, q.TTest.Fields)
+	if qt == models.QueryTypeTTest && len(q.TTest.Fields) != 1 {
+		return liveQuery{}, &models.QueryError{Field: "fields", Reason: fmt.Sprintf("a channel streams one field, got %q", q.TTest.Fields)}
 	}
 	var opts struct {
 		PollInterval string `json:"pollInterval"`

@@ -93,7 +93,7 @@ func TestLiveStream(t *testing.T) {
 	streamCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- ds.RunStream(streamCtx, &backend.RunStreamRequest{Path: "ttest/sensor/temp", Data: []byte(queryJSON)}, backend.NewStreamSender(rec))
+		done <- ds.RunStream(streamCtx, &backend.RunStreamRequest{Path: channel(t, "ttest", queryJSON), Data: []byte(queryJSON)}, backend.NewStreamSender(rec))
 	}()
 
 	// Write in real time; InfluxDB stops at 4 s and starts again 2.5 s later
@@ -218,25 +218,29 @@ func TestSubscribeStreamValidation(t *testing.T) {
 	devenv.NeedInfluxDB(t)
 	ds := newDatasource(t, influxDB.URL, `{"defaultBucket":"live/autogen"}`, influxDB.Token())
 	good := `{"queryType":"ttest","measurement":"sensor","fields":["temp"],"window":"1s"}`
+	goodPath := channel(t, "ttest", good)
 	for name, tt := range map[string]struct {
 		path, data string
 		status     backend.SubscribeStreamStatus
 	}{
-		"ok":                {"ttest/sensor/temp", good, backend.SubscribeStreamStatusOK},
-		"unknown type":      {"power/house", good, backend.SubscribeStreamStatusNotFound},
-		"path too short":    {"ttest/sensor", good, backend.SubscribeStreamStatusNotFound},
-		"path mismatch":     {"ttest/sensor/bed", good, backend.SubscribeStreamStatusNotFound},
-		"two fields":        {"ttest/sensor/temp", `{"measurement":"sensor","fields":["temp","bed"]}`, backend.SubscribeStreamStatusNotFound},
-		"malformed data":    {"ttest/sensor/temp", `{"fields":`, backend.SubscribeStreamStatusNotFound},
-		"bad alpha":         {"ttest/sensor/temp", `{"measurement":"sensor","fields":["temp"],"alpha":2}`, backend.SubscribeStreamStatusNotFound},
-		"bad poll interval": {"ttest/sensor/temp", `{"measurement":"sensor","fields":["temp"],"pollInterval":"-1s"}`, backend.SubscribeStreamStatusNotFound},
+		"ok":                {goodPath, good, backend.SubscribeStreamStatusOK},
+		"unknown type":      {"house" + goodPath[len("ttest"):], good, backend.SubscribeStreamStatusNotFound},
+		"power path":        {"power" + goodPath[len("ttest"):], good, backend.SubscribeStreamStatusNotFound},
+		"no hash":           {"ttest/temp", good, backend.SubscribeStreamStatusNotFound},
+		"old path":          {"ttest/sensor/temp", good, backend.SubscribeStreamStatusNotFound},
+		"another query":     {goodPath, `{"queryType":"ttest","measurement":"sensor","fields":["temp"],"window":"2s"}`, backend.SubscribeStreamStatusNotFound},
+		"another tag":       {channel(t, "ttest", `{"measurement":"sensor","fields":["temp"],"tags":{"p":"1"}}`), `{"measurement":"sensor","fields":["temp"],"tags":{"p":"2"}}`, backend.SubscribeStreamStatusNotFound},
+		"two fields":        {channel(t, "ttest", `{"measurement":"sensor","fields":["temp","bed"]}`), `{"measurement":"sensor","fields":["temp","bed"]}`, backend.SubscribeStreamStatusNotFound},
+		"malformed data":    {goodPath, `{"fields":`, backend.SubscribeStreamStatusNotFound},
+		"bad alpha":         {channel(t, "ttest", `{"measurement":"sensor","fields":["temp"],"alpha":2}`), `{"measurement":"sensor","fields":["temp"],"alpha":2}`, backend.SubscribeStreamStatusNotFound},
+		"bad poll interval": {channel(t, "ttest", `{"measurement":"sensor","fields":["temp"],"pollInterval":"-1s"}`), `{"measurement":"sensor","fields":["temp"],"pollInterval":"-1s"}`, backend.SubscribeStreamStatusNotFound},
 	} {
 		res, err := ds.SubscribeStream(context.Background(), &backend.SubscribeStreamRequest{Path: tt.path, Data: []byte(tt.data)})
 		if err != nil || res.Status != tt.status {
 			t.Errorf("%s: %v %v", name, res, err)
 		}
 	}
-	pub, err := ds.PublishStream(context.Background(), &backend.PublishStreamRequest{Path: "ttest/sensor/temp"})
+	pub, err := ds.PublishStream(context.Background(), &backend.PublishStreamRequest{Path: goodPath})
 	if err != nil || pub.Status != backend.PublishStreamStatusPermissionDenied {
 		t.Fatalf("publish: %v %v", pub, err)
 	}
@@ -264,8 +268,8 @@ func TestLivePowerStream(t *testing.T) {
 	streamCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- ds.RunStream(streamCtx, &backend.RunStreamRequest{Path: "power/power",
-			Data: []byte(`{"queryType":"power","measurement":"power","pollInterval":"200ms"}`)}, backend.NewStreamSender(rec))
+		query := `{"queryType":"power","measurement":"power","pollInterval":"200ms"}`
+		done <- ds.RunStream(streamCtx, &backend.RunStreamRequest{Path: channel(t, "power", query), Data: []byte(query)}, backend.NewStreamSender(rec))
 	}()
 	time.Sleep(500 * time.Millisecond)
 	want := map[int64]float64{}
@@ -302,4 +306,14 @@ func TestLivePowerStream(t *testing.T) {
 			t.Fatalf("point %d: %v, want %v", ts, got[ts], v)
 		}
 	}
+}
+
+// channel is the Live channel path of a query, as the front end computes it.
+func channel(t testing.TB, queryType models.QueryType, query string) string {
+	t.Helper()
+	path, err := models.LiveChannel(queryType, []byte(query))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

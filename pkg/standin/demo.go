@@ -23,6 +23,7 @@ import (
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/loader"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/pluginhost"
 )
 
@@ -216,7 +217,11 @@ func printAnomalies(ctx context.Context, host *pluginhost.Host, out io.Writer) e
 func watchField(ctx context.Context, host *pluginhost.Host, field string, out io.Writer) {
 	query, _ := json.Marshal(map[string]any{"queryType": "ttest", "bucket": "printer/autogen", "measurement": "temperatures",
 		"fields": []string{field}, "window": "5m", "history": 3600, "alpha": 0.001, "output": "pvalue"})
-	sub, err := host.Subscribe(ctx, devenv.DatasourceUID, "ttest/temperatures/"+field, query)
+	var sub *pluginhost.Subscription
+	path, err := models.LiveChannel(models.QueryTypeTTest, query)
+	if err == nil {
+		sub, err = host.Subscribe(ctx, devenv.DatasourceUID, path, query)
+	}
 	if err != nil {
 		fmt.Fprintf(out, "[live]    %s: %v\n", field, err)
 		return

@@ -52,10 +52,11 @@ type StackOptions struct {
 
 // StartStack starts the stack; Stop stops what it started, also after an error.
 func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
-	s = &Stack{Token: o.Token, LogPath: filepath.Join(o.Dir, "plugin.log")}
-	defer func() {
+	started := &Stack{Token: o.Token, LogPath: filepath.Join(o.Dir, "plugin.log")}
+	s = started
+	defer func() { // s is nil after an error: stop what started
 		if err != nil {
-			s.Stop()
+			started.Stop()
 		}
 	}()
 	for _, sub := range []string{"smtp", "alertmanager"} {

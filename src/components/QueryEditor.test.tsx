@@ -148,10 +148,6 @@ describe('Live switch', () => {
     expect(onRunQuery).toHaveBeenCalled();
   });
 
-  it('warns when names cannot form a Live channel path', () => {
-    setup({ live: true, measurement: 'printer temps' });
-    expect(screen.getByText(/Live needs measurement and field names/)).toBeInTheDocument();
-  });
 });
 
 describe('Schema pickers', () => {

@@ -172,12 +172,6 @@ function TTestEditor({ query, onChange, onRunQuery, datasource }: Props) {
     alpha: alphaError(alpha.trim() === '' ? undefined : Number(alpha)),
   };
   const valid = !errors.window && !errors.history && !errors.alpha;
-  // Grafana Live channel paths allow only these characters.
-  const liveError =
-    query.live && ![query.measurement ?? '', ...(query.fields ?? [])].every((n) => /^[A-Za-z0-9_.=-]+$/.test(n))
-      ? 'Live needs measurement and field names made of letters, digits, _ . = -'
-      : undefined;
-
   // Commits a change and runs the query when everything is valid.
   const commit = (patch: Partial<VigilQuery>) => {
     onChange({ ...query, ...patch });
@@ -258,8 +252,6 @@ function TTestEditor({ query, onChange, onRunQuery, datasource }: Props) {
         <InlineField
           label="Live"
           labelWidth={LABEL}
-          invalid={!!liveError}
-          error={liveError}
           tooltip="Stream each window as it completes (Grafana Live), instead of querying on refresh."
         >
           <InlineSwitch
