@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/grafana/grafana-plugin-sdk-go/build"
@@ -99,7 +100,7 @@ func chromiumPath() string {
 	return "/usr/bin/chromium"
 }
 
-// Test runs every test: Go vet, unit, integration (real InfluxDB) and
+// Test runs every test: the Go linters (Lint), unit, integration (real InfluxDB) and
 // end-to-end (the built plugin under the plugin host, Alertmanager, SMTP)
 // tests, and the front-end typecheck, lint, API compatibility, jest tests
 // and browser tests (Chromium). The Grafana-in-the-loop tests run only
@@ -109,7 +110,7 @@ func Test(ctx context.Context) error {
 	if _, _, reason := devenv.UserGrafana(); reason != "" {
 		fmt.Println("Grafana-in-the-loop tests (pkg/e2e/grafana, playwright/grafana) not run:", reason)
 	}
-	if err := sh.RunV("go", "vet", "./..."); err != nil {
+	if err := Lint(); err != nil {
 		return err
 	}
 	// The browser harness: pkg/e2e renders the dashboards' panels in it.
@@ -125,6 +126,30 @@ func Test(ctx context.Context) error {
 		}
 	}
 	return sh.RunV("npx", "playwright", "test") // the editors, field config and p-value axis specs
+}
+
+// Lint fails on Go code that is not gofmt-clean, and runs go vet and
+// staticcheck (a tool in go.mod) over every package.
+func Lint() error {
+	// Files, not directories: gofmt walks directories, node_modules too.
+	const files = `{{range .GoFiles}}{{$.Dir}}/{{.}} {{end}}{{range .TestGoFiles}}{{$.Dir}}/{{.}} {{end}}` +
+		`{{range .XTestGoFiles}}{{$.Dir}}/{{.}} {{end}}{{range .IgnoredGoFiles}}{{$.Dir}}/{{.}} {{end}}`
+	list, err := sh.Output("go", "list", "-f", files, "./...")
+	if err != nil {
+		return err
+	}
+	args := append([]string{"-l"}, strings.Fields(list)...)
+	unformatted, err := sh.Output("gofmt", args...)
+	if err != nil {
+		return err
+	}
+	if unformatted != "" {
+		return fmt.Errorf("not gofmt-clean (run gofmt -w):\n%s", unformatted)
+	}
+	if err := sh.RunV("go", "vet", "./..."); err != nil {
+		return err
+	}
+	return sh.RunV("go", "tool", "staticcheck", "./...")
 }
 
 // Bench runs the benchmarks: the t-test analysis alone (ns/point), and end

@@ -173,6 +173,7 @@ func (c *checker) read(frames data.Frames) *Response {
 		c.add(RuleTypeDeclared, 0, -1, "frame type %q is not a data plane time series or numeric type (Meta.Type must be set)", typ)
 		return nil
 	}
+	//lint:ignore SA1019 the deprecated type is what this rule detects
 	if typ == data.FrameTypeTimeSeriesMany {
 		c.add(RuleTypeDeclared, 0, -1, "frame type %q is deprecated, use %q", typ, data.FrameTypeTimeSeriesMulti)
 		return nil

@@ -100,6 +100,7 @@ func TestBadResponses(t *testing.T) {
 		{"No Data frame alongside data", data.Frames{good(), typed(data.FrameTypeTimeSeriesMulti, data.NewFrame(""))}, []string{RuleNoDataAlone}},
 		{"no type in meta", data.Frames{withMeta(good(), nil)}, []string{RuleTypeDeclared}},
 		{"table type", data.Frames{withMeta(good(), &data.FrameMeta{Type: data.FrameTypeTable, TypeVersion: data.FrameTypeVersion{0, 1}})}, []string{RuleTypeDeclared}},
+		//lint:ignore SA1019 the deprecated type is what this case feeds the rule
 		{"deprecated timeseries-many", data.Frames{withMeta(good(), &data.FrameMeta{Type: data.FrameTypeTimeSeriesMany, TypeVersion: data.FrameTypeVersion{0, 1}})}, []string{RuleTypeDeclared}},
 		{"type version 0.0", data.Frames{withMeta(good(), &data.FrameMeta{Type: data.FrameTypeTimeSeriesMulti})}, []string{RuleTypeVersion}},
 		{"type version newer than known", data.Frames{withMeta(good(), &data.FrameMeta{Type: data.FrameTypeTimeSeriesMulti, TypeVersion: data.FrameTypeVersion{1, 0}})}, []string{RuleTypeVersion}},

@@ -1,16 +1,13 @@
 package devenv
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -26,40 +23,6 @@ func moveInto(src, dst string) error {
 		return err
 	}
 	return os.Rename(src, dst)
-}
-
-// run executes a command and returns its standard output.
-func run(ctx context.Context, dir string, env []string, name string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return append(out, stderr.Bytes()...), err
-	}
-	return out, nil
-}
-
-// stream executes a command with its output sent to log.
-func stream(ctx context.Context, dir string, log io.Writer, name string, args ...string) error {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = log, log
-	return cmd.Run()
-}
-
-func jsonField(raw []byte, key string) (string, error) {
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return "", fmt.Errorf("reading %s from go output: %w", key, err)
-	}
-	s, ok := m[key].(string)
-	if !ok || s == "" {
-		return "", fmt.Errorf("go output has no %s", key)
-	}
-	return s, nil
 }
 
 // copyTree copies a directory; files become writable by their owner, which the

@@ -43,9 +43,10 @@ var registerPanels = sync.OnceFunc(func() {
 // grafana-foundation-sdk's published dashboard types (strictly), and the
 // parts this package reads (variables, panels, targets) as written.
 type Dashboard struct {
-	Path   string
-	UID    string
-	Title  string
+	Path  string
+	UID   string
+	Title string
+	//lint:ignore SA1019 provisioned dashboards are v1 JSON, the schema Grafana 10 reads
 	Schema *dashboard.Dashboard
 
 	raw rawDashboard
@@ -121,6 +122,7 @@ func LoadDashboard(path string) (*Dashboard, error) {
 func ParseDashboard(name string, data []byte) (*Dashboard, error) {
 	registerPanels()
 	c := &errs{file: name}
+	//lint:ignore SA1019 as above: v1 dashboards
 	d := &Dashboard{Path: name, Schema: &dashboard.Dashboard{}}
 	if err := json.Unmarshal(data, &d.raw); err != nil {
 		c.add("", 0, "not a dashboard JSON object: %v", err)

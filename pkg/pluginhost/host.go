@@ -283,6 +283,7 @@ func (h *Host) pluginContext(dsUID string) (backend.PluginContext, error) {
 		return backend.PluginContext{}, err
 	}
 	return backend.PluginContext{
+		//lint:ignore SA1019 Grafana still sends the org id with the namespace
 		OrgID:                      1,
 		PluginID:                   vigil.Plugin.ID,
 		PluginVersion:              h.version,
