@@ -264,6 +264,17 @@ func TestLivePowerStream(t *testing.T) {
 		}
 	}
 	write(time.Now().Add(-time.Minute), 1) // history, in the initial rows only
+	// The points are stamped from 3 s ahead, after the stream's start (which
+	// takes everything before it as history); polls read up to a minute
+	// ahead of the clock, so they are streamed at the first poll.
+	base := time.Now().Add(3 * time.Second)
+	want := map[int64]float64{}
+	for i := range 10 {
+		ts := base.Add(time.Duration(i) * 150 * time.Millisecond)
+		active := 0.06 * float64(i+2) // kW: (i+2) Wh a minute, less 1 Wh metered
+		write(ts, active)
+		want[ts.UnixNano()] = float64(i + 1)
+	}
 	rec := &recorder{}
 	streamCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -271,17 +282,21 @@ func TestLivePowerStream(t *testing.T) {
 		query := `{"queryType":"power","measurement":"power","pollInterval":"200ms"}`
 		done <- ds.RunStream(streamCtx, &backend.RunStreamRequest{Path: channel(t, "power", query), Data: []byte(query)}, backend.NewStreamSender(rec))
 	}()
-	time.Sleep(500 * time.Millisecond)
-	want := map[int64]float64{}
-	for i := 0; i < 10; i++ {
-		ts := time.Now()
-		active := 0.06 * float64(i+2) // i+2 - 1 Wh
-		write(ts, active)
-		v, _ := analysis.UnmeteredWh(active, 0, 1, 0)
-		want[ts.UnixNano()] = v
-		time.Sleep(150 * time.Millisecond)
+	streamed := func() int {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		n := 0
+		for _, f := range rec.frames {
+			n += f.Rows()
+		}
+		return n
 	}
-	time.Sleep(time.Second)
+	// Wait for every point (or a generous deadline), then a few more polls
+	// in which a point sent twice would show.
+	for deadline := time.Now().Add(30 * time.Second); streamed() < len(want) && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(3 * 200 * time.Millisecond)
 	stop()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -302,7 +317,7 @@ func TestLivePowerStream(t *testing.T) {
 		t.Fatalf("%d points streamed, want %d", len(got), len(want))
 	}
 	for ts, v := range want {
-		if math.Abs(got[ts]-v) > 1e-12 {
+		if g, ok := got[ts]; !ok || math.Abs(g-v) > 1e-12 {
 			t.Fatalf("point %d: %v, want %v", ts, got[ts], v)
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis/analysistest"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
@@ -71,7 +70,8 @@ func request(db, agg string, from, to time.Time) Request {
 	}
 }
 
-// expected computes every point in Go and aggregates per interval.
+// expected computes every point in Go and aggregates per interval: an
+// independent computation of what InfluxDB computes for Vigil.
 func expected(rows []datagen.HouseholdRow, agg string, from, to time.Time, every time.Duration) ([]time.Time, []float64) {
 	type acc struct {
 		n        int
@@ -84,8 +84,10 @@ func expected(rows []datagen.HouseholdRow, agg string, from, to time.Time, every
 		if r.Time.Before(from) || !r.Time.Before(to) {
 			continue
 		}
-		v, ok := analysis.UnmeteredWh(r.Values[0], r.Values[4], r.Values[5], r.Values[6])
-		if !ok {
+		// The contract's formula, written out here rather than Vigil's
+		// analysis.UnmeteredWh: active kW x 1000/60 minus the sub-meters' Wh.
+		v := r.Values[0]*1000/60 - (r.Values[4] + r.Values[5] + r.Values[6])
+		if math.IsNaN(v) {
 			continue
 		}
 		if agg == "none" {

@@ -68,11 +68,16 @@ func LoadReference(t testing.TB, path string) Reference {
 	return ref
 }
 
-// RelErr is |a-b|/|b| (|a-b| when b is 0); equal infinities and NaNs agree.
+// RelErr is |a-b|/|b| (|a-b| when b is 0). Equal values, equal infinities
+// and two NaNs agree (0); a NaN against a number, or an infinity against
+// anything else, is +Inf, so that every tolerance check fails on it (the
+// plain formula gives NaN there, and NaN > tol is false).
 func RelErr(a, b float64) float64 {
 	switch {
 	case math.IsNaN(a) && math.IsNaN(b), a == b:
 		return 0
+	case math.IsNaN(a), math.IsNaN(b), math.IsInf(a, 0), math.IsInf(b, 0):
+		return math.Inf(1)
 	case b == 0:
 		return math.Abs(a)
 	}
