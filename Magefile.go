@@ -102,7 +102,7 @@ func chromiumPath() string {
 
 // Test runs every test: the Go linters (Lint), unit, integration (real InfluxDB) and
 // end-to-end (the built plugin under the plugin host, Alertmanager, SMTP)
-// tests, and the front-end typecheck, lint, API compatibility, jest tests
+// tests, every fuzz target for 5 s, and the front-end typecheck, lint, API compatibility, jest tests
 // and browser tests (Chromium). The Grafana-in-the-loop tests run only
 // against a Grafana the user gives (GRAFANA_URL or VIGIL_GRAFANA).
 func Test(ctx context.Context) error {
@@ -120,12 +120,48 @@ func Test(ctx context.Context) error {
 	if err := sh.RunV("go", "test", "-count=1", "-timeout=40m", "./..."); err != nil {
 		return err
 	}
+	if err := fuzz("5s"); err != nil {
+		return err
+	}
 	for _, script := range []string{"typecheck", "lint", "compat", "test:ci"} {
 		if err := sh.RunV("npm", "run", script); err != nil {
 			return err
 		}
 	}
 	return sh.RunV("npx", "playwright", "test") // the editors, field config and p-value axis specs
+}
+
+// fuzzTargets are the Go fuzz targets, by package.
+var fuzzTargets = []struct{ pkg, name string }{
+	{"./pkg/models", "FuzzParseQuery"},
+	{"./pkg/models", "FuzzParseDuration"},
+	{"./pkg/models", "FuzzLiveChannel"},
+	{"./pkg/influx", "FuzzDecodeAnswer"},
+	{"./pkg/influx", "FuzzGenericAnswer"},
+	{"./pkg/influx", "FuzzNamesRoundTrip"}, // against a real InfluxDB
+	{"./pkg/alerthistory", "FuzzParse"},
+}
+
+// fuzz runs every fuzz target for d (go test fuzzes one target at a time).
+func fuzz(d string) error {
+	for _, t := range fuzzTargets {
+		if err := sh.RunV("go", "test", "-run", "^$", "-fuzz", "^"+t.name+"$", "-fuzztime", d, t.pkg); err != nil {
+			return fmt.Errorf("%s %s: %w", t.pkg, t.name, err)
+		}
+	}
+	return nil
+}
+
+// Fuzz runs every fuzz target for VIGIL_FUZZTIME each (default 2m; the test
+// command runs them 5s each). A failing input is saved under the package's
+// testdata/fuzz and then runs in every go test.
+func Fuzz(ctx context.Context) error {
+	mg.SerialCtxDeps(ctx, Servers)
+	d := os.Getenv("VIGIL_FUZZTIME")
+	if d == "" {
+		d = "2m"
+	}
+	return fuzz(d)
 }
 
 // Lint fails on Go code that is not gofmt-clean, and runs go vet and

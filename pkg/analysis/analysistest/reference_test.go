@@ -8,7 +8,7 @@ import (
 func TestRelErr(t *testing.T) {
 	nan, inf := math.NaN(), math.Inf(1)
 	for _, c := range []struct {
-		a, b float64
+		a, b  float64
 		fails bool // RelErr(a, b) > 1e-9
 	}{
 		{1, 1, false}, {1 + 1e-12, 1, false}, {0, 0, false}, {nan, nan, false}, {inf, inf, false}, {-inf, -inf, false},
