@@ -8,6 +8,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -49,6 +50,9 @@ var (
 // receiverToken stands for the service-account token Grafana's resource
 // route requires.
 const receiverToken = "e2e-service-account-token"
+
+// wrongPassword is the password of the data source InfluxDB refuses.
+const wrongPassword = "not-the-password-e2e"
 
 // The data sources the tests register, as Grafana would hold them: the
 // provisioned one (uid vigil, default bucket e2e/autogen), a second instance
@@ -129,8 +133,13 @@ func run(m *testing.M) (int, error) {
 		return 1, err
 	}
 
+	transcript, err := os.Create(filepath.Join(dir, "transcript.jsonl"))
+	if err != nil {
+		return 1, err
+	}
+	defer transcript.Close()
 	stack, err = standin.StartStack(ctx, standin.StackOptions{Root: root, Dir: dir, InfluxDB: influxDB,
-		DefaultBucket: "e2e/autogen", Token: receiverToken})
+		DefaultBucket: "e2e/autogen", Token: receiverToken, Transcript: transcript})
 	if err != nil {
 		return 1, err
 	}
@@ -140,12 +149,19 @@ func run(m *testing.M) (int, error) {
 	noFlux.URL = influxNoFlux.URL
 	for _, ds := range []backend.DataSourceInstanceSettings{
 		vigilDatasource(2, dsHouse, influxDB.Token(), "house/autogen"),
-		vigilDatasource(3, dsWrongAuth, influxDB.User+":not-the-password", "e2e/autogen"),
+		vigilDatasource(3, dsWrongAuth, influxDB.User+":"+wrongPassword, "e2e/autogen"),
 		noFlux,
 	} {
 		host.AddDatasource(ds)
 	}
 	code := m.Run()
+	if code == 0 {
+		if err := scanForSecrets(transcript.Name(), stack.LogPath,
+			influxDB.Password, influxNoFlux.Password, wrongPassword, receiverToken); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
 	if code != 0 {
 		if log, err := os.ReadFile(stack.LogPath); err == nil {
 			fmt.Fprintf(os.Stderr, "--- the plugin's log (last 4 KiB) ---\n%s\n", tail(log, 4096))
@@ -217,4 +233,35 @@ func liveChannel(t *testing.T, queryType models.QueryType, query json.RawMessage
 		t.Fatal(err)
 	}
 	return path
+}
+
+// scanForSecrets runs once every test passed: it collects the metrics of
+// every data source through the plugin host, then searches everything the
+// plugin said in the whole suite (every answer, frame, resource body, Live
+// frame, error and metric in the transcript, and its log) for each secret.
+func scanForSecrets(transcriptPath, logPath string, secrets ...string) error {
+	for _, uid := range []string{dsMain, dsHouse, dsWrongAuth, dsNoFlux} {
+		if _, err := host.Metrics(context.Background(), uid); err != nil {
+			return fmt.Errorf("metrics of %s: %w", uid, err)
+		}
+	}
+	var found []string
+	var scanned int
+	for _, path := range []string{transcriptPath, logPath} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		scanned += len(b)
+		for _, secret := range secrets {
+			if n := bytes.Count(b, []byte(secret)); n > 0 {
+				found = append(found, fmt.Sprintf("%d in %s", n, filepath.Base(path)))
+			}
+		}
+	}
+	if len(found) > 0 {
+		return fmt.Errorf("secrets in the plugin's answers or log: %v", found)
+	}
+	fmt.Printf("secrets scan: %d secrets, %d bytes of answers, metrics and logs, found 0\n", len(secrets), scanned)
+	return nil
 }

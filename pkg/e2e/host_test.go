@@ -36,7 +36,7 @@ func TestHealthPerInstance(t *testing.T) {
 		if res.Status.String() != c.status || !strings.Contains(res.Message, c.message) {
 			t.Errorf("%s: %s %q, want %s containing %q", c.uid, res.Status, res.Message, c.status, c.message)
 		}
-		if strings.Contains(res.Message, influxDB.Password) || strings.Contains(res.Message, "not-the-password") {
+		if strings.Contains(res.Message, influxDB.Password) || strings.Contains(res.Message, wrongPassword) {
 			t.Errorf("%s: the message leaks the password: %q", c.uid, res.Message)
 		}
 	}

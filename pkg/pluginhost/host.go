@@ -49,6 +49,11 @@ type Options struct {
 	// LogPath receives the plugin's log lines (hclog JSON, as Grafana reads
 	// them from the plugin's stderr).
 	LogPath string
+	// Transcript, when set, receives every answer the plugin gives (query
+	// responses with their frames, health results, resource responses,
+	// Live frames, metrics) and every error, one JSON line each, so that a
+	// test can scan all of it (for secrets, say).
+	Transcript io.Writer
 }
 
 // Host is one running plugin process and the data sources Grafana would
@@ -70,6 +75,26 @@ type Host struct {
 	channels    map[string]*channel
 
 	closers []func()
+
+	transcriptMu sync.Mutex
+}
+
+// record appends one answer or error to the transcript.
+func (h *Host) record(kind string, answer any, err error) {
+	if h.opts.Transcript == nil {
+		return
+	}
+	line := map[string]any{"kind": kind, "answer": answer}
+	if err != nil {
+		line["error"] = err.Error()
+	}
+	b, merr := json.Marshal(line)
+	if merr != nil {
+		b, _ = json.Marshal(map[string]any{"kind": kind, "unencodable": fmt.Sprint(answer), "error": merr.Error()})
+	}
+	h.transcriptMu.Lock()
+	defer h.transcriptMu.Unlock()
+	_, _ = h.opts.Transcript.Write(append(b, '\n'))
 }
 
 // clients are the SDK's pluginv2 gRPC clients of one plugin process.
@@ -304,9 +329,12 @@ func (h *Host) QueryData(ctx context.Context, dsUID string, req *backend.QueryDa
 	c, _, _ := h.current()
 	resp, err := c.data.QueryData(ctx, backend.ToProto().QueryDataRequest(req))
 	if err != nil {
+		h.record("QueryData", nil, err)
 		return nil, err
 	}
-	return backend.FromProto().QueryDataResponse(resp)
+	out, err := backend.FromProto().QueryDataResponse(resp)
+	h.record("QueryData", out, err)
+	return out, err
 }
 
 // CheckHealth runs the data source's health check ("Save & test").
@@ -318,9 +346,29 @@ func (h *Host) CheckHealth(ctx context.Context, dsUID string) (*backend.CheckHea
 	c, _, _ := h.current()
 	resp, err := c.diagnostics.CheckHealth(ctx, &pluginv2.CheckHealthRequest{PluginContext: backend.ToProto().PluginContext(pc)})
 	if err != nil {
+		h.record("CheckHealth", nil, err)
 		return nil, err
 	}
-	return backend.FromProto().CheckHealthResponse(resp), nil
+	out := backend.FromProto().CheckHealthResponse(resp)
+	h.record("CheckHealth", map[string]any{"status": out.Status.String(), "message": out.Message, "details": string(out.JSONDetails)}, nil)
+	return out, nil
+}
+
+// Metrics collects the plugin's Prometheus metrics for the data source, as
+// Grafana's /api/plugins/<id>/metrics does (text exposition format).
+func (h *Host) Metrics(ctx context.Context, dsUID string) (string, error) {
+	pc, err := h.pluginContext(dsUID)
+	if err != nil {
+		return "", err
+	}
+	c, _, _ := h.current()
+	resp, err := c.diagnostics.CollectMetrics(ctx, &pluginv2.CollectMetricsRequest{PluginContext: backend.ToProto().PluginContext(pc)})
+	var text string
+	if err == nil && resp.Metrics != nil {
+		text = string(resp.Metrics.Prometheus)
+	}
+	h.record("CollectMetrics", text, err)
+	return text, err
 }
 
 // CallResource calls a resource of the data source and collects the
@@ -335,6 +383,16 @@ func (h *Host) CallResource(ctx context.Context, dsUID string, req *backend.Call
 	if req.URL == "" {
 		req.URL = req.Path
 	}
+	out, err := h.callResource(ctx, req)
+	if err != nil {
+		h.record("CallResource", nil, err)
+		return nil, err
+	}
+	h.record("CallResource", map[string]any{"status": out.Status, "headers": out.Headers, "body": string(out.Body)}, nil)
+	return out, nil
+}
+
+func (h *Host) callResource(ctx context.Context, req *backend.CallResourceRequest) (*backend.CallResourceResponse, error) {
 	c, _, _ := h.current()
 	stream, err := c.resource.CallResource(ctx, backend.ToProto().CallResourceRequest(req))
 	if err != nil {

@@ -62,6 +62,7 @@ func (h *Host) Subscribe(ctx context.Context, dsUID, path string, query json.Raw
 	resp, err := c.stream.SubscribeStream(ctx, &pluginv2.SubscribeStreamRequest{
 		PluginContext: backend.ToProto().PluginContext(pc), Path: path, Data: query,
 	})
+	h.record("SubscribeStream", map[string]any{"path": path, "status": resp.GetStatus().String(), "data": string(resp.GetData())}, err)
 	if err != nil {
 		return nil, err
 	}
@@ -178,6 +179,7 @@ func (h *Host) runOnce(ctx context.Context, c clients, ch *channel, dsUID, path 
 		if errors.Is(err, io.EOF) {
 			return errors.New("the stream ended")
 		}
+		h.record("RunStream", map[string]any{"path": path, "data": string(packet.GetData())}, err)
 		if err != nil {
 			return err
 		}

@@ -48,6 +48,8 @@ type StackOptions struct {
 	Token string
 	// Notifications, when set, gets a line per webhook alert.
 	Notifications io.Writer
+	// Transcript, when set, gets every answer of the plugin (see pluginhost.Options).
+	Transcript io.Writer
 }
 
 // StartStack starts the stack; Stop stops what it started, also after an error.
@@ -64,7 +66,7 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 			return nil, err
 		}
 	}
-	if s.Host, err = pluginhost.Start(ctx, pluginhost.Options{Executable: pluginhost.Executable(o.Root), LogPath: s.LogPath}); err != nil {
+	if s.Host, err = pluginhost.Start(ctx, pluginhost.Options{Executable: pluginhost.Executable(o.Root), LogPath: s.LogPath, Transcript: o.Transcript}); err != nil {
 		return nil, err
 	}
 	s.stops = append(s.stops, s.Host.Stop)
