@@ -265,3 +265,21 @@ func scanForSecrets(transcriptPath, logPath string, secrets ...string) error {
 	fmt.Printf("secrets scan: %d secrets, %d bytes of answers, metrics and logs, found 0\n", len(secrets), scanned)
 	return nil
 }
+
+// writeRealTime writes line(now) to e2e/autogen every 100 ms (10 Hz, as a
+// sensor does) until the returned stop, which waits for the last write.
+func writeRealTime(t *testing.T, line func(time.Time) string) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			if err := writeNs(context.Background(), "e2e/autogen", line(time.Now())); err != nil {
+				t.Errorf("writer: %v", err)
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	return func() { cancel(); <-done }
+}

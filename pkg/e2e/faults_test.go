@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -79,19 +78,7 @@ func TestFaultsThroughProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	fixedEnd := time.Now().Truncate(window) // the endpoints' range ends here: their answers stay put
-	writerCtx, stopWriter := context.WithCancel(ctx)
-	var writer sync.WaitGroup
-	writer.Add(1)
-	go func() {
-		defer writer.Done()
-		for writerCtx.Err() == nil {
-			if err := writeNs(ctx, "e2e/autogen", line(time.Now())); err != nil {
-				t.Errorf("writer: %v", err)
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}()
+	stopWriter := writeRealTime(t, line)
 
 	liveQuery := json.RawMessage(`{"queryType":"ttest","measurement":"faults","tags":{"printer":"p1"},"fields":["temp"],"window":"1s","history":20,"alpha":0.001,"mode":"points","pollInterval":"200ms","settle":"500ms"}`)
 	sub, err := host.Subscribe(ctx, dsFaults, liveChannel(t, "ttest", liveQuery), liveQuery)
@@ -258,7 +245,6 @@ func TestFaultsThroughProxy(t *testing.T) {
 	// Live: every window once, as a query over the same data computes it.
 	time.Sleep(5 * time.Second)
 	stopWriter()
-	writer.Wait()
 	time.Sleep(3 * time.Second)
 	runs, dropped, lastErr := host.ChannelStats(dsFaults, liveChannel(t, "ttest", liveQuery))
 	sub.Close(host)

@@ -8,7 +8,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -76,19 +75,7 @@ func TestLiveThroughGrafanaLive(t *testing.T) {
 	if err := writeNs(ctx, "e2e/autogen", history...); err != nil {
 		t.Fatal(err)
 	}
-	writerCtx, stopWriter := context.WithCancel(ctx)
-	var writer sync.WaitGroup
-	writer.Add(1)
-	go func() {
-		defer writer.Done()
-		for writerCtx.Err() == nil {
-			if err := writeNs(ctx, "e2e/autogen", line(time.Now())); err != nil {
-				t.Errorf("writer: %v", err)
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}()
+	stopWriter := writeRealTime(t, line)
 
 	query := func(field, printer string) json.RawMessage {
 		return json.RawMessage(fmt.Sprintf(`{"queryType":"ttest","measurement":"livehost","tags":{"printer":%q},"fields":[%q],"window":"1s","history":20,"alpha":0.001,"mode":"points","pollInterval":"200ms","settle":"500ms"}`, printer, field))
@@ -124,7 +111,6 @@ func TestLiveThroughGrafanaLive(t *testing.T) {
 	restarted := time.Now()
 	time.Sleep(8 * time.Second)
 	stopWriter()
-	writer.Wait()
 	// The last windows close by the clock (settle 500 ms, poll 200 ms); the
 	// margin is for a loaded machine.
 	time.Sleep(4 * time.Second)
