@@ -194,9 +194,10 @@ func Lint() error {
 // same day of points, 30 days of 1 Hz data in both read modes (latency and
 // peak heap), the power query, 200 Live channels, and an alert rule over a
 // fleet of 1,000 printers with and without kept state (about 10 minutes on
-// its own). Compare runs with benchstat.
+// its own), and load through the plugin host (BenchmarkLoad: 300 panels at
+// once, 200 Live channels for 10 minutes). Compare runs with benchstat.
 func Bench(ctx context.Context) error {
-	mg.SerialCtxDeps(ctx, Servers)
+	mg.SerialCtxDeps(ctx, Build, Servers)
 	if err := sh.RunV("go", "test", "-run", "^$", "-bench", ".", "-count", "6", "./pkg/analysis"); err != nil {
 		return err
 	}
@@ -204,7 +205,12 @@ func Bench(ctx context.Context) error {
 		"-benchtime", "3x", "-timeout", "60m", "./pkg/plugin"); err != nil {
 		return err
 	}
-	return sh.RunV("go", "test", "-run", "^$", "-bench", "FleetRule", "-benchtime", "1x", "-timeout", "60m", "./pkg/plugin")
+	if err := sh.RunV("go", "test", "-run", "^$", "-bench", "FleetRule", "-benchtime", "1x", "-timeout", "60m", "./pkg/plugin"); err != nil {
+		return err
+	}
+	// Load through the plugin host: 300 panels at once, 200 Live channels
+	// for VIGIL_LOAD_LIVE (default 10m).
+	return sh.RunV("go", "test", "-run", "^$", "-bench", "Load", "-benchtime", "1x", "-timeout", "60m", "./pkg/e2e")
 }
 
 // Run starts Vigil locally: builds the plugin, starts InfluxDB, Alertmanager

@@ -226,7 +226,7 @@ func writeNs(ctx context.Context, bucket string, lines ...string) error {
 }
 
 // liveChannel is the channel path Vigil's front end subscribes query to.
-func liveChannel(t *testing.T, queryType models.QueryType, query json.RawMessage) string {
+func liveChannel(t testing.TB, queryType models.QueryType, query json.RawMessage) string {
 	t.Helper()
 	path, err := models.LiveChannel(queryType, query)
 	if err != nil {
@@ -268,7 +268,7 @@ func scanForSecrets(transcriptPath, logPath string, secrets ...string) error {
 
 // writeRealTime writes line(now) to e2e/autogen every 100 ms (10 Hz, as a
 // sensor does) until the returned stop, which waits for the last write.
-func writeRealTime(t *testing.T, line func(time.Time) string) (stop func()) {
+func writeRealTime(t testing.TB, line func(time.Time) string) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
