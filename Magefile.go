@@ -100,10 +100,11 @@ func chromiumPath() string {
 	return "/usr/bin/chromium"
 }
 
-// Test runs every test: the Go linters (Lint), unit, integration (real InfluxDB) and
-// end-to-end (the built plugin under the plugin host, Alertmanager, SMTP)
-// tests, every fuzz target for 5 s, and the front-end typecheck, lint, API compatibility, jest tests
-// and browser tests (Chromium). The Grafana-in-the-loop tests run only
+// Test runs every test: the Go linters (Lint), unit, integration (real
+// InfluxDB) and end-to-end (the built plugin under the plugin host,
+// Alertmanager, SMTP) tests, every fuzz target for 5 s, and the front-end
+// typecheck, lint, API compatibility, jest tests and browser tests
+// (Chromium). The Grafana-in-the-loop tests run only
 // against a Grafana the user gives (GRAFANA_URL or VIGIL_GRAFANA).
 func Test(ctx context.Context) error {
 	mg.SerialCtxDeps(ctx, Build, Servers, Chromium)

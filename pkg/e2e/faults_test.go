@@ -55,8 +55,11 @@ func TestFaultsThroughProxy(t *testing.T) {
 	defer proxy.Stop()
 	proxy.Latency = 2 * faultTimeout
 	settings, _ := json.Marshal(map[string]any{"defaultBucket": "e2e/autogen", "timeout": faultTimeout.Seconds(), "maxPoints": 1000000})
-	for _, ds := range []struct{ uid, url string }{{dsFaults, proxy.URL}, {dsNoHost, "http://vigil-no-such-host.invalid:8086"}} {
-		s := vigilDatasource(7, ds.uid, influxDB.Token(), "e2e/autogen")
+	for _, ds := range []struct {
+		id       int64
+		uid, url string
+	}{{5, dsFaults, proxy.URL}, {6, dsNoHost, "http://vigil-no-such-host.invalid:8086"}} {
+		s := vigilDatasource(ds.id, ds.uid, influxDB.Token(), "e2e/autogen")
 		s.URL, s.JSONData = ds.url, settings
 		host.AddDatasource(s)
 	}

@@ -22,10 +22,11 @@ import (
 var _ backend.StreamHandler = (*Datasource)(nil)
 
 // Live streams: channel paths under ds/<uid>/ are models.LiveChannel's
-// ttest/<field>/<hash> (one field per channel) and power/<measurement>/<hash>;
-// the subscription's data is the query JSON, plus optional "pollInterval" (t-test: window/10 from
-// 200ms to 30s; power: 1s) and "settle" (t-test: how long after a window's
-// end its last points may still arrive; default 250ms).
+// ttest/<field>/<hash> (one field per channel) and
+// power/<measurement>/<hash>; the subscription's data is the query JSON,
+// plus optional "pollInterval" (t-test: window/10 from 200ms to 30s; power:
+// 1s) and "settle" (t-test: how long after a window's end its last points
+// may still arrive; default 250ms).
 const (
 	liveInitialRange = time.Hour
 	defaultSettle    = 250 * time.Millisecond
