@@ -49,6 +49,10 @@ type QueryDefaults struct {
 		SubMeters   []string `json:"subMeters"`
 		Aggregate   string   `json:"aggregate"`
 	} `json:"power"`
+	Kafka struct {
+		Format   string `json:"format"`
+		TimePath string `json:"timePath"`
+	} `json:"kafka"`
 }
 
 // Defaults mirrors src/defaults.json.
@@ -78,6 +82,10 @@ type Rules struct {
 		Output    []string `json:"output"`
 		Mode      []string `json:"mode"`
 		Aggregate []string `json:"aggregate"`
+		// KafkaFormat is how a kafka query's messages are encoded.
+		KafkaFormat []string `json:"kafkaFormat"`
+		// KafkaSaslMechanism is the data source's Kafka SASL mechanism ("" for none).
+		KafkaSaslMechanism []string `json:"kafkaSaslMechanism"`
 	} `json:"options"`
 	// LiveChannel is how a Live channel path identifies its query.
 	LiveChannel struct {

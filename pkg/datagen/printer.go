@@ -81,8 +81,14 @@ func (p PrinterPoint) CSV() string {
 }
 
 // LineProtocol renders the point as InfluxDB line protocol with a seconds timestamp.
-func (p PrinterPoint) LineProtocol() string {
-	return PrinterMeasurement + " hotend=" + formatFloat(p.Values[0]) + ",bed=" + formatFloat(p.Values[1]) + ",air=" + formatFloat(p.Values[2]) + " " + strconv.FormatInt(p.Time.Unix(), 10)
+func (p PrinterPoint) LineProtocol() string { return p.line(strconv.FormatInt(p.Time.Unix(), 10)) }
+
+// LineProtocolNs is the point in line protocol with a nanosecond timestamp,
+// the precision of a Kafka topic's messages.
+func (p PrinterPoint) LineProtocolNs() string { return p.line(strconv.FormatInt(p.Time.UnixNano(), 10)) }
+
+func (p PrinterPoint) line(ts string) string {
+	return PrinterMeasurement + " hotend=" + formatFloat(p.Values[0]) + ",bed=" + formatFloat(p.Values[1]) + ",air=" + formatFloat(p.Values[2]) + " " + ts
 }
 
 func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }

@@ -27,13 +27,17 @@ const AlertmanagerBinary = "/usr/bin/prometheus-alertmanager"
 // (a python3 earlier on PATH, e.g. pyenv's, does not).
 const systemPython = "/usr/bin/python3"
 
-// InstallNotifiers installs Debian's prometheus-alertmanager and
-// python3-aiosmtpd with apt-get (as root) unless both are there already.
+// KcatBinary is Debian's kcat (librdkafka), the independent Kafka client
+// that produces the integration tests' messages.
+const KcatBinary = "/usr/bin/kcat"
+
+// InstallNotifiers installs Debian's prometheus-alertmanager,
+// python3-aiosmtpd and kcat with apt-get (as root) unless all are there already.
 func InstallNotifiers(ctx context.Context, log io.Writer) error {
-	if exists(AlertmanagerBinary) && exec.CommandContext(ctx, systemPython, "-c", "import aiosmtpd").Run() == nil {
+	if exists(AlertmanagerBinary) && exists(KcatBinary) && exec.CommandContext(ctx, systemPython, "-c", "import aiosmtpd").Run() == nil {
 		return nil
 	}
-	fmt.Fprintln(log, "installing prometheus-alertmanager and python3-aiosmtpd with apt-get")
+	fmt.Fprintln(log, "installing prometheus-alertmanager, python3-aiosmtpd and kcat with apt-get")
 	apt := func(args ...string) error {
 		cmd := exec.CommandContext(ctx, "apt-get", args...)
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
@@ -43,7 +47,7 @@ func InstallNotifiers(ctx context.Context, log io.Writer) error {
 	if err := apt("update"); err != nil {
 		return fmt.Errorf("apt-get update: %w", err)
 	}
-	pkgs := []string{"install", "-y", "--no-install-recommends", "prometheus-alertmanager", "python3-aiosmtpd"}
+	pkgs := []string{"install", "-y", "--no-install-recommends", "prometheus-alertmanager", "python3-aiosmtpd", "kcat"}
 	if err := apt(pkgs...); err != nil {
 		// A dpkg step that failed half-way is finished by -f install.
 		fmt.Fprintf(log, "apt-get install failed (%v); retrying after apt-get -f install\n", err)
@@ -51,7 +55,7 @@ func InstallNotifiers(ctx context.Context, log io.Writer) error {
 			return fmt.Errorf("apt-get -f install: %w", err)
 		}
 		if err := apt(pkgs...); err != nil {
-			return fmt.Errorf("apt-get install prometheus-alertmanager python3-aiosmtpd: %w", err)
+			return fmt.Errorf("apt-get install prometheus-alertmanager python3-aiosmtpd kcat: %w", err)
 		}
 	}
 	// The package's service is not wanted: tests start their own instances.

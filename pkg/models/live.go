@@ -15,7 +15,7 @@ import (
 // viewers, so the path carries the whole query identity: hash is FNV-1a 64
 // of the canonical JSON of data's identity keys (src/validation.json;
 // src/datasource.ts computes the same path). label, the field (ttest) or
-// the measurement (power) in the characters Grafana allows in a path, is
+// the measurement (power), the field (ttest, kafka) or in the characters Grafana allows in a path, is
 // only for people reading it.
 func LiveChannel(queryType QueryType, data json.RawMessage) (string, error) {
 	var all map[string]any
@@ -43,7 +43,7 @@ func LiveChannel(queryType QueryType, data json.RawMessage) (string, error) {
 	h.Write(bytes.TrimSuffix(canon.Bytes(), []byte("\n")))
 
 	label, _ := all["measurement"].(string)
-	if queryType == QueryTypeTTest {
+	if queryType == QueryTypeTTest || queryType == QueryTypeKafka {
 		label = ""
 		if fields, _ := all["fields"].([]any); len(fields) > 0 {
 			label, _ = fields[0].(string)

@@ -25,10 +25,12 @@ const (
 	QueryTypeFlux   QueryType = "flux"
 	// QueryTypeInfluxQL is a raw InfluxQL statement (Grafana's macros allowed).
 	QueryTypeInfluxQL QueryType = "influxql"
+	// QueryTypeKafka is the t-test over a Kafka topic's messages.
+	QueryTypeKafka QueryType = "kafka"
 )
 
 // supportedQueryTypes lists the query types this build answers, for messages.
-var supportedQueryTypes = []QueryType{QueryTypeTTest, QueryTypePower, QueryTypeAlerts, QueryTypeFlux, QueryTypeInfluxQL}
+var supportedQueryTypes = []QueryType{QueryTypeTTest, QueryTypePower, QueryTypeAlerts, QueryTypeFlux, QueryTypeInfluxQL, QueryTypeKafka}
 
 // Alerts query formats.
 const (
@@ -87,6 +89,26 @@ type TTest struct {
 	Mode    Mode
 }
 
+// Kafka message formats.
+const (
+	// KafkaLine is InfluxDB line protocol (nanosecond timestamps).
+	KafkaLine = "line"
+	// KafkaJSON is one JSON object per message.
+	KafkaJSON = "json"
+)
+
+// Kafka are the topic and message format of a kafka query; its t-test
+// fields are in TTest.
+type Kafka struct {
+	Topic  string
+	Format string
+	// TimePath and KeyPath (json) are dot-separated paths to the time (an
+	// RFC 3339 string or Unix milliseconds) and to the series key (empty:
+	// the message key); Fields are paths to numbers.
+	TimePath string
+	KeyPath  string
+}
+
 // Query is one validated query. Fields that do not apply to its type are empty.
 type Query struct {
 	RefID       string
@@ -98,6 +120,7 @@ type Query struct {
 	InfluxQL    string
 	TTest       TTest
 	Power       Power
+	Kafka       Kafka
 	// Format is the alerts query's shape: table or annotations.
 	Format    string
 	TimeRange backend.TimeRange
@@ -124,6 +147,9 @@ type queryJSON struct {
 	Aggregate   string            `json:"aggregate"`
 	Format      string            `json:"format"`
 	Field       string            `json:"field"`
+	Topic       string            `json:"topic"`
+	TimePath    string            `json:"timePath"`
+	KeyPath     string            `json:"keyPath"`
 }
 
 // inferType gives a query saved without queryType the type its fields say,
@@ -134,6 +160,8 @@ func inferType(raw queryJSON) QueryType {
 		return QueryTypeFlux
 	case strings.TrimSpace(raw.InfluxQL) != "":
 		return QueryTypeInfluxQL
+	case strings.TrimSpace(raw.Topic) != "":
+		return QueryTypeKafka
 	case len(raw.Fields) > 0 || raw.Field != "" || len(raw.Window) > 0 || len(raw.Alpha) > 0:
 		return QueryTypeTTest
 	case raw.ActivePower != "" || raw.SubMeters != nil || raw.Aggregate != "":
@@ -205,9 +233,18 @@ func ParseQuery(q backend.DataQuery, s Settings) (Query, error) {
 		}
 	case QueryTypeTTest:
 		out.TTest, err = parseTTest(raw, out)
+		if out.Measurement == "" {
+			err = errNoMeasurement
+		}
 		out.Format = strings.TrimSpace(raw.Format)
 		if err == nil && out.Format != "" && out.Format != FormatAnnotations {
 			err = &QueryError{"format", fmt.Sprintf("%q is not a t-test format: leave it empty for time series, or use annotations", out.Format)}
+		}
+	case QueryTypeKafka:
+		out.Kafka, err = parseKafka(raw, out, s)
+		if err == nil {
+			out.TTest, err = parseTTest(raw, out)
+			out.TTest.Mode = ModePoints // every message is read
 		}
 	case QueryTypePower:
 		out.Power, err = parsePower(raw, out)
@@ -234,11 +271,53 @@ func ParseQuery(q backend.DataQuery, s Settings) (Query, error) {
 	return out, nil
 }
 
+var errNoMeasurement = &QueryError{"measurement", "is empty: name the measurement that holds the fields, e.g. temperatures"}
+
+// parseKafka checks the topic and the message format, and that the data
+// source has brokers.
+func parseKafka(raw queryJSON, q Query, s Settings) (Kafka, error) {
+	d := vigil.Default.Query.Kafka
+	k := Kafka{Topic: strings.TrimSpace(raw.Topic), Format: strings.TrimSpace(raw.Format),
+		TimePath: strings.TrimSpace(raw.TimePath), KeyPath: strings.TrimSpace(raw.KeyPath)}
+	if len(s.Kafka.Brokers) == 0 {
+		return Kafka{}, &QueryError{"queryType", `kafka needs the data source's Kafka brokers: set "kafkaBrokers" in its settings`}
+	}
+	if k.Topic == "" {
+		return Kafka{}, &QueryError{"topic", "is empty: name the Kafka topic that holds the messages, e.g. printer"}
+	}
+	// Kafka's own rule for topic names.
+	for _, r := range k.Topic {
+		if !(r == '.' || r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return Kafka{}, &QueryError{"topic", fmt.Sprintf("%q is not a Kafka topic name: use letters, digits, '.', '_' and '-'", k.Topic)}
+		}
+	}
+	if len(k.Topic) > 249 {
+		return Kafka{}, &QueryError{"topic", "is longer than Kafka's 249 characters"}
+	}
+	if k.Format == "" {
+		k.Format = d.Format
+	}
+	if err := oneOf("format", k.Format, vigil.Rule.Options.KafkaFormat); err != nil {
+		return Kafka{}, err
+	}
+	switch {
+	case k.Format == KafkaLine && q.Measurement == "":
+		return Kafka{}, errNoMeasurement
+	case k.Format == KafkaLine && (k.TimePath != "" || k.KeyPath != ""):
+		return Kafka{}, &QueryError{"timePath", "applies only to the json format: line protocol carries its own time and tags"}
+	case k.Format == KafkaJSON && k.TimePath == "":
+		k.TimePath = d.TimePath
+	}
+	for _, p := range []struct{ name, path string }{{"timePath", k.TimePath}, {"keyPath", k.KeyPath}} {
+		if strings.HasPrefix(p.path, ".") || strings.HasSuffix(p.path, ".") || strings.Contains(p.path, "..") {
+			return Kafka{}, &QueryError{p.name, fmt.Sprintf("%q is not a dot-separated path such as time or sensor.id", p.path)}
+		}
+	}
+	return k, nil
+}
+
 func parseTTest(raw queryJSON, q Query) (TTest, error) {
 	d := vigil.Default.Query
-	if q.Measurement == "" {
-		return TTest{}, &QueryError{"measurement", "is empty: name the measurement that holds the fields, e.g. temperatures"}
-	}
 	t := TTest{Output: Output(strings.TrimSpace(raw.Output)), Mode: Mode(strings.TrimSpace(raw.Mode))}
 	seen := map[string]bool{}
 	for _, f := range raw.Fields {

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +41,20 @@ type Settings struct {
 	// database token as password. Never log Password.
 	User     string
 	Password string
+	// Kafka is the optional Kafka connection that kafka queries read.
+	Kafka KafkaConnection
+}
+
+// KafkaConnection is a data source's Kafka connection; no Brokers means none.
+type KafkaConnection struct {
+	Brokers  []string
+	ClientID string
+	// SASLMechanism is "", PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+	SASLMechanism string
+	User          string
+	// Password is the SASL password. Never log it.
+	Password string
+	TLS      bool
 }
 
 // jsonData is the non-secret part of the settings as Grafana stores it. Numbers
@@ -51,6 +67,11 @@ type jsonData struct {
 	StateMaxMB    json.RawMessage `json:"stateMaxMB"`
 	StateHorizon  json.RawMessage `json:"stateHorizonWindows"`
 	User          string          `json:"user"`
+	KafkaBrokers  string          `json:"kafkaBrokers"`
+	KafkaClientID string          `json:"kafkaClientId"`
+	KafkaSASL     string          `json:"kafkaSaslMechanism"`
+	KafkaUser     string          `json:"kafkaUser"`
+	KafkaTLS      json.RawMessage `json:"kafkaTls"`
 }
 
 // SettingsError is a data source setting that cannot be used. Its message
@@ -112,7 +133,55 @@ func LoadSettings(s backend.DataSourceInstanceSettings) (Settings, error) {
 		return Settings{}, err
 	}
 	out.StateHorizon = int(horizon)
-	return out, nil
+	out.Kafka, err = loadKafka(jd, s.DecryptedSecureJSONData["kafkaPassword"])
+	return out, err
+}
+
+// loadKafka validates the Kafka settings: host:port brokers, a known SASL
+// mechanism with its user and password, and nothing of SASL without one.
+func loadKafka(jd jsonData, password string) (KafkaConnection, error) {
+	k := KafkaConnection{
+		ClientID:      strings.TrimSpace(jd.KafkaClientID),
+		SASLMechanism: strings.TrimSpace(jd.KafkaSASL),
+		User:          strings.TrimSpace(jd.KafkaUser),
+		Password:      password,
+	}
+	for _, b := range strings.Split(jd.KafkaBrokers, ",") {
+		if b = strings.TrimSpace(b); b == "" {
+			continue
+		}
+		host, port, err := net.SplitHostPort(b)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			return KafkaConnection{}, &SettingsError{"kafkaBrokers", fmt.Sprintf("%q is not host:port, e.g. localhost:9092 (separate brokers with commas)", b)}
+		}
+		k.Brokers = append(k.Brokers, b)
+	}
+	if err := checkPrintable("kafkaClientId", k.ClientID); err != nil {
+		return KafkaConnection{}, err
+	}
+	if err := checkPrintable("kafkaUser", k.User); err != nil {
+		return KafkaConnection{}, err
+	}
+	options := vigil.Rule.Options.KafkaSaslMechanism
+	switch {
+	case !slices.Contains(options, k.SASLMechanism):
+		return KafkaConnection{}, &SettingsError{"kafkaSaslMechanism", fmt.Sprintf("%q is not a SASL mechanism: use PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, or leave it empty for none", k.SASLMechanism)}
+	case k.SASLMechanism != "" && k.User == "":
+		return KafkaConnection{}, &SettingsError{"kafkaUser", "is empty but a SASL mechanism is set: enter the Kafka user"}
+	case k.SASLMechanism != "" && k.Password == "":
+		return KafkaConnection{}, &SettingsError{"kafkaPassword", "is empty but a SASL mechanism is set: enter the Kafka user's password"}
+	case k.SASLMechanism == "" && (k.User != "" || k.Password != ""):
+		return KafkaConnection{}, &SettingsError{"kafkaSaslMechanism", `is empty but "kafkaUser" or "kafkaPassword" is set: pick the SASL mechanism, or clear them`}
+	}
+	tls := strings.Trim(strings.TrimSpace(string(jd.KafkaTLS)), `"`)
+	switch tls {
+	case "", "null", "false":
+	case "true":
+		k.TLS = true
+	default:
+		return KafkaConnection{}, &SettingsError{"kafkaTls", fmt.Sprintf("must be true or false, got %s", tls)}
+	}
+	return k, nil
 }
 
 func validateURL(raw string) error {

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -24,8 +25,51 @@ func TestLoadSettings(t *testing.T) {
 	}
 	want := Settings{URL: "http://127.0.0.1:8086", Organization: "acme", DefaultBucket: "printer/autogen",
 		Timeout: 12500 * time.Millisecond, MaxPoints: 5000, StateMaxBytes: 512 << 10, StateHorizon: 3, Token: "u:p"}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestLoadKafkaSettings(t *testing.T) {
+	s := instance("http://influx:8086", `{"defaultBucket":"b","kafkaBrokers":" 127.0.0.1:9092, kafka-2:9093 ,",
+		"kafkaClientId":"vigil","kafkaSaslMechanism":"SCRAM-SHA-512","kafkaUser":" ops ","kafkaTls":"true"}`, "")
+	s.DecryptedSecureJSONData = map[string]string{"kafkaPassword": "hunter2"}
+	got, err := LoadSettings(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := KafkaConnection{Brokers: []string{"127.0.0.1:9092", "kafka-2:9093"}, ClientID: "vigil",
+		SASLMechanism: "SCRAM-SHA-512", User: "ops", Password: "hunter2", TLS: true}
+	if !reflect.DeepEqual(got.Kafka, want) {
+		t.Fatalf("got %+v, want %+v", got.Kafka, want)
+	}
+}
+
+func TestLoadKafkaSettingsErrors(t *testing.T) {
+	tests := []struct{ jsonData, password, setting, message string }{
+		{`"kafkaBrokers":"localhost"`, "", "kafkaBrokers", `"localhost" is not host:port`},
+		{`"kafkaBrokers":"localhost:0"`, "", "kafkaBrokers", `"localhost:0" is not host:port`},
+		{`"kafkaBrokers":":9092"`, "", "kafkaBrokers", `":9092" is not host:port`},
+		{`"kafkaBrokers":"a:1","kafkaSaslMechanism":"GSSAPI"`, "", "kafkaSaslMechanism", `"GSSAPI" is not a SASL mechanism`},
+		{`"kafkaBrokers":"a:1","kafkaSaslMechanism":"PLAIN"`, "pw", "kafkaUser", "is empty but a SASL mechanism is set"},
+		{`"kafkaBrokers":"a:1","kafkaSaslMechanism":"PLAIN","kafkaUser":"u"`, "", "kafkaPassword", "is empty but a SASL mechanism is set"},
+		{`"kafkaBrokers":"a:1","kafkaUser":"u"`, "pw", "kafkaSaslMechanism", "is empty but"},
+		{`"kafkaBrokers":"a:1","kafkaTls":"yes"`, "", "kafkaTls", "must be true or false, got yes"},
+		{`"kafkaBrokers":"a:1","kafkaClientId":"a\tb"`, "", "kafkaClientId", "control character"},
+	}
+	for _, tt := range tests {
+		s := instance("http://influx:8086", `{"defaultBucket":"b",`+tt.jsonData+`}`, "")
+		if tt.password != "" {
+			s.DecryptedSecureJSONData = map[string]string{"kafkaPassword": tt.password}
+		}
+		_, err := LoadSettings(s)
+		se, ok := err.(*SettingsError)
+		if !ok || se.Setting != tt.setting || !strings.Contains(se.Error(), tt.message) {
+			t.Errorf("%s: got %v, want setting %q with %q", tt.jsonData, err, tt.setting, tt.message)
+		}
+		if err != nil && strings.Contains(err.Error(), "pw") {
+			t.Errorf("%s: the message shows the password: %v", tt.jsonData, err)
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/kafka"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/ttest"
 )
@@ -36,7 +37,9 @@ type Datasource struct {
 	settingsErr error
 	client      *influx.Client
 	// cache keeps t-test state between queries (alert evaluations, panels).
-	cache     *ttest.Cache
+	cache *ttest.Cache
+	// topics reads the Kafka brokers of kafka queries (nil: none set).
+	topics    *kafka.Client
 	logger    log.Logger
 	resources backend.CallResourceHandler
 }
@@ -71,6 +74,11 @@ func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (i
 		Password:     settings.Password,
 		HTTPClient:   httpClient,
 	})
+	if len(settings.Kafka.Brokers) > 0 {
+		if ds.topics, err = kafka.New(settings.Kafka, settings.Timeout); err != nil {
+			return nil, fmt.Errorf("kafka client: %w", err)
+		}
+	}
 	ds.cache = &ttest.Cache{MaxBytes: settings.StateMaxBytes, Horizon: settings.StateHorizon, Metrics: cacheMetrics{uid: s.UID}}
 	return ds, nil
 }
@@ -80,9 +88,12 @@ func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResource
 	return d.resources.CallResource(ctx, req, sender)
 }
 
-// Dispose closes the InfluxDB client when Grafana replaces this instance.
+// Dispose closes the InfluxDB and Kafka clients when Grafana replaces this instance.
 func (d *Datasource) Dispose() {
 	if d.client != nil {
 		d.client.Close()
+	}
+	if d.topics != nil {
+		d.topics.Close()
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/frames"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/kafka"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/power"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/ttest"
@@ -60,6 +61,8 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (res backe
 		fr, err = d.runInfluxQL(ctx, q, executed)
 	case models.QueryTypeTTest:
 		fr, err = d.runTTest(ctx, q)
+	case models.QueryTypeKafka:
+		fr, err = d.runKafka(ctx, q)
 	case models.QueryTypePower:
 		fr, err = d.runPower(ctx, q)
 	case models.QueryTypeAlerts:
@@ -128,15 +131,7 @@ func (d *Datasource) runInfluxQL(ctx context.Context, q models.Query, statement 
 
 // runTTest runs the t-test and shapes its windows into frames.
 func (d *Datasource) runTTest(ctx context.Context, q models.Query) (data.Frames, error) {
-	out, err := d.cache.Run(ctx, d.client, ttest.Request{
-		Selection: influx.Selection{Bucket: q.Bucket, Measurement: q.Measurement, Fields: q.TTest.Fields, Tags: q.Tags},
-		Window:    q.TTest.Window,
-		Config:    analysis.Config{History: q.TTest.History, Alpha: q.TTest.Alpha},
-		From:      q.TimeRange.From,
-		To:        q.TimeRange.To,
-		Mode:      q.TTest.Mode,
-		MaxPoints: d.settings.MaxPoints,
-	})
+	out, err := d.cache.Run(ctx, d.client, ttestRequest(q, d.settings.MaxPoints))
 	if err != nil {
 		return nil, err
 	}
@@ -144,6 +139,19 @@ func (d *Datasource) runTTest(ctx context.Context, q models.Query) (data.Frames,
 		return frames.TTestAnnotations(out, q.TTest.Window, q.TTest.Alpha), nil
 	}
 	return frames.TTest(out, q.TTest.Output, q.TTest.Alpha), nil
+}
+
+// ttestRequest is the t-test of a ttest or kafka query over its range.
+func ttestRequest(q models.Query, maxPoints int64) ttest.Request {
+	return ttest.Request{
+		Selection: influx.Selection{Bucket: q.Bucket, Measurement: q.Measurement, Fields: q.TTest.Fields, Tags: q.Tags},
+		Window:    q.TTest.Window,
+		Config:    analysis.Config{History: q.TTest.History, Alpha: q.TTest.Alpha},
+		From:      q.TimeRange.From,
+		To:        q.TimeRange.To,
+		Mode:      q.TTest.Mode,
+		MaxPoints: maxPoints,
+	}
 }
 
 // runPower runs the power query and shapes it into a frame.
@@ -202,8 +210,11 @@ func errorResponse(err error, executed string) backend.DataResponse {
 	var ie *influx.Error
 	var tooMany *models.TooManyPointsError
 	var qe *models.QueryError
+	var ke *kafka.Error
 	var res backend.DataResponse
 	switch {
+	case errors.As(err, &ke):
+		res = backend.ErrDataResponseWithSource(backend.StatusBadGateway, backend.ErrorSourceDownstream, ke.Error())
 	case errors.As(err, &qe):
 		res = backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, qe.Error())
 	case errors.As(err, &ie):

@@ -46,8 +46,8 @@ func (d *Datasource) parseLive(path string, raw json.RawMessage, now time.Time) 
 		return liveQuery{}, d.settingsErr
 	}
 	qt := models.QueryType(strings.SplitN(path, "/", 2)[0])
-	if qt != models.QueryTypeTTest && qt != models.QueryTypePower {
-		return liveQuery{}, fmt.Errorf("channel path %q: want ttest/<field>/<hash> or power/<measurement>/<hash>", path)
+	if qt != models.QueryTypeTTest && qt != models.QueryTypePower && qt != models.QueryTypeKafka {
+		return liveQuery{}, fmt.Errorf("channel path %q: want ttest/<field>/<hash>, kafka/<field>/<hash> or power/<measurement>/<hash>", path)
 	}
 	want, err := models.LiveChannel(qt, raw)
 	if err != nil {
@@ -63,7 +63,7 @@ func (d *Datasource) parseLive(path string, raw json.RawMessage, now time.Time) 
 	if err != nil {
 		return liveQuery{}, err
 	}
-	if qt == models.QueryTypeTTest && len(q.TTest.Fields) != 1 {
+	if qt != models.QueryTypePower && len(q.TTest.Fields) != 1 {
 		return liveQuery{}, &models.QueryError{Field: "fields", Reason: fmt.Sprintf("a channel streams one field, got %q", q.TTest.Fields)}
 	}
 	var opts struct {
@@ -87,6 +87,10 @@ func (d *Datasource) parseLive(path string, raw json.RawMessage, now time.Time) 
 			return liveQuery{}, &models.QueryError{Field: o.field, Reason: fmt.Sprintf("%q is not a positive duration", o.text)}
 		}
 		*o.target = v
+	}
+	if qt == models.QueryTypeKafka {
+		// A kafka stream waits for messages; it looks at idle partitions every settle.
+		lq.poll = lq.settle
 	}
 	return lq, nil
 }
@@ -126,6 +130,7 @@ func (d *Datasource) SubscribeStream(ctx context.Context, req *backend.Subscribe
 		return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusNotFound}, nil
 	}
 	stepper := d.newStepper(lq)
+	defer stepper.close()
 	frame, err := stepper.start(ctx, now)
 	if err != nil {
 		d.logger.Warn("live subscription: initial rows", "path", req.Path, "error", err)
@@ -153,7 +158,9 @@ func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamReques
 	if err != nil {
 		return err
 	}
-	return runLive(ctx, d.newStepper(lq), lq, sender, d.logger.Warn)
+	st := d.newStepper(lq)
+	defer st.close()
+	return runLive(ctx, st, lq, sender, d.logger.Warn)
 }
 
 // stepper is one channel's live state: start reads the recent range, poll
@@ -161,10 +168,15 @@ func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamReques
 type stepper interface {
 	start(ctx context.Context, now time.Time) (*data.Frame, error)
 	poll(ctx context.Context, now time.Time) (*data.Frame, error)
+	// close releases what start opened.
+	close()
 }
 
 func (d *Datasource) newStepper(lq liveQuery) stepper {
-	if lq.query.Type == models.QueryTypePower {
+	switch lq.query.Type {
+	case models.QueryTypeKafka:
+		return &kafkaStepper{topics: d.topics, lq: lq}
+	case models.QueryTypePower:
 		return &powerStepper{src: d.client, req: lq.powerRequest(d.settings.MaxPoints, time.Now())}
 	}
 	return &ttestStepper{src: d.client, cache: d.cache, lq: lq, maxPoints: d.settings.MaxPoints}
@@ -186,6 +198,8 @@ func (t *ttestStepper) start(ctx context.Context, now time.Time) (*data.Frame, e
 	live.Settle, t.live = t.lq.settle, live
 	return frames.TTestLive(out.Series, t.lq.query.TTest.Output, t.lq.query.TTest.Alpha), nil
 }
+
+func (t *ttestStepper) close() {}
 
 func (t *ttestStepper) poll(ctx context.Context, now time.Time) (*data.Frame, error) {
 	series, err := t.live.Poll(ctx, t.src, now)
@@ -210,6 +224,8 @@ func (p *powerStepper) start(ctx context.Context, now time.Time) (*data.Frame, e
 	p.live = live
 	return frames.Power(out)[0], nil
 }
+
+func (p *powerStepper) close() {}
 
 func (p *powerStepper) poll(ctx context.Context, now time.Time) (*data.Frame, error) {
 	out, err := p.live.Poll(ctx, p.src, now)
@@ -255,9 +271,12 @@ func runLive(ctx context.Context, st stepper, lq liveQuery, sender *backend.Stre
 			}
 			backoff = min(max(2*backoff, time.Second), maxBackoff, max(2*window, time.Second))
 			wait = backoff
-			warn("live stream: InfluxDB read failed, retrying", "error", err, "retryIn", backoff)
+			warn("live stream: read failed, retrying", "error", err, "retryIn", backoff)
 		} else {
 			backoff = 0
+			if lq.query.Type == models.QueryTypeKafka {
+				wait = 0 // its poll waited for messages already
+			}
 			next := time.Unix(0, (now.UnixNano()/int64(window)+1)*int64(window)).Add(lq.settle)
 			wait = min(wait, max(time.Until(next), 0))
 		}

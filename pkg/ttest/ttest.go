@@ -73,6 +73,12 @@ const (
 	autoShare = 0.5
 )
 
+// MaxLookback is the farthest before a range's start that a query with
+// this window reads for its warm-up (one more window for the alignment).
+func MaxLookback(window time.Duration) time.Duration {
+	return (maxLookbackWindows + 1) * window
+}
+
 // Run answers one t-test query.
 func Run(ctx context.Context, src Source, req Request) (*Outcome, error) {
 	out, _, err := runWith(ctx, src, req, 0)

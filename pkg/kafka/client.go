@@ -1,0 +1,280 @@
+// Package kafka reads Kafka topics for Vigil's kafka queries through
+// franz-go: a topic's retained messages (for a time range) and the messages
+// that follow (Live). It decodes InfluxDB line protocol or JSON into the
+// points a query selects, and keeps them in a Store that answers the
+// t-test's reads as InfluxDB would.
+package kafka
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
+)
+
+// Client is one data source's connection to its Kafka brokers.
+type Client struct {
+	opts    []kgo.Opt
+	admin   *kgo.Client
+	timeout time.Duration
+	sasl    bool
+	// MetadataMaxAge is how often a Live stream looks for new partitions.
+	MetadataMaxAge time.Duration
+}
+
+// Error is a Kafka failure with its cause in words (unreachable, auth
+// refused, TLS, missing topic). It never holds the password.
+type Error struct {
+	Cause string
+	Err   error
+}
+
+func (e *Error) Error() string { return "Kafka: " + e.Cause + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// New returns a client for the settings' brokers; it connects lazily.
+func New(c models.KafkaConnection, timeout time.Duration) (*Client, error) {
+	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...), kgo.DialTimeout(timeout), kgo.RetryTimeout(timeout)}
+	if c.ClientID != "" {
+		opts = append(opts, kgo.ClientID(c.ClientID))
+	}
+	switch c.SASLMechanism {
+	case "PLAIN":
+		opts = append(opts, kgo.SASL(plain.Auth{User: c.User, Pass: c.Password}.AsMechanism()))
+	case "SCRAM-SHA-256":
+		opts = append(opts, kgo.SASL(scram.Auth{User: c.User, Pass: c.Password}.AsSha256Mechanism()))
+	case "SCRAM-SHA-512":
+		opts = append(opts, kgo.SASL(scram.Auth{User: c.User, Pass: c.Password}.AsSha512Mechanism()))
+	}
+	if c.TLS {
+		opts = append(opts, kgo.DialTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12}))
+	}
+	admin, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{opts: opts, admin: admin, timeout: timeout, sasl: c.SASLMechanism != "", MetadataMaxAge: 10 * time.Second}, nil
+}
+
+// Close closes the client's connections.
+func (c *Client) Close() { c.admin.Close() }
+
+// Check asks the brokers for their metadata (Save & test).
+func (c *Client) Check(ctx context.Context) (brokers, topics int, err error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	md, err := kadm.NewClient(c.admin).Metadata(ctx)
+	if err != nil {
+		return 0, 0, c.explain(err)
+	}
+	return len(md.Brokers), len(md.Topics), nil
+}
+
+// explain names the cause of a client error.
+func (c *Client) explain(err error) error {
+	var ke *Error
+	var unknownAuthority x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var certInvalid x509.CertificateInvalidError
+	var header tls.RecordHeaderError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &ke):
+		return err
+	case c.sasl && errors.Is(err, io.EOF):
+		// Some brokers close the connection on bad credentials instead of answering.
+		return &Error{"authentication refused: the broker closed the connection during SASL authentication (check kafkaSaslMechanism, kafkaUser and kafkaPassword)", err}
+	case errors.Is(err, kerr.SaslAuthenticationFailed), errors.Is(err, kerr.UnsupportedSaslMechanism),
+		errors.Is(err, kerr.IllegalSaslState), errors.Is(err, kerr.TopicAuthorizationFailed),
+		errors.Is(err, kerr.ClusterAuthorizationFailed):
+		return &Error{"authentication refused (check kafkaSaslMechanism, kafkaUser and kafkaPassword)", err}
+	case errors.As(err, &unknownAuthority), errors.As(err, &hostname), errors.As(err, &certInvalid),
+		errors.As(err, &header), strings.Contains(err.Error(), "tls:"):
+		return &Error{"TLS handshake failed (check kafkaTls and the brokers' certificates)", err}
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, context.DeadlineExceeded),
+		errors.As(err, &netErr), errors.Is(err, kgo.ErrClientClosed):
+		return &Error{"brokers unreachable (check kafkaBrokers)", err}
+	}
+	return &Error{"request failed", err}
+}
+
+// Offsets are each partition's first and end (next to be written) offsets.
+type Offsets map[int32][2]int64
+
+// Offsets lists the topic's partitions' start and end offsets; a topic that
+// does not exist is an *Error.
+func (c *Client) Offsets(ctx context.Context, topic string) (Offsets, error) {
+	adm := kadm.NewClient(c.admin)
+	starts, err := adm.ListStartOffsets(ctx, topic)
+	if err == nil {
+		err = starts.Error()
+	}
+	if errors.Is(err, kerr.UnknownTopicOrPartition) {
+		return nil, &Error{fmt.Sprintf("topic %q does not exist", topic), err}
+	}
+	if err != nil {
+		return nil, c.explain(err)
+	}
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return nil, c.explain(err)
+	}
+	out := Offsets{}
+	starts.Each(func(o kadm.ListedOffset) {
+		if e, ok := ends.Lookup(topic, o.Partition); ok {
+			out[o.Partition] = [2]int64{o.Offset, e.Offset}
+		}
+	})
+	return out, nil
+}
+
+// Record is one message and where it is.
+type Record struct {
+	At         Position
+	Key, Value []byte
+}
+
+// ReadRetained reads every message retained in the topic up to its end
+// offsets at the call, all partitions, and passes each to fn (in offset
+// order within a partition). Message timestamps are not used to skip
+// anything: a backfill produced now may hold any event times. A partition
+// that stops short of its end offset (transaction markers, compaction) for
+// the client's timeout ends there; stalled lists such partitions.
+func (c *Client) ReadRetained(ctx context.Context, topic string, fn func(Record)) (stalled []int32, err error) {
+	offsets, err := c.Offsets(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	return c.read(ctx, topic, offsets, fn)
+}
+
+func (c *Client) read(ctx context.Context, topic string, offsets Offsets, fn func(Record)) ([]int32, error) {
+	from := map[int32]kgo.Offset{}
+	end := map[int32]int64{}
+	for p, o := range offsets {
+		if o[0] < o[1] {
+			from[p] = kgo.NewOffset().At(o[0])
+			end[p] = o[1]
+		}
+	}
+	if len(end) == 0 {
+		return nil, nil
+	}
+	cl, err := kgo.NewClient(append(c.opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}))...)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	for len(end) > 0 {
+		pctx, cancel := context.WithTimeout(ctx, c.timeout)
+		fetches := cl.PollFetches(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if pctx.Err() != nil && fetches.NumRecords() == 0 {
+			// Nothing came for a whole timeout: what is left cannot be read.
+			return stalledPartitions(end), nil
+		}
+		var ferr error
+		fetches.EachError(func(_ string, _ int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && ferr == nil {
+				ferr = c.explain(err)
+			}
+		})
+		if ferr != nil {
+			return nil, ferr
+		}
+		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+			stop, ok := end[p.Partition]
+			if !ok {
+				return
+			}
+			for _, r := range p.Records {
+				if r.Offset >= stop {
+					break
+				}
+				fn(Record{At: Position{r.Partition, r.Offset}, Key: r.Key, Value: r.Value})
+				if r.Offset == stop-1 {
+					delete(end, p.Partition)
+				}
+			}
+		})
+	}
+	return nil, nil
+}
+
+func stalledPartitions(end map[int32]int64) []int32 {
+	var out []int32
+	for p := range end {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// Summary says what Load read, for the query inspector and notices.
+type Summary struct {
+	Topic    string
+	Messages int64
+	Points   int64
+	Notices  []string
+}
+
+// Describe is the executed-query text of a kafka query.
+func (s Summary) Describe() string {
+	return fmt.Sprintf("Kafka topic %q: read %d retained messages from every partition, kept %d points", s.Topic, s.Messages, s.Points)
+}
+
+// Load reads the retained messages of q's topic into a Store of the
+// selected points with times in [from, to).
+func (c *Client) Load(ctx context.Context, q models.Query, from, to time.Time, maxPoints int64) (*Store, Summary, error) {
+	dec := NewDecoder(q)
+	store := NewStore(q.TTest.Fields)
+	sum := Summary{Topic: q.Kafka.Topic}
+	lo, hi := from.UnixNano(), to.UnixNano()
+	stalled, err := c.ReadRetained(ctx, q.Kafka.Topic, func(r Record) {
+		sum.Messages++
+		dec.Decode(r.At, r.Key, r.Value, func(p Point) {
+			if p.Time >= lo && p.Time < hi {
+				sum.Points++
+				store.Add(p)
+			}
+		})
+	})
+	if err != nil {
+		return nil, sum, err
+	}
+	if sum.Points > maxPoints {
+		return nil, sum, &models.TooManyPointsError{MaxPoints: maxPoints, Hint: "shorten the time range or the window"}
+	}
+	store.Finish()
+	if n := dec.Notice(); n != "" {
+		sum.Notices = append(sum.Notices, n)
+	}
+	if len(stalled) > 0 {
+		sum.Notices = append(sum.Notices, fmt.Sprintf("partitions %v stopped short of their end offsets (transaction markers or compaction): read what they gave", stalled))
+	}
+	return store, sum, nil
+}
+
+// Timeout is the client's request timeout (the data source's).
+func (c *Client) Timeout() time.Duration { return c.timeout }

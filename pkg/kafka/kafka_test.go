@@ -1,0 +1,267 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis/analysistest"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/ttest"
+)
+
+var day0 = time.Unix(1451606400, 0).UTC()
+
+// cluster is a one-broker kfake cluster on a loopback port with the topic.
+func cluster(t testing.TB, partitions int32, topic string, opts ...kfake.Opt) (*kfake.Cluster, string) {
+	t.Helper()
+	opts = append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(partitions, topic),
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, "127.0.0.1:0") })}, opts...)
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c, c.ListenAddrs()[0]
+}
+
+// produce writes one message per value, spread over the partitions at random.
+func produce(t testing.TB, addr, topic string, values []string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for _, v := range values {
+		cl.Produce(context.Background(), &kgo.Record{Topic: topic, Value: []byte(v)}, func(_ *kgo.Record, err error) {
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	if err := cl.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func client(t testing.TB, addr string) *Client {
+	t.Helper()
+	c, err := New(models.KafkaConnection{Brokers: []string{addr}}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func printerQuery(ref analysistest.Reference, topic string, from, to time.Time) models.Query {
+	q := lineQuery(nil, "hotend", "bed", "air")
+	q.Kafka.Topic = topic
+	q.TTest.Window = time.Duration(ref.WindowSeconds) * time.Second
+	q.TTest.History, q.TTest.Alpha = ref.History, ref.Alpha
+	q.TTest.Mode = models.ModePoints
+	q.TimeRange.From, q.TimeRange.To = from, to
+	return q
+}
+
+// TestTopicMatchesScipy: the reference day, produced to a topic with three
+// partitions (the messages of each field interleaved across them), read
+// back for a range and tested, and followed live, gives scipy's windows.
+func TestTopicMatchesScipy(t *testing.T) {
+	ref := analysistest.LoadReference(t, analysistest.ReferencePath())
+	pts := analysistest.ReferencePrinter(t, ref)
+	lines := make([]string, len(pts))
+	for i, p := range pts {
+		lines[i] = p.LineProtocolNs()
+	}
+	_, addr := cluster(t, 3, "printer")
+	produce(t, addr, "printer", lines)
+	c := client(t, addr)
+	ctx := context.Background()
+
+	for _, r := range []struct{ from, to time.Time }{
+		{day0, day0.Add(24*time.Hour + 2*time.Second)},
+		{day0.Add(7*time.Hour + 57*time.Minute), day0.Add(13*time.Hour + 2*time.Minute)},
+	} {
+		q := printerQuery(ref, "printer", r.from, r.to)
+		store, sum, err := c.Load(ctx, q, r.from.Add(-ttest.MaxLookback(q.TTest.Window)), r.to, 1e7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Messages != int64(len(lines)) || len(sum.Notices) != 0 {
+			t.Fatalf("read %+v", sum)
+		}
+		out, err := ttest.Run(ctx, store, ttest.Request{Selection: influx.Selection{Fields: q.TTest.Fields}, Window: q.TTest.Window,
+			Config: analysis.Config{History: ref.History, Alpha: ref.Alpha}, From: r.from, To: r.to, Mode: models.ModePoints, MaxPoints: 1e7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range out.Series {
+			compare(t, s, ref.Fields[s.Field], r.from, r.to)
+		}
+		if len(out.Series) != 3 {
+			t.Fatalf("%d series", len(out.Series))
+		}
+	}
+
+	// Live: the same windows, from following the topic from its start.
+	f, err := c.Follow(ctx, "printer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	q := printerQuery(ref, "printer", day0, day0)
+	dec, w := NewDecoder(q), NewWindows(analysis.Config{History: ref.History, Alpha: ref.Alpha}, q.TTest.Window, q.TTest.Fields)
+	got := map[string]*ttest.Series{}
+	for !f.Retained() {
+		if err := f.Poll(ctx, time.Second, dec, w); err != nil {
+			t.Fatal(err)
+		}
+		wm, _ := w.Watermark(time.Now())
+		for _, s := range w.Advance(wm) {
+			g := got[s.Field]
+			if g == nil {
+				g = &ttest.Series{Field: s.Field}
+				got[s.Field] = g
+			}
+			g.Ends, g.Results = append(g.Ends, s.Ends...), append(g.Results, s.Results...)
+		}
+	}
+	if w.Late != 0 {
+		t.Fatalf("%d late points", w.Late)
+	}
+	for _, field := range q.TTest.Fields {
+		// The last window closes when a later point arrives: none does.
+		compare(t, got[field], ref.Fields[field], day0, day0.Add(24*time.Hour-5*time.Minute))
+	}
+}
+
+func compare(t *testing.T, got *ttest.Series, want []analysistest.ReferenceWindow, from, to time.Time) {
+	t.Helper()
+	var sel []analysistest.ReferenceWindow
+	for _, w := range want {
+		if w.End > from.Unix() && w.End <= to.Unix() {
+			sel = append(sel, w)
+		}
+	}
+	if got == nil || len(got.Ends) != len(sel) {
+		t.Fatalf("got %v windows, reference %d", got, len(sel))
+	}
+	for i, w := range sel {
+		r := got.Results[i]
+		if got.Ends[i].Unix() != w.End || r.N != w.N || analysistest.TErr(r.T, w.T) > analysistest.Tol || analysistest.PErr(r.P, w.P) > analysistest.Tol {
+			t.Fatalf("%s window ending %s: t=%v p=%v n=%d, scipy %+v", got.Field, got.Ends[i], r.T, r.P, r.N, w)
+		}
+	}
+}
+
+// TestWindowsOutOfOrderArrival: points that arrive out of order across
+// partitions, as a live topic delivers them, give the windows a query over
+// the same points gives.
+func TestWindowsOutOfOrderArrival(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	cfg := analysis.Config{History: 50, Alpha: 0.01}
+	s := &Series{Tags: map[string]string{}, Key: ""}
+	var pts []Point
+	for i := range 3000 {
+		v := rng.NormFloat64()
+		if i/100%7 == 6 {
+			v += 3
+		}
+		pts = append(pts, Point{Series: s, Time: int64(i) * int64(100*time.Millisecond), Value: v, At: Position{int32(i % 3), int64(i / 3)}})
+	}
+	// Each partition delivers in order; partitions interleave at random.
+	w := NewWindows(cfg, time.Second, []string{"v"})
+	next := [3]int{}
+	var got []analysis.Result
+	for done := 0; done < len(pts); {
+		p := rng.IntN(3)
+		i := next[p]*3 + p
+		if i >= len(pts) {
+			continue
+		}
+		next[p]++
+		done++
+		w.Add(pts[i])
+		w.Mark(int32(p), pts[i].Time, true, false, time.Now())
+		wm, _ := w.Watermark(time.Now())
+		for _, s := range w.Advance(wm) {
+			got = append(got, s.Results...)
+		}
+	}
+	store := NewStore([]string{"v"})
+	for _, p := range pts {
+		store.Add(p)
+	}
+	store.Finish()
+	want := []analysis.Result{}
+	win := &analysis.Windows{Detector: analysis.NewDetector(cfg), Width: int64(time.Second)}
+	for _, p := range pts {
+		if r, _, ok := win.Add(p.Time, p.Value); ok {
+			want = append(want, r)
+		}
+	}
+	// The watermark stops in the last window, which stays open.
+	if len(got) != len(want) || w.Late != 0 {
+		t.Fatalf("%d windows (late %d), want %d", len(got), w.Late, len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("window %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	_, addr := cluster(t, 1, "printer")
+	ctx := context.Background()
+	var ke *Error
+	if _, err := client(t, addr).Offsets(ctx, "missing"); !errors.As(err, &ke) || !strings.Contains(err.Error(), `topic "missing" does not exist`) {
+		t.Fatalf("missing topic: %v", err)
+	}
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := l.Addr().String()
+	l.Close()
+	c, err := New(models.KafkaConnection{Brokers: []string{closed}}, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, _, err := c.Check(ctx); !errors.As(err, &ke) || !strings.Contains(err.Error(), "brokers unreachable") {
+		t.Fatalf("closed port: %v", err)
+	}
+	// A broker whose certificate no one signed.
+	srv := httptest.NewUnstartedServer(nil)
+	srv.StartTLS()
+	srv.Close()
+	_, tlsAddr := cluster(t, 1, "printer", kfake.TLS(srv.TLS.Clone()))
+	c, err = New(models.KafkaConnection{Brokers: []string{tlsAddr}, TLS: true}, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, _, err := c.Check(ctx); !errors.As(err, &ke) || !strings.Contains(err.Error(), "TLS handshake failed") {
+		t.Fatalf("unknown certificate authority: %v", err)
+	}
+	_, saslAddr := cluster(t, 1, "printer", kfake.EnableSASL(), kfake.Superuser("PLAIN", "admin", "right-password"))
+	c, err = New(models.KafkaConnection{Brokers: []string{saslAddr}, SASLMechanism: "PLAIN", User: "admin", Password: "wrong-password"}, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _, err = c.Check(ctx)
+	if !errors.As(err, &ke) || !strings.Contains(err.Error(), "authentication refused") || strings.Contains(err.Error(), "wrong-password") {
+		t.Fatalf("wrong password: %v", err)
+	}
+}

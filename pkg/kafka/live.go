@@ -1,0 +1,246 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/ttest"
+)
+
+// Windows is the t-test over points that arrive as a topic is read: each
+// series' points wait until the watermark passes their window, then enter
+// the reference detectors (package analysis) in time order, as in a query
+// over the same points. The watermark is event time, never the clock: the
+// lowest of the partitions' newest point times, leaving out partitions
+// that are idle (caught up and silent for Idle). A point that arrives for a
+// window already emitted is late: it is counted and left out.
+type Windows struct {
+	cfg    analysis.Config
+	width  int64
+	fields []string
+	series map[*Series]*windowSeries
+	order  []*Series
+	// closed: the windows ending by closed are emitted.
+	closed int64
+	parts  map[int32]*partitionMark
+	// Idle is how long a caught-up partition may be silent and still hold
+	// the watermark back.
+	Idle time.Duration
+	// Late counts the points left out because their window was emitted.
+	Late int64
+}
+
+type windowSeries struct {
+	pending []Point
+	fields  []*fieldWindows
+}
+
+type fieldWindows struct {
+	out *ttest.Series
+	win *analysis.Windows
+}
+
+type partitionMark struct {
+	newest   int64 // newest point time seen
+	seen     bool
+	caughtUp bool
+	lastSeen time.Time
+}
+
+// NewWindows returns the live t-test of fields with the given window.
+func NewWindows(cfg analysis.Config, window time.Duration, fields []string) *Windows {
+	return &Windows{cfg: cfg, width: int64(window), fields: fields, series: map[*Series]*windowSeries{},
+		closed: -1 << 63, parts: map[int32]*partitionMark{}, Idle: time.Second}
+}
+
+// Add takes one point; it is late (and left out) when its window was emitted.
+func (w *Windows) Add(p Point) {
+	if p.Time < w.closed {
+		w.Late++
+		return
+	}
+	s, ok := w.series[p.Series]
+	if !ok {
+		s = &windowSeries{fields: make([]*fieldWindows, len(w.fields))}
+		w.series[p.Series] = s
+		w.order = append(w.order, p.Series)
+	}
+	s.pending = append(s.pending, p)
+}
+
+// Mark records a partition's progress: its newest point time so far (if
+// any point), whether it is caught up with the broker, and when.
+func (w *Windows) Mark(partition int32, newest int64, hasPoint, caughtUp bool, now time.Time) {
+	m, ok := w.parts[partition]
+	if !ok {
+		m = &partitionMark{}
+		w.parts[partition] = m
+	}
+	if hasPoint {
+		m.newest, m.seen, m.lastSeen = max(m.newest, newest), true, now
+	}
+	m.caughtUp = caughtUp
+}
+
+// Watermark is the event time up to which every partition has delivered.
+func (w *Windows) Watermark(now time.Time) (int64, bool) {
+	wm, any := int64(1<<63-1), false
+	var newest int64 = -1 << 63
+	for _, m := range w.parts {
+		if !m.seen {
+			continue
+		}
+		newest = max(newest, m.newest)
+		if m.caughtUp && now.Sub(m.lastSeen) >= w.Idle {
+			continue // idle: it holds nothing back
+		}
+		wm, any = min(wm, m.newest), true
+	}
+	if !any {
+		wm = newest // all idle: everything has been delivered
+	}
+	return wm, newest != -1<<63
+}
+
+// Advance emits the windows that end by the watermark (aligned down to a
+// window edge) and returns, per field and tag set, those that are new.
+func (w *Windows) Advance(watermark int64) []*ttest.Series {
+	cut := floorTo(watermark, w.width)
+	if cut <= w.closed {
+		return nil
+	}
+	var out []*ttest.Series
+	for _, key := range w.order {
+		s := w.series[key]
+		SortPoints(s.pending)
+		n := 0
+		for n < len(s.pending) && s.pending[n].Time < cut {
+			n++
+		}
+		news := map[int]*ttest.Series{}
+		emit := func(f int, res analysis.Result, end int64, ok bool) {
+			if !ok {
+				return
+			}
+			fw := s.fields[f]
+			n := news[f]
+			if n == nil {
+				n = &ttest.Series{Field: fw.out.Field, Tags: fw.out.Tags}
+				news[f] = n
+			}
+			t := time.Unix(0, end).UTC()
+			n.Ends, n.Results = append(n.Ends, t), append(n.Results, res)
+		}
+		for i, p := range s.pending[:n] {
+			if i+1 < n && s.pending[i+1].Time == p.Time && s.pending[i+1].Field == p.Field {
+				continue // a later message holds this field's value at this time
+			}
+			fw := s.fields[p.Field]
+			if fw == nil {
+				fw = &fieldWindows{out: &ttest.Series{Field: w.fields[p.Field], Tags: key.Tags},
+					win: &analysis.Windows{Detector: analysis.NewDetector(w.cfg), Width: w.width}}
+				s.fields[p.Field] = fw
+			}
+			res, end, ok := fw.win.Add(p.Time, p.Value)
+			emit(p.Field, res, end, ok)
+		}
+		s.pending = append(s.pending[:0], s.pending[n:]...)
+		for f, fw := range s.fields {
+			if fw != nil {
+				res, end, ok := fw.win.Flush(cut)
+				emit(f, res, end, ok)
+			}
+		}
+		for f := range w.fields {
+			if n := news[f]; n != nil {
+				out = append(out, n)
+			}
+		}
+	}
+	w.closed = cut
+	return out
+}
+
+func floorTo(t, width int64) int64 {
+	q := t / width
+	if t%width != 0 && t < 0 {
+		q--
+	}
+	return q * width
+}
+
+// Follower reads a topic from its start, then follows it: all partitions,
+// including those added while it runs (found at the client's metadata
+// refresh), across broker restarts (the client reconnects and goes on from
+// the offsets it had).
+type Follower struct {
+	*Client
+	cl    *kgo.Client
+	topic string
+	// end are the end offsets when the follower started: the retained messages.
+	end map[int32]int64
+}
+
+// Follow starts a follower of topic; Close it when done.
+func (c *Client) Follow(ctx context.Context, topic string) (*Follower, error) {
+	offsets, err := c.Offsets(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(append(c.opts, kgo.ConsumeTopics(topic), kgo.MetadataMaxAge(c.MetadataMaxAge),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))...)
+	if err != nil {
+		return nil, err
+	}
+	f := &Follower{Client: c, cl: cl, topic: topic, end: map[int32]int64{}}
+	for p, o := range offsets {
+		if o[0] < o[1] {
+			f.end[p] = o[1]
+		}
+	}
+	return f, nil
+}
+
+// Close stops the follower.
+func (f *Follower) Close() { f.cl.Close() }
+
+// Retained reports whether every message retained at the start was read.
+func (f *Follower) Retained() bool { return len(f.end) == 0 }
+
+// Poll waits up to wait for messages, decodes them into w and marks the
+// partitions' progress. A fetch error (broker down, topic gone) is
+// returned after the records that did arrive are taken.
+func (f *Follower) Poll(ctx context.Context, wait time.Duration, dec *Decoder, w *Windows) error {
+	pctx, cancel := context.WithTimeout(ctx, wait)
+	fetches := f.cl.PollFetches(pctx)
+	cancel()
+	now := time.Now()
+	var ferr error
+	fetches.EachError(func(_ string, _ int32, err error) {
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) && ferr == nil {
+			ferr = f.explain(err)
+		}
+	})
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if len(p.Records) == 0 {
+			return
+		}
+		newest, has := int64(-1<<63), false
+		for _, r := range p.Records {
+			dec.Decode(Position{r.Partition, r.Offset}, r.Key, r.Value, func(pt Point) {
+				w.Add(pt)
+				newest, has = max(newest, pt.Time), true
+			})
+		}
+		last := p.Records[len(p.Records)-1].Offset
+		if end, ok := f.end[p.Partition]; ok && last >= end-1 {
+			delete(f.end, p.Partition)
+		}
+		w.Mark(p.Partition, newest, has, last+1 >= p.HighWatermark, now)
+	})
+	return ferr
+}
