@@ -124,12 +124,12 @@ func TestTopicMatchesScipy(t *testing.T) {
 	q := printerQuery(ref, "printer", day0, day0)
 	dec, w := NewDecoder(q), NewWindows(analysis.Config{History: ref.History, Alpha: ref.Alpha}, q.TTest.Window, q.TTest.Fields)
 	got := map[string]*ttest.Series{}
+	f.Pending(w)
 	for !f.Retained() {
 		if err := f.Poll(ctx, time.Second, dec, w); err != nil {
 			t.Fatal(err)
 		}
-		wm, _ := w.Watermark(time.Now())
-		for _, s := range w.Advance(wm) {
+		for _, s := range w.Emit(time.Now()) {
 			g := got[s.Field]
 			if g == nil {
 				g = &ttest.Series{Field: s.Field}
@@ -195,8 +195,7 @@ func TestWindowsOutOfOrderArrival(t *testing.T) {
 		done++
 		w.Add(pts[i])
 		w.Mark(int32(p), pts[i].Time, true, false, time.Now())
-		wm, _ := w.Watermark(time.Now())
-		for _, s := range w.Advance(wm) {
+		for _, s := range w.Emit(time.Now()) {
 			got = append(got, s.Results...)
 		}
 	}

@@ -86,29 +86,60 @@ func (w *Windows) Mark(partition int32, newest int64, hasPoint, caughtUp bool, n
 	m.caughtUp = caughtUp
 }
 
-// Watermark is the event time up to which every partition has delivered.
-func (w *Windows) Watermark(now time.Time) (int64, bool) {
-	wm, any := int64(1<<63-1), false
-	var newest int64 = -1 << 63
+// Watermark is the event time up to which every partition has delivered;
+// ok is false while there is none yet, or while a partition that still has
+// retained messages to deliver has delivered no point.
+func (w *Windows) Watermark(now time.Time) (wm int64, ok bool) {
+	wm = int64(1<<63 - 1)
+	newest, active := int64(-1<<63), false
 	for _, m := range w.parts {
 		if !m.seen {
+			if !m.caughtUp {
+				return 0, false
+			}
 			continue
 		}
 		newest = max(newest, m.newest)
 		if m.caughtUp && now.Sub(m.lastSeen) >= w.Idle {
 			continue // idle: it holds nothing back
 		}
-		wm, any = min(wm, m.newest), true
+		wm, active = min(wm, m.newest), true
 	}
-	if !any {
+	if !active {
 		wm = newest // all idle: everything has been delivered
 	}
 	return wm, newest != -1<<63
 }
 
+// Delivered says that every partition has delivered what it held (the
+// retained messages were read): none holds the watermark back any more
+// until it delivers again.
+func (w *Windows) Delivered() {
+	for _, m := range w.parts {
+		if m.caughtUp {
+			m.lastSeen = time.Time{}
+		}
+	}
+}
+
+// Emit returns the windows the watermark closed since the last call.
+func (w *Windows) Emit(now time.Time) []*ttest.Series {
+	wm, ok := w.Watermark(now)
+	if !ok {
+		return nil
+	}
+	return w.Advance(wm)
+}
+
+// Closed is the end of the last window emitted (math.MinInt64 before any).
+func (w *Windows) Closed() int64 { return w.closed }
+
 // Advance emits the windows that end by the watermark (aligned down to a
 // window edge) and returns, per field and tag set, those that are new.
 func (w *Windows) Advance(watermark int64) []*ttest.Series {
+	if watermark < -1<<62 {
+		return nil // before any data: nothing to close
+	}
 	cut := floorTo(watermark, w.width)
 	if cut <= w.closed {
 		return nil
@@ -203,6 +234,14 @@ func (c *Client) Follow(ctx context.Context, topic string) (*Follower, error) {
 		}
 	}
 	return f, nil
+}
+
+// Pending marks in w the partitions with retained messages still to read,
+// so that the watermark waits for them.
+func (f *Follower) Pending(w *Windows) {
+	for p := range f.end {
+		w.Mark(p, 0, false, false, time.Time{})
+	}
 }
 
 // Close stops the follower.

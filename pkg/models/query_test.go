@@ -136,3 +136,46 @@ func TestParseQueryMigratesOldQueries(t *testing.T) {
 		t.Fatalf("single field: %v", q.TTest.Fields)
 	}
 }
+
+func TestParseQueryKafka(t *testing.T) {
+	s := testSettings
+	s.Kafka.Brokers = []string{"127.0.0.1:9092"}
+	q, err := ParseQuery(dataQuery("", `{"topic":" printer ","measurement":"temperatures","fields":["hotend"],"window":"1m","mode":"windows"}`), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Kafka{Topic: "printer", Format: KafkaLine}
+	if q.Type != QueryTypeKafka || q.Kafka != want || q.TTest.Window != time.Minute || q.TTest.Mode != ModePoints || q.TTest.History != 3600 {
+		t.Fatalf("got %+v", q)
+	}
+	q, err = ParseQuery(dataQuery("kafka", `{"topic":"t","format":"json","keyPath":"meta.printer","fields":["temp"]}`), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Kafka{Topic: "t", Format: KafkaJSON, TimePath: "time", KeyPath: "meta.printer"}); q.Kafka != want {
+		t.Fatalf("got %+v, want %+v", q.Kafka, want)
+	}
+
+	tests := []struct{ js, field, message string }{
+		{`{"topic":"t","measurement":"m","fields":["f"]}`, "queryType", `needs the data source's Kafka brokers`},
+		{`{"measurement":"m","fields":["f"]}`, "topic", "is empty"},
+		{`{"topic":"a b","measurement":"m","fields":["f"]}`, "topic", `"a b" is not a Kafka topic name`},
+		{`{"topic":"t","format":"avro","measurement":"m","fields":["f"]}`, "format", `"avro" is not a valid format: use line, json`},
+		{`{"topic":"t","fields":["f"]}`, "measurement", "is empty"},
+		{`{"topic":"t","measurement":"m","timePath":"ts","fields":["f"]}`, "timePath", "applies only to the json format"},
+		{`{"topic":"t","format":"json","keyPath":"a..b","fields":["f"]}`, "keyPath", "is not a dot-separated path"},
+		{`{"topic":"t","measurement":"m","fields":[]}`, "fields", "is empty"},
+		{`{"topic":"t","measurement":"m","fields":["f"],"alpha":2}`, "alpha", "must be between"},
+	}
+	for _, tt := range tests {
+		settings := s
+		if tt.field == "queryType" {
+			settings = testSettings
+		}
+		_, err := ParseQuery(dataQuery("kafka", tt.js), settings)
+		qe, ok := err.(*QueryError)
+		if !ok || qe.Field != tt.field || !strings.Contains(qe.Error(), tt.message) {
+			t.Errorf("%s: got %v, want field %q with %q", tt.js, err, tt.field, tt.message)
+		}
+	}
+}

@@ -71,6 +71,7 @@ func (k *kafkaStepper) start(ctx context.Context, _ time.Time) (*data.Frame, err
 	k.follow, k.dec = f, kafka.NewDecoder(q)
 	k.win = kafka.NewWindows(analysis.Config{History: q.TTest.History, Alpha: q.TTest.Alpha}, q.TTest.Window, q.TTest.Fields)
 	k.win.Idle = k.lq.settle
+	f.Pending(k.win)
 	var all []*ttest.Series
 	for !f.Retained() {
 		err := f.Poll(ctx, k.topics.Timeout(), k.dec, k.win)
@@ -80,25 +81,17 @@ func (k *kafkaStepper) start(ctx context.Context, _ time.Time) (*data.Frame, err
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		wm, _ := k.win.Watermark(time.Now())
-		all = append(all, k.win.Advance(wm)...)
+		all = append(all, k.win.Emit(time.Now())...)
 	}
-	wm, ok := k.win.Watermark(time.Now())
-	all = append(all, k.win.Advance(wm)...)
-	if !ok {
-		wm = 0
-	}
-	return k.frame(lastHour(all, time.Unix(0, wm).Add(-liveInitialRange))), nil
+	k.win.Delivered()
+	all = append(all, k.win.Emit(time.Now())...)
+	return k.frame(lastHour(all, time.Unix(0, k.win.Closed()).Add(-liveInitialRange))), nil
 }
 
 // poll waits for new messages and returns the windows they close.
 func (k *kafkaStepper) poll(ctx context.Context, _ time.Time) (*data.Frame, error) {
 	err := k.follow.Poll(ctx, k.lq.poll, k.dec, k.win)
-	wm, ok := k.win.Watermark(time.Now())
-	if !ok {
-		return nil, err
-	}
-	series := k.win.Advance(wm)
+	series := k.win.Emit(time.Now())
 	if len(series) == 0 {
 		return nil, err
 	}
