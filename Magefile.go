@@ -195,8 +195,10 @@ func Lint() error {
 // same day of points, 30 days of 1 Hz data in both read modes (latency and
 // peak heap), the power query, 200 Live channels, and an alert rule over a
 // fleet of 1,000 printers with and without kept state (about 10 minutes on
-// its own), and load through the plugin host (BenchmarkLoad: 300 panels at
-// once, 200 Live channels for 10 minutes). Compare runs with benchstat.
+// its own), load through the plugin host (BenchmarkLoad: 300 panels at
+// once, 200 Live channels for 10 minutes), and Kafka: line-protocol
+// messages decoded and tested per second on one core, and the Live delay
+// from a window's last message to its frame. Compare runs with benchstat.
 func Bench(ctx context.Context) error {
 	mg.SerialCtxDeps(ctx, Build, Servers)
 	if err := sh.RunV("go", "test", "-run", "^$", "-bench", ".", "-count", "6", "./pkg/analysis"); err != nil {
@@ -204,6 +206,12 @@ func Bench(ctx context.Context) error {
 	}
 	if err := sh.RunV("go", "test", "-run", "^$", "-bench", "AnswerFormats|FullDayVsRaw|30Days|PowerFourYears|Live200Channels",
 		"-benchtime", "3x", "-timeout", "60m", "./pkg/plugin"); err != nil {
+		return err
+	}
+	if err := sh.RunV("go", "test", "-run", "^$", "-bench", "DecodeAndTest", "-cpu", "1", "-count", "6", "./pkg/kafka"); err != nil {
+		return err
+	}
+	if err := sh.RunV("go", "test", "-run", "^$", "-bench", "KafkaLiveLatency", "-benchtime", "30x", "./pkg/e2e"); err != nil {
 		return err
 	}
 	if err := sh.RunV("go", "test", "-run", "^$", "-bench", "FleetRule", "-benchtime", "1x", "-timeout", "60m", "./pkg/plugin"); err != nil {

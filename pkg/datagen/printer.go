@@ -85,7 +85,9 @@ func (p PrinterPoint) LineProtocol() string { return p.line(strconv.FormatInt(p.
 
 // LineProtocolNs is the point in line protocol with a nanosecond timestamp,
 // the precision of a Kafka topic's messages.
-func (p PrinterPoint) LineProtocolNs() string { return p.line(strconv.FormatInt(p.Time.UnixNano(), 10)) }
+func (p PrinterPoint) LineProtocolNs() string {
+	return p.line(strconv.FormatInt(p.Time.UnixNano(), 10))
+}
 
 func (p PrinterPoint) line(ts string) string {
 	return PrinterMeasurement + " hotend=" + formatFloat(p.Values[0]) + ",bed=" + formatFloat(p.Values[1]) + ",air=" + formatFloat(p.Values[2]) + " " + ts

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis/analysistest"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/pluginhost"
 )
 
@@ -377,4 +379,72 @@ func TestKafkaLive(t *testing.T) {
 	}
 	check("p1", sa, "p1")
 	check("p3 (the added partition)", sc, "p3")
+}
+
+// BenchmarkKafkaLiveLatency: the delay from a window's last message to its
+// frame at a Grafana Live subscriber, through the plugin host. A producer
+// writes one message per millisecond in real time (event time = the clock)
+// round-robin over a three-partition kfake topic on loopback; the channel
+// has 100 ms windows and settle 50 ms. Each iteration waits for 10 frames'
+// windows; reported are p50 and p99 over all of them.
+func BenchmarkKafkaLiveLatency(b *testing.B) {
+	k, err := devenv.StartKafka(b.TempDir(), 3, "latency")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer k.Stop()
+	ds := vigilDatasource(23, "vigil-kafka-bench", influxDB.Token(), "e2e/autogen")
+	ds.JSONData, _ = json.Marshal(map[string]any{"defaultBucket": "e2e/autogen", "kafkaBrokers": k.Addr})
+	host.AddDatasource(ds)
+	prod, err := kgo.NewClient(kgo.SeedBrokers(k.Addr), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()), kgo.ProducerLinger(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer prod.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const window = 100 * time.Millisecond
+	var mu sync.Mutex
+	lastSent := map[time.Time]time.Time{} // window end -> when its last message was produced
+	go func() {
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ctx.Err() == nil; i++ {
+			now := <-tick.C
+			prod.Produce(ctx, &kgo.Record{Topic: "latency", Value: fmt.Appendf(nil, "bench temp=%d %d", i%17, now.UnixNano())}, nil)
+			mu.Lock()
+			lastSent[now.Truncate(window).Add(window).UTC()] = time.Now()
+			mu.Unlock()
+		}
+	}()
+	time.Sleep(time.Second) // some history
+	q := json.RawMessage(`{"queryType":"kafka","topic":"latency","measurement":"bench","fields":["temp"],"window":"100ms","history":200,"settle":"50ms"}`)
+	path, err := models.LiveChannel("kafka", q)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sub, err := host.Subscribe(ctx, "vigil-kafka-bench", path, q)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sub.Close(host)
+	var delays []time.Duration
+	for b.Loop() {
+		for got := 0; got < 10; {
+			f := <-sub.Frames
+			arrived := time.Now()
+			mu.Lock()
+			for i := range f.Rows() {
+				if sent, ok := lastSent[f.Fields[0].At(i).(time.Time).UTC()]; ok {
+					delays = append(delays, arrived.Sub(sent))
+					got++
+				}
+			}
+			mu.Unlock()
+		}
+	}
+	slices.Sort(delays)
+	b.ReportMetric(float64(delays[len(delays)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(delays[len(delays)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(len(delays)), "windows")
 }
