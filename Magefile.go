@@ -141,6 +141,7 @@ var fuzzTargets = []struct{ pkg, name string }{
 	{"./pkg/influx", "FuzzGenericAnswer"},
 	{"./pkg/influx", "FuzzNamesRoundTrip"}, // against a real InfluxDB
 	{"./pkg/alerthistory", "FuzzParse"},
+	{"./pkg/kafka", "FuzzDecode"},
 }
 
 // fuzz runs every fuzz target for d (go test fuzzes one target at a time).

@@ -85,6 +85,16 @@ describe('DataSource', () => {
     expect(backendQuery).toHaveBeenCalledWith(expect.objectContaining({ targets: [expect.objectContaining({ refId: 'B' })] }));
   });
 
+  it('subscribes a live kafka query to its own channel type', () => {
+    ds.query(request({ refId: 'A', topic: 'printer', live: true, measurement: 'temperatures', fields: ['hotend'] })).subscribe();
+    const calls = getDataStream.mock.calls.map((c) => (c as unknown as [{ addr: { path: string; data: VigilQuery } }])[0].addr);
+    expect(calls).toHaveLength(1);
+    expect(calls[0].data.queryType).toBe('kafka');
+    expect(calls[0].path).toBe(liveChannel('kafka', calls[0].data as unknown as Record<string, unknown>));
+    expect(calls[0].path.startsWith('kafka/hotend/')).toBe(true);
+    expect(backendQuery).not.toHaveBeenCalled();
+  });
+
   it('sends an InfluxQL query to the backend even if it says live', () => {
     ds.query(request({ refId: 'A', queryType: 'influxql', live: true, influxql: 'SELECT * FROM "temperatures"' })).subscribe();
     expect(getDataStream).not.toHaveBeenCalled();

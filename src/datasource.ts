@@ -10,7 +10,10 @@ import { DataSourceWithBackend, getGrafanaLiveSrv, getTemplateSrv } from '@grafa
 import { merge, Observable } from 'rxjs';
 
 import { liveChannel } from './validation';
-import { DEFAULT_QUERY, queryTypeOf, VigilOptions, VigilQuery, VigilVariableQuery } from './types';
+import { DEFAULT_QUERY, queryTypeOf, VigilOptions, VigilQuery, VigilQueryType, VigilVariableQuery } from './types';
+
+/** The query types that can stream through Grafana Live. */
+const STREAMING: VigilQueryType[] = ['ttest', 'kafka'];
 
 export class DataSource extends DataSourceWithBackend<VigilQuery, VigilOptions> {
   /** Bucket that queries naming none read; shown as the bucket placeholder. */
@@ -29,20 +32,21 @@ export class DataSource extends DataSourceWithBackend<VigilQuery, VigilOptions> 
   }
 
   /**
-   * Live t-test queries subscribe to one Grafana Live channel per field
-   * (ds/<uid>/ttest/<field>/<hash of the query>, the query as the
+   * Live t-test and kafka queries subscribe to one Grafana Live channel per
+   * field (ds/<uid>/<type>/<field>/<hash of the query>, the query as the
    * subscription's data); the backend sends the recent windows, then each window as it
    * completes. Every other query goes to the backend as usual.
    */
   query(request: DataQueryRequest<VigilQuery>): Observable<DataQueryResponse> {
-    const live = request.targets.filter((t) => t.live && !t.hide && queryTypeOf(t) === 'ttest');
+    const live = request.targets.filter((t) => t.live && !t.hide && STREAMING.includes(queryTypeOf(t)));
     if (live.length === 0) {
       return super.query(request);
     }
     const streams = live.flatMap((target) => {
       const q = this.applyTemplateVariables(target, request.scopedVars);
+      const type = queryTypeOf(target) as 'ttest' | 'kafka';
       return (q.fields ?? []).map((field) => {
-        const data = { ...q, fields: [field] };
+        const data = { ...q, queryType: type, fields: [field] };
         return getGrafanaLiveSrv().getDataStream({
           key: `${request.requestId}-${target.refId}-${field}`,
           addr: {
@@ -50,7 +54,7 @@ export class DataSource extends DataSourceWithBackend<VigilQuery, VigilOptions> 
             // Grafana 10 reads namespace, 11 and later stream: give both.
             namespace: this.uid,
             stream: this.uid,
-            path: liveChannel('ttest', data),
+            path: liveChannel(type, data),
             data,
           },
         });

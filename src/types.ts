@@ -3,12 +3,14 @@ import { DataQuery, DataSourceJsonData } from '@grafana/data';
 import defaults from './defaults.json';
 
 /** The query types the backend answers (queryType in the query JSON). */
-export type VigilQueryType = 'ttest' | 'power' | 'alerts' | 'flux' | 'influxql';
+export type VigilQueryType = 'ttest' | 'kafka' | 'power' | 'alerts' | 'flux' | 'influxql';
 
 export type TTestOutput = 'pvalue' | 't' | 'anomaly';
 export type TTestMode = 'auto' | 'points' | 'windows';
 export type PowerAggregate = 'auto' | 'none' | 'mean' | 'max' | 'sum';
 export type AlertsFormat = 'table' | 'annotations';
+export type KafkaFormat = 'line' | 'json';
+export type KafkaSaslMechanism = '' | 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
 
 /** A Vigil query as dashboards, alert rules and the backend see it (see the README). */
 export interface VigilQuery extends DataQuery {
@@ -43,8 +45,14 @@ export interface VigilQuery extends DataQuery {
   /** power: fields with the sub-meters (Wh). */
   subMeters?: string[];
   aggregate?: PowerAggregate;
-  /** alerts: table or annotations; ttest: empty (time series) or annotations. */
-  format?: AlertsFormat;
+  /** alerts: table or annotations; ttest: empty (time series) or annotations; kafka: line or json. */
+  format?: AlertsFormat | KafkaFormat;
+  /** kafka: the topic whose messages are tested (t-test fields as above). */
+  topic?: string;
+  /** kafka json: dot-separated path to the time (RFC 3339 or Unix ms); default "time". */
+  timePath?: string;
+  /** kafka json: dot-separated path to the series key; empty: the message key. */
+  keyPath?: string;
 }
 
 /** A template variable's query: what the variable lists. */
@@ -69,6 +77,13 @@ export interface VigilOptions extends DataSourceJsonData {
   stateHorizonWindows?: number;
   /** v1 user, sent with secureJsonData.password; the alternative to the token. */
   user?: string;
+  /** Comma-separated host:port list of the Kafka brokers that kafka queries read. */
+  kafkaBrokers?: string;
+  kafkaClientId?: string;
+  kafkaSaslMechanism?: KafkaSaslMechanism;
+  /** SASL user, sent with secureJsonData.kafkaPassword. */
+  kafkaUser?: string;
+  kafkaTls?: boolean;
 }
 
 /** Secret settings (secureJsonData); Grafana never sends them back to the browser. */
@@ -76,6 +91,8 @@ export interface VigilSecureJsonData {
   token?: string;
   /** v1 password of jsonData.user (InfluxDB 3.x: the database token). */
   password?: string;
+  /** SASL password of jsonData.kafkaUser. */
+  kafkaPassword?: string;
 }
 
 export const DEFAULT_SETTINGS = defaults.settings;
@@ -95,7 +112,8 @@ export const DEFAULT_QUERY: Partial<VigilQuery> = {
 /**
  * The query's type: its queryType, else what its fields imply, as the backend
  * infers it for a query saved without one (pkg/models, inferType): a Flux
- * script, an InfluxQL statement, t-test fields, power fields, else the default.
+ * script, an InfluxQL statement, a Kafka topic, t-test fields, power fields,
+ * else the default.
  */
 export function queryTypeOf(query: VigilQuery): VigilQueryType {
   if (query.queryType) {
@@ -106,6 +124,9 @@ export function queryTypeOf(query: VigilQuery): VigilQueryType {
   }
   if (query.influxql?.trim()) {
     return 'influxql';
+  }
+  if (query.topic?.trim()) {
+    return 'kafka';
   }
   if ((query.fields?.length ?? 0) > 0 || query.window !== undefined || query.alpha !== undefined) {
     return 'ttest';
@@ -121,6 +142,12 @@ export const DEFAULT_POWER = {
   activePower: q.power.activePower,
   subMeters: q.power.subMeters,
   aggregate: q.power.aggregate as PowerAggregate,
+};
+
+/** Defaults of the kafka query's message format. */
+export const DEFAULT_KAFKA = {
+  format: q.kafka.format as KafkaFormat,
+  timePath: q.kafka.timePath,
 };
 
 /** The script a new Flux query starts with. */

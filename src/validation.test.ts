@@ -30,6 +30,6 @@ describe('shared validation cases', () => {
 
 describe('shared live channel cases', () => {
   it.each(cases.liveChannel.map((c) => [c.path, c.queryType, c.data]))('%s', (path, queryType, data) => {
-    expect(liveChannel(queryType as 'ttest' | 'power', data as Record<string, unknown>)).toBe(path);
+    expect(liveChannel(queryType as 'ttest' | 'kafka' | 'power', data as Record<string, unknown>)).toBe(path);
   });
 });

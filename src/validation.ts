@@ -46,6 +46,18 @@ export function positiveNumberError(value: number | undefined, unit: string, who
 }
 
 /** Returns why the default bucket is unusable. */
+/** A comma-separated host:port list of Kafka brokers (empty: no Kafka), as pkg/models checks it. */
+export function brokersError(brokers: string | undefined): string | undefined {
+  for (const b of (brokers ?? '').split(',')) {
+    const broker = b.trim();
+    const m = /^(.+):(\d+)$/.exec(broker);
+    if (broker !== '' && (!m || Number(m[2]) < 1 || Number(m[2]) > 65535)) {
+      return `"${broker}" is not host:port, e.g. localhost:9092 (separate brokers with commas)`;
+    }
+  }
+  return undefined;
+}
+
 export function bucketError(bucket: string | undefined): string | undefined {
   return (bucket ?? '').trim() === ''
     ? 'Name the bucket that queries read by default (InfluxDB 1.8: database/retention-policy, e.g. printer/autogen)'
@@ -180,10 +192,10 @@ function fnv1a64(text: string): string {
  * the hash covering every key that shapes the stream, so that two queries
  * share a channel only when they are the same query.
  */
-export function liveChannel(queryType: 'ttest' | 'power', data: Record<string, unknown>): string {
+export function liveChannel(queryType: 'ttest' | 'kafka' | 'power', data: Record<string, unknown>): string {
   const identity = Object.fromEntries(rules.liveChannel.identity.filter((k) => k in data).map((k) => [k, data[k]]));
   const fields = data.fields as unknown[] | undefined;
-  const label = (queryType === 'ttest' ? fields?.[0] : data.measurement) ?? '';
+  const label = (queryType === 'power' ? data.measurement : fields?.[0]) ?? '';
   const chars = Array.from(typeof label === 'string' ? label : '').slice(0, rules.liveChannel.labelMax);
   const safe = chars.map((c) => (/^[A-Za-z0-9_.-]$/.test(c) ? c : '_')).join('') || '_';
   return `${queryType}/${safe}/${fnv1a64(canonicalJSON(identity))}`;

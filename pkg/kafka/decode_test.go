@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -101,4 +102,29 @@ func TestDecodeJSON(t *testing.T) {
 	if !reflect.DeepEqual(tags, []map[string]string{{"key": "p9"}}) || time.Duration(0) != 0 {
 		t.Fatalf("tags %v", tags)
 	}
+}
+
+// FuzzDecode: any message, in either format, is decoded or counted as
+// malformed, never a panic, and every point is a finite value of a selected
+// field.
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte("temperatures,printer=p1 hotend=1,bed=2i 1000"), false)
+	f.Add([]byte("temperatures,b=2,a=1 hotend=\"x\" 5\ntemperatures hotend=3"), false)
+	f.Add([]byte(`{"time":"2016-01-01T00:00:00Z","k":"p1","hotend":1.5,"s":{"bed":2}}`), true)
+	f.Add([]byte(`{"time":1451606400000.25,"hotend":"x"}`), true)
+	f.Fuzz(func(t *testing.T, msg []byte, json bool) {
+		q := lineQuery(nil, "hotend", "s.bed")
+		if json {
+			q.Measurement, q.Kafka = "", models.Kafka{Format: models.KafkaJSON, TimePath: "time", KeyPath: "k"}
+		}
+		d := NewDecoder(q)
+		d.Decode(Position{}, []byte("key"), msg, func(p Point) {
+			if p.Field < 0 || p.Field >= 2 || math.IsNaN(p.Value) || math.IsInf(p.Value, 0) || p.Series == nil {
+				t.Fatalf("point %+v from %q", p, msg)
+			}
+		})
+		if d.Malformed > 0 && d.First == "" {
+			t.Fatalf("malformed without a reason: %q", msg)
+		}
+	})
 }

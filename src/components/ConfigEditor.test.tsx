@@ -91,6 +91,28 @@ describe('ConfigEditor', () => {
     expect(next.secureJsonData?.token).toBe('');
   });
 
+  it('writes the Kafka settings to jsonData and the SASL password to secureJsonData', () => {
+    const onChange = renderEditor(settings({ jsonData: { defaultBucket: 'printer/autogen', kafkaSaslMechanism: 'SCRAM-SHA-512' } }));
+    fireEvent.change(screen.getByLabelText(/^Brokers/), { target: { value: 'k1:9092,k2:9092' } });
+    expect(onChange.mock.calls.at(-1)[0].jsonData).toMatchObject({ kafkaBrokers: 'k1:9092,k2:9092' });
+    fireEvent.change(screen.getByLabelText(/^SASL user/), { target: { value: 'ops' } });
+    expect(onChange.mock.calls.at(-1)[0].jsonData).toMatchObject({ kafkaUser: 'ops' });
+    fireEvent.change(screen.getByLabelText(/^SASL password/), { target: { value: 'kafka-secret' } });
+    const next = onChange.mock.calls.at(-1)[0] as Settings;
+    expect(next.secureJsonData?.kafkaPassword).toBe('kafka-secret');
+    expect(JSON.stringify(next.jsonData)).not.toContain('kafka-secret');
+    fireEvent.click(screen.getByLabelText(/^TLS/));
+    expect(onChange.mock.calls.at(-1)[0].jsonData).toMatchObject({ kafkaTls: true });
+    fireEvent.click(screen.getByText('PLAIN'));
+    expect(onChange.mock.calls.at(-1)[0].jsonData).toMatchObject({ kafkaSaslMechanism: 'PLAIN' });
+  });
+
+  it('hides the SASL user and password without a mechanism, and checks the brokers', () => {
+    renderEditor(settings({ jsonData: { defaultBucket: 'printer/autogen', kafkaBrokers: 'localhost' } }));
+    expect(screen.queryByLabelText(/^SASL user/)).not.toBeInTheDocument();
+    expect(screen.getByText('"localhost" is not host:port, e.g. localhost:9092 (separate brokers with commas)')).toBeInTheDocument();
+  });
+
   it('writes the v1 user to jsonData and the password to secureJsonData', () => {
     const onChange = renderEditor(settings());
     expect(screen.getByText('InfluxDB 1.x / v1 authentication')).toBeInTheDocument();

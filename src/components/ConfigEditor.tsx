@@ -1,9 +1,15 @@
 import React, { ChangeEvent } from 'react';
-import { DataSourcePluginOptionsEditorProps } from '@grafana/data';
-import { Field, FieldSet, Input, SecretInput } from '@grafana/ui';
+import { DataSourcePluginOptionsEditorProps, SelectableValue } from '@grafana/data';
+import { Field, FieldSet, Input, RadioButtonGroup, SecretInput, Switch } from '@grafana/ui';
 
-import { DEFAULT_SETTINGS, VigilOptions, VigilSecureJsonData } from '../types';
-import { bucketError, positiveNumberError, urlError } from '../validation';
+import { DEFAULT_SETTINGS, KafkaSaslMechanism, VigilOptions, VigilSecureJsonData } from '../types';
+import { brokersError, bucketError, positiveNumberError, urlError } from '../validation';
+import rules from '../validation.json';
+
+const SASL: Array<SelectableValue<KafkaSaslMechanism>> = rules.options.kafkaSaslMechanism.map((m) => ({
+  label: m || 'none',
+  value: m as KafkaSaslMechanism,
+}));
 
 type Props = DataSourcePluginOptionsEditorProps<VigilOptions, VigilSecureJsonData>;
 
@@ -39,7 +45,20 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
     maxPoints: positiveNumberError(jsonData.maxPoints, 'points', true),
     stateMaxMB: positiveNumberError(jsonData.stateMaxMB, 'MiB'),
     stateHorizonWindows: positiveNumberError(jsonData.stateHorizonWindows, 'windows', true),
+    kafkaBrokers: brokersError(jsonData.kafkaBrokers),
   };
+  const text = (key: 'kafkaClientId' | 'kafkaUser', label: string, description: string, placeholder: string) => (
+    <Field label={label} description={description}>
+      <Input
+        id={`vigil-${key}`}
+        width={WIDTH}
+        value={jsonData[key] ?? ''}
+        placeholder={placeholder}
+        autoComplete="off"
+        onChange={(e: ChangeEvent<HTMLInputElement>) => setJsonData({ [key]: e.currentTarget.value })}
+      />
+    </Field>
+  );
 
   // A secret of secureJsonData: write-only, with reset.
   const secretSetting = (key: keyof VigilSecureJsonData, label: string, description: string, placeholder: string) => (
@@ -160,6 +179,44 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           'Late points (windows)',
           'How many windows back kept state is checked for points that arrived late; later ones are not reflected until the state is rebuilt.'
         )}
+      </FieldSet>
+      <FieldSet label="Kafka (optional)">
+        <p>For the Kafka t-test query: its time ranges are answered from a topic&apos;s retained messages, and Live follows the topic.</p>
+        <Field
+          label="Brokers"
+          description="Comma-separated host:port list, as the Grafana server reaches them. Save & test asks them for metadata."
+          invalid={!!errors.kafkaBrokers}
+          error={errors.kafkaBrokers}
+        >
+          <Input
+            id="vigil-kafkaBrokers"
+            width={WIDTH}
+            value={jsonData.kafkaBrokers ?? ''}
+            placeholder="localhost:9092"
+            onChange={(e: ChangeEvent<HTMLInputElement>) => setJsonData({ kafkaBrokers: e.currentTarget.value })}
+          />
+        </Field>
+        {text('kafkaClientId', 'Client id', 'The client id the brokers see (quotas, logs).', 'vigil')}
+        <Field label="SASL" description="Authentication mechanism; none for a broker without authentication.">
+          <RadioButtonGroup
+            options={SASL}
+            value={jsonData.kafkaSaslMechanism ?? ''}
+            onChange={(kafkaSaslMechanism) => setJsonData({ kafkaSaslMechanism })}
+          />
+        </Field>
+        {jsonData.kafkaSaslMechanism && (
+          <>
+            {text('kafkaUser', 'SASL user', 'The user the brokers authenticate.', 'user')}
+            {secretSetting('kafkaPassword', 'SASL password', "The SASL user's password.", 'password')}
+          </>
+        )}
+        <Field label="TLS" description="Connect to the brokers with TLS (certificates checked against the system's authorities).">
+          <Switch
+            id="vigil-kafkaTls"
+            value={!!jsonData.kafkaTls}
+            onChange={(e: React.FormEvent<HTMLInputElement>) => setJsonData({ kafkaTls: e.currentTarget.checked })}
+          />
+        </Field>
       </FieldSet>
     </>
   );

@@ -276,4 +276,20 @@ describe('QueryEditor for InfluxQL', () => {
     expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType, bucket: 'house/autogen', [field]: text });
     expect(onRunQuery).toHaveBeenCalledTimes(1);
   });
+
+  it('edits a kafka query: topic, format, fields and tags typed in, t-test settings shared', async () => {
+    const { onChange, onRunQuery } = setup({ queryType: 'kafka', topic: 'printer', fields: ['hotend'] });
+    expect(screen.queryByLabelText('Read')).not.toBeInTheDocument();
+    const topic = screen.getByLabelText('Topic');
+    fireEvent.change(topic, { target: { value: 'telemetry' } });
+    fireEvent.blur(topic);
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ topic: 'telemetry' }));
+    expect(onRunQuery).toHaveBeenCalled();
+    fireEvent.click(screen.getByText('JSON'));
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ format: 'json', measurement: undefined }));
+    await act(async () => {
+      fireEvent.change(screen.getByLabelText('Window'), { target: { value: '5 minutes' } });
+    });
+    expect(screen.getByText(/Not a duration/)).toBeInTheDocument();
+  });
 });

@@ -6,8 +6,10 @@ import { DataSource } from '../datasource';
 import { FieldsPicker, LABEL, MeasurementPicker, TagsPicker } from './SchemaPickers';
 import {
   AlertsFormat,
+  KafkaFormat,
   DEFAULT_FLUX,
   DEFAULT_INFLUXQL,
+  DEFAULT_KAFKA,
   DEFAULT_POWER,
   DEFAULT_QUERY,
   PowerAggregate,
@@ -25,6 +27,7 @@ type Props = QueryEditorProps<DataSource, VigilQuery, VigilOptions>;
 
 const TYPES: Array<SelectableValue<VigilQueryType>> = [
   { label: 't-test', value: 'ttest', description: "Welch's t-test of each window against the history" },
+  { label: 'Kafka t-test', value: 'kafka', description: "The same t-test over a Kafka topic's messages" },
   { label: 'Power', value: 'power', description: 'Unmetered household energy per minute (Wh)' },
   { label: 'Alert history', value: 'alerts', description: 'Alerts stored by the alert-history receiver' },
   { label: 'Flux', value: 'flux', description: 'A raw Flux script' },
@@ -52,6 +55,10 @@ const TTEST_FORMATS: Array<SelectableValue<string>> = [
   { label: 'time series', value: '' },
   { label: 'annotations', value: 'annotations', description: 'anomalous windows as regions' },
 ];
+const KAFKA_FORMATS = choices<KafkaFormat>('kafkaFormat', {
+  line: { label: 'line protocol', description: 'InfluxDB line protocol, nanosecond timestamps' },
+  json: { label: 'JSON', description: 'one object per message, with paths to the time, key and fields' },
+});
 const MODES = choices<TTestMode>('mode', {
   auto: { description: 'points when they fit under Max points, else windows' },
   points: { description: 'read every point: exact parity with Kapacitor' },
@@ -95,6 +102,7 @@ export function QueryEditor(props: Props) {
       {type === 'flux' && <FluxEditor {...props} />}
       {type === 'influxql' && <InfluxQLEditor {...props} />}
       {type === 'ttest' && <TTestEditor {...props} />}
+      {type === 'kafka' && <KafkaEditor {...props} />}
       {type === 'power' && <PowerEditor {...props} />}
       {type === 'alerts' && <AlertsEditor {...props} />}
       <ExecutedQuery {...props} />
@@ -162,7 +170,126 @@ function InfluxQLEditor({ query, onChange, onRunQuery }: Props) {
   );
 }
 
-function TTestEditor({ query, onChange, onRunQuery, datasource }: Props) {
+function TTestEditor(props: Props) {
+  const { query, datasource } = props;
+  return (
+    <TTestSettings {...props}>
+      {(commit) => (
+        <>
+          <InlineFieldRow>
+            <MeasurementPicker
+              datasource={datasource}
+              bucket={query.bucket}
+              value={query.measurement}
+              placeholder="temperatures"
+              onChange={(measurement) => commit({ measurement })}
+            />
+            <FieldsPicker
+              datasource={datasource}
+              bucket={query.bucket}
+              measurement={query.measurement}
+              value={query.fields ?? []}
+              onChange={(fields) => commit({ fields })}
+            />
+          </InlineFieldRow>
+          <TagsPicker
+            datasource={datasource}
+            bucket={query.bucket}
+            measurement={query.measurement}
+            value={query.tags}
+            onChange={(tags) => commit({ tags })}
+          />
+        </>
+      )}
+    </TTestSettings>
+  );
+}
+
+/**
+ * The kafka query: a topic, its message format and what selects the series
+ * (typed in: a topic has no schema to list), then the t-test's settings.
+ */
+function KafkaEditor(props: Props) {
+  const { query, onChange, onRunQuery } = props;
+  const format = (query.format as KafkaFormat | undefined) ?? DEFAULT_KAFKA.format;
+  const text = (label: string, key: 'topic' | 'measurement' | 'timePath' | 'keyPath', placeholder: string, tooltip: string, run: () => void) => (
+    <InlineField label={label} labelWidth={LABEL} tooltip={tooltip}>
+      <Input
+        aria-label={label}
+        width={24}
+        value={query[key] ?? ''}
+        placeholder={placeholder}
+        onChange={(e: ChangeEvent<HTMLInputElement>) => onChange({ ...query, [key]: e.currentTarget.value })}
+        onBlur={run}
+      />
+    </InlineField>
+  );
+  return (
+    <TTestSettings {...props}>
+      {(commit) => {
+        const run = onRunQuery;
+        return (
+          <>
+            <InlineFieldRow>
+              {text('Topic', 'topic', 'printer', "The topic's retained messages answer a time range; Live follows new ones.", run)}
+              <InlineField label="Format" labelWidth={LABEL}>
+                <RadioButtonGroup
+                  options={KAFKA_FORMATS}
+                  value={format}
+                  onChange={(f) => commit(f === 'line' ? { format: f, timePath: undefined, keyPath: undefined } : { format: f, measurement: undefined })}
+                />
+              </InlineField>
+            </InlineFieldRow>
+            <InlineFieldRow>
+              {format === 'line'
+                ? text('Measurement', 'measurement', 'temperatures', 'Lines of other measurements are passed over.', run)
+                : (
+                    <>
+                      {text('Time path', 'timePath', DEFAULT_KAFKA.timePath, 'Dot-separated path to an RFC 3339 time or Unix milliseconds.', run)}
+                      {text('Key path', 'keyPath', 'message key', 'Dot-separated path to the series key; empty: the message key.', run)}
+                    </>
+                  )}
+              <InlineField label="Fields" labelWidth={LABEL} tooltip={format === 'line' ? 'Numeric fields, one series each.' : 'Dot-separated paths to numbers.'}>
+                <TagsInput tags={query.fields ?? []} onChange={(fields: string[]) => commit({ fields })} />
+              </InlineField>
+            </InlineFieldRow>
+            <InlineFieldRow>
+              <InlineField label="Tags" labelWidth={LABEL} tooltip="key=value filters (json: the key path's last name, or key).">
+                <TagsInput
+                  tags={Object.entries(query.tags ?? {}).map(([k, v]) => `${k}=${v}`)}
+                  onChange={(pairs: string[]) => commit({ tags: tagsOf(pairs) })}
+                />
+              </InlineField>
+            </InlineFieldRow>
+          </>
+        );
+      }}
+    </TTestSettings>
+  );
+}
+
+/** key=value entries as a tag filter; an entry without "=" is a key with an empty value. */
+function tagsOf(pairs: string[]): Record<string, string> | undefined {
+  const tags = Object.fromEntries(
+    pairs.map((p) => {
+      const i = p.indexOf('=');
+      return i < 0 ? [p.trim(), ''] : [p.slice(0, i).trim(), p.slice(i + 1).trim()];
+    })
+  );
+  return Object.keys(tags).length > 0 ? tags : undefined;
+}
+
+/**
+ * The t-test's settings (window, history, alpha, output, read mode, format,
+ * Live) around the selection its caller renders with commit.
+ */
+function TTestSettings({
+  query,
+  onChange,
+  onRunQuery,
+  children,
+}: Props & { children: (commit: (patch: Partial<VigilQuery>) => void) => React.ReactNode }) {
+  const kafka = queryTypeOf(query) === 'kafka';
   const [window, setWindow] = useState(query.window ?? DEFAULT_QUERY.window ?? '');
   const [history, setHistory] = useState(String(query.history ?? DEFAULT_QUERY.history));
   const [alpha, setAlpha] = useState(String(query.alpha ?? DEFAULT_QUERY.alpha));
@@ -183,29 +310,7 @@ function TTestEditor({ query, onChange, onRunQuery, datasource }: Props) {
 
   return (
     <>
-      <InlineFieldRow>
-        <MeasurementPicker
-          datasource={datasource}
-          bucket={query.bucket}
-          value={query.measurement}
-          placeholder="temperatures"
-          onChange={(measurement) => commit({ measurement })}
-        />
-        <FieldsPicker
-          datasource={datasource}
-          bucket={query.bucket}
-          measurement={query.measurement}
-          value={query.fields ?? []}
-          onChange={(fields) => commit({ fields })}
-        />
-      </InlineFieldRow>
-      <TagsPicker
-        datasource={datasource}
-        bucket={query.bucket}
-        measurement={query.measurement}
-        value={query.tags}
-        onChange={(tags) => commit({ tags })}
-      />
+      {children(commit)}
       <InlineFieldRow>
         <CheckedInput
           label="Window"
@@ -239,16 +344,20 @@ function TTestEditor({ query, onChange, onRunQuery, datasource }: Props) {
         <InlineField label="Output" labelWidth={LABEL}>
           <RadioButtonGroup options={OUTPUTS} value={query.output ?? DEFAULT_QUERY.output} onChange={(output) => commit({ output })} />
         </InlineField>
-        <InlineField label="Read" labelWidth={LABEL}>
-          <RadioButtonGroup options={MODES} value={query.mode ?? DEFAULT_QUERY.mode} onChange={(mode) => commit({ mode })} />
-        </InlineField>
-        <InlineField label="Format" labelWidth={LABEL}>
-          <RadioButtonGroup
-            options={TTEST_FORMATS}
-            value={query.format ?? ''}
-            onChange={(format) => commit({ format: (format || undefined) as VigilQuery['format'] })}
-          />
-        </InlineField>
+        {!kafka && (
+          <>
+            <InlineField label="Read" labelWidth={LABEL}>
+              <RadioButtonGroup options={MODES} value={query.mode ?? DEFAULT_QUERY.mode} onChange={(mode) => commit({ mode })} />
+            </InlineField>
+            <InlineField label="Format" labelWidth={LABEL}>
+              <RadioButtonGroup
+                options={TTEST_FORMATS}
+                value={query.format ?? ''}
+                onChange={(format) => commit({ format: (format || undefined) as VigilQuery['format'] })}
+              />
+            </InlineField>
+          </>
+        )}
         <InlineField
           label="Live"
           labelWidth={LABEL}
