@@ -17,6 +17,10 @@ const PrinterPoints = 86_402
 // PrinterMeasurement is the measurement the printer data is written to.
 const PrinterMeasurement = "temperatures"
 
+// PrinterTopic is the Kafka topic the demo and the tests produce printer
+// telemetry to (the provisioned dashboard\'s kafka panel reads it).
+const PrinterTopic = "printer"
+
 // step is one entry of a field's schedule: from second At on, values are
 // drawn from N(target + Offset, Sigma).
 type step struct {

@@ -133,13 +133,19 @@ func run(m *testing.M) (int, error) {
 		return 1, err
 	}
 
+	topic, err := scenario.StartPrinterTopic(ctx, filepath.Join(dir, "kafka"), dayAgo)
+	if err != nil {
+		return 1, err
+	}
+	defer topic.Stop()
+
 	transcript, err := os.Create(filepath.Join(dir, "transcript.jsonl"))
 	if err != nil {
 		return 1, err
 	}
 	defer transcript.Close()
 	stack, err = standin.StartStack(ctx, standin.StackOptions{Root: root, Dir: dir, InfluxDB: influxDB,
-		DefaultBucket: "e2e/autogen", Token: receiverToken, Transcript: transcript})
+		DefaultBucket: "e2e/autogen", KafkaBrokers: topic.Addr, Token: receiverToken, Transcript: transcript})
 	if err != nil {
 		return 1, err
 	}

@@ -103,12 +103,7 @@ func TestKafkaMatchesTTestAndScipy(t *testing.T) {
 			if g == nil || w == nil || g.Rows() != w.Rows() || g.Rows() == 0 {
 				t.Fatalf("%s %s: kafka %v, ttest %v", r[0], field, g, w)
 			}
-			var scipy []analysistest.ReferenceWindow
-			for _, rw := range ref.Fields[field] {
-				if rw.End > r[0].Unix() && rw.End <= r[1].Unix() {
-					scipy = append(scipy, rw)
-				}
-			}
+			scipy := analysistest.Between(ref.Fields[field], r[0], r[1])
 			for i := range g.Rows() {
 				end, p := g.Fields[0].At(i).(time.Time), g.Fields[1].At(i).(float64)
 				if end != w.Fields[0].At(i).(time.Time) || math.Float64bits(p) != math.Float64bits(w.Fields[1].At(i).(float64)) {
@@ -338,16 +333,9 @@ func TestKafkaLive(t *testing.T) {
 	// What the kafka query over the same messages computes.
 	want := map[string]map[time.Time]float64{}
 	for _, printer := range []string{"p1", "p3"} {
-		resp := panelQuery(t, "vigil-kafka-live", start.Add(-time.Minute), time.Now().Add(time.Minute), map[string]any{
+		want[printer] = queryWindows(t, "vigil-kafka-live", start.Add(-time.Minute), time.Now().Add(time.Minute), map[string]any{
 			"refId": "A", "queryType": "kafka", "topic": "live", "measurement": "livekafka", "fields": []string{"temp"},
 			"tags": map[string]string{"printer": printer}, "window": "1s", "history": 20, "alpha": 0.001})
-		r := resp.Responses["A"]
-		if r.Error != nil || len(r.Frames) != 1 {
-			t.Fatalf("query %s: %v", printer, r.Error)
-		}
-		s := streamed{p: map[time.Time]float64{}, count: map[time.Time]int{}}
-		addRows(&s, r.Frames[0])
-		want[printer] = s.p
 	}
 	check := func(name string, s streamed, printer string) {
 		t.Helper()

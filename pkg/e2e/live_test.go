@@ -37,6 +37,18 @@ func collect(sub *pluginhost.Subscription) chan streamed {
 	return out
 }
 
+// queryWindows is the p-value per window end of a one-series query.
+func queryWindows(t *testing.T, dsUID string, from, to time.Time, model map[string]any) map[time.Time]float64 {
+	t.Helper()
+	r := panelQuery(t, dsUID, from, to, model).Responses["A"]
+	if r.Error != nil || len(r.Frames) != 1 {
+		t.Fatalf("query %v: %v", model, r.Error)
+	}
+	s := streamed{p: map[time.Time]float64{}, count: map[time.Time]int{}}
+	addRows(&s, r.Frames[0])
+	return s.p
+}
+
 func addRows(s *streamed, f *data.Frame) {
 	for i := range f.Rows() {
 		end := f.Fields[0].At(i).(time.Time).UTC() // one location, so that times compare as map keys
@@ -142,16 +154,9 @@ func TestLiveThroughGrafanaLive(t *testing.T) {
 	want := map[string]map[time.Time]float64{}
 	for _, series := range []string{"temp p1", "hum p1", "temp p2"} {
 		field, printer, _ := strings.Cut(series, " ")
-		resp := panelQuery(t, dsMain, start.Add(-time.Minute), last, map[string]any{
+		want[series] = queryWindows(t, dsMain, start.Add(-time.Minute), last, map[string]any{
 			"refId": "A", "queryType": "ttest", "measurement": "livehost", "fields": []string{field}, "tags": map[string]string{"printer": printer},
 			"window": "1s", "history": 20, "alpha": 0.001, "mode": "points"})
-		r := resp.Responses["A"]
-		if r.Error != nil || len(r.Frames) != 1 {
-			t.Fatalf("query %s: %v", series, r.Error)
-		}
-		s := streamed{p: map[time.Time]float64{}, count: map[time.Time]int{}}
-		addRows(&s, r.Frames[0])
-		want[series] = s.p
 	}
 	// spans are the [from, to] ranges in which every window must be pushed.
 	check := func(name, field string, s streamed, spans ...[2]time.Time) {

@@ -21,8 +21,8 @@ var uidRe = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,40}$`)
 // vigilJSONData and vigilSecureJSONData are the keys the plugin reads
 // (pkg/models.LoadSettings): any other key is a typo the plugin would ignore.
 var (
-	vigilJSONData       = []string{"organization", "defaultBucket", "timeout", "maxPoints", "stateMaxMB", "stateHorizonWindows", "user"}
-	vigilSecureJSONData = []string{"token", "password"}
+	vigilJSONData       = models.JSONDataKeys()
+	vigilSecureJSONData = models.SecureJSONDataKeys
 )
 
 // LoadDatasources reads a data source provisioning file, expanding $VARIABLES

@@ -25,6 +25,7 @@ func projectEnv(root string) map[string]string {
 		"VIGIL_WEBHOOK_URL":    "http://127.0.0.1:9093/hook",
 		"VIGIL_ALERT_EMAIL":    "ops@example.com;oncall@example.com",
 		"VIGIL_GRAFANA_URL":    "http://127.0.0.1:3000",
+		"VIGIL_KAFKA_BROKERS":  "127.0.0.1:9092",
 	}
 	for k, v := range secrets {
 		env[k] = v
@@ -100,9 +101,9 @@ func TestRealProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 2 house panels + house annotation; printer: 1 + 3 repeated + 1 + 1 + annotation.
-	if len(qs) != 10 {
-		t.Errorf("%d queries, want 10", len(qs))
+	// 2 house panels + house annotation; printer: 1 + 3 repeated + 1 + 1 + 1 (Kafka) + annotation.
+	if len(qs) != 11 {
+		t.Errorf("%d queries, want 11", len(qs))
 	}
 	for _, q := range qs {
 		if q.Datasource.UID != "vigil" || q.RefID == "" || q.Model["queryType"] == nil {

@@ -149,12 +149,7 @@ func TestTopicMatchesScipy(t *testing.T) {
 
 func compare(t *testing.T, got *ttest.Series, want []analysistest.ReferenceWindow, from, to time.Time) {
 	t.Helper()
-	var sel []analysistest.ReferenceWindow
-	for _, w := range want {
-		if w.End > from.Unix() && w.End <= to.Unix() {
-			sel = append(sel, w)
-		}
-	}
+	sel := analysistest.Between(want, from, to)
 	if got == nil || len(got.Ends) != len(sel) {
 		t.Fatalf("got %v windows, reference %d", got, len(sel))
 	}

@@ -11,17 +11,25 @@ import (
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 )
 
+// Sink is where printer points go: InfluxDB (Writer) or a Kafka topic (Topic).
+type Sink interface {
+	Add(ctx context.Context, line string) error
+	Flush(ctx context.Context) error
+	// Line is a point in the line protocol the sink takes.
+	Line(p datagen.PrinterPoint) string
+}
+
 // Printer writes the reference printer data: points one per second from start.
-func Printer(ctx context.Context, w *Writer, start time.Time, points int, seed uint64) error {
+func Printer(ctx context.Context, w Sink, start time.Time, points int, seed uint64) error {
 	gen := datagen.NewPrinter(start, seed)
-	return writeN(ctx, w, points, func() string { return gen.Next().LineProtocol() })
+	return writeN(ctx, w, points, func() string { return w.Line(gen.Next()) })
 }
 
 // PrinterRealtime writes one printer point per second, at the wall clock,
 // with anomalies on datagen.RealtimeAnomaly's schedule, until ctx ends. A
 // failed write is kept and retried with the next one, so InfluxDB going away
 // loses nothing.
-func PrinterRealtime(ctx context.Context, w *Writer, seed uint64, logf func(string, ...any)) error {
+func PrinterRealtime(ctx context.Context, w Sink, seed uint64, logf func(string, ...any)) error {
 	gen := datagen.NewPrinter(time.Now(), seed)
 	start := time.Now().Truncate(time.Second)
 	tick := time.NewTicker(time.Second)
@@ -40,8 +48,11 @@ func PrinterRealtime(ctx context.Context, w *Writer, seed uint64, logf func(stri
 				}
 				last = a
 			}
-			w.batch = append(w.batch, gen.Realtime(start, t).LineProtocol())
-			if err := w.Flush(ctx); err != nil && ctx.Err() == nil {
+			err := w.Add(ctx, w.Line(gen.Realtime(start, t)))
+			if err == nil {
+				err = w.Flush(ctx)
+			}
+			if err != nil && ctx.Err() == nil {
 				logf("real-time printer: %v (retrying)", err)
 			}
 		}
@@ -55,7 +66,7 @@ func Household(ctx context.Context, w *Writer, start time.Time, rows int, seed u
 }
 
 // writeN writes n lines from next, then flushes.
-func writeN(ctx context.Context, w *Writer, n int, next func() string) error {
+func writeN(ctx context.Context, w Sink, n int, next func() string) error {
 	for range n {
 		if err := w.Add(ctx, next()); err != nil {
 			return err

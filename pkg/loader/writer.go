@@ -1,7 +1,8 @@
 // Package loader puts data into InfluxDB for Vigil's demo and users: the
-// reference printer data (history and real time), the UCI household power
-// file, and synthetic household data. Everything is written through the
-// InfluxDB client in batches, with a throughput report.
+// reference printer data (history and real time, also to a Kafka topic),
+// the UCI household power file, and synthetic household data. Everything is
+// written through the InfluxDB client (or franz-go) in batches, with a
+// throughput report.
 package loader
 
 import (
@@ -12,6 +13,8 @@ import (
 
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 	"github.com/influxdata/influxdb-client-go/v2/api"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
 )
 
 // BatchSize is the number of lines per write request.
@@ -56,6 +59,9 @@ func (w *Writer) Flush(ctx context.Context) error {
 	w.batch = w.batch[:0]
 	return nil
 }
+
+// Line is p with a seconds timestamp.
+func (w *Writer) Line(p datagen.PrinterPoint) string { return p.LineProtocol() }
 
 // Written is the number of lines written so far.
 func (w *Writer) Written() int64 { return w.written }

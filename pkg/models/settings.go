@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,6 +74,19 @@ type jsonData struct {
 	KafkaUser     string          `json:"kafkaUser"`
 	KafkaTLS      json.RawMessage `json:"kafkaTls"`
 }
+
+// JSONDataKeys are the jsonData keys the plugin reads, in order.
+func JSONDataKeys() []string {
+	t := reflect.TypeFor[jsonData]()
+	keys := make([]string, t.NumField())
+	for i := range keys {
+		keys[i] = t.Field(i).Tag.Get("json")
+	}
+	return keys
+}
+
+// SecureJSONDataKeys are the secureJsonData keys the plugin reads.
+var SecureJSONDataKeys = []string{"token", "password", "kafkaPassword"}
 
 // SettingsError is a data source setting that cannot be used. Its message
 // names the setting and says what to change.

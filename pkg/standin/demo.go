@@ -41,7 +41,7 @@ func Demo(ctx context.Context, root string, out io.Writer) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
-	for _, sub := range []string{"influxdb", "grafana"} {
+	for _, sub := range []string{"influxdb", "grafana", "kafka"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return err
 		}
@@ -57,8 +57,14 @@ func Demo(ctx context.Context, root string, out io.Writer) error {
 		}
 	}
 
+	broker, err := devenv.StartKafka(filepath.Join(dir, "kafka"), 3, datagen.PrinterTopic)
+	if err != nil {
+		return err
+	}
+	defer broker.Stop()
+
 	stack, err := StartStack(ctx, StackOptions{Root: root, Dir: dir, InfluxDB: store, DefaultBucket: "printer/autogen",
-		Token: randomToken(), Notifications: out})
+		KafkaBrokers: broker.Addr, Token: randomToken(), Notifications: out})
 	if err != nil {
 		return err
 	}
@@ -70,15 +76,29 @@ func Demo(ctx context.Context, root string, out io.Writer) error {
 	}
 
 	// Demo data: a day of printer data ending now (anomalies at 1 h, 8 h and
-	// 12 h into it), 30 days of synthetic household data (or the UCI file,
-	// see the README), and a real-time printer writer.
+	// 12 h into it), to InfluxDB and to the Kafka topic, 30 days of
+	// synthetic household data (or the UCI file, see the README), and
+	// real-time printer writers to both.
 	fmt.Fprintln(out, "loading demo data...")
+	dayAgo := time.Now().Add(-24 * time.Hour).Truncate(time.Second)
 	pw := loader.NewWriter(store.URL, store.Token(), "printer/autogen")
 	defer pw.Close(context.Background())
-	if err := loader.Printer(ctx, pw, time.Now().Add(-24*time.Hour).Truncate(time.Second), datagen.PrinterPoints, 1); err != nil {
+	if err := loader.Printer(ctx, pw, dayAgo, datagen.PrinterPoints, 1); err != nil {
 		return err
 	}
 	pw.Report(out, "  printer, 24 h at 1 Hz")
+	topic, err := loader.NewTopic([]string{broker.Addr}, datagen.PrinterTopic)
+	if err != nil {
+		return err
+	}
+	defer topic.Close(context.Background())
+	if err := loader.Printer(ctx, topic, dayAgo, datagen.PrinterPoints, 1); err != nil {
+		return err
+	}
+	if err := topic.Flush(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "  printer, the same day to Kafka topic %s: %d messages\n", datagen.PrinterTopic, topic.Written())
 	hw := loader.NewWriter(store.URL, store.Token(), "house/autogen")
 	if err := loader.Household(ctx, hw, time.Now().Add(-30*24*time.Hour).Truncate(time.Minute), 30*1440, 1); err != nil {
 		return err
@@ -90,10 +110,14 @@ func Demo(ctx context.Context, root string, out io.Writer) error {
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		_ = loader.PrinterRealtime(ctx, pw, 2, func(f string, a ...any) { fmt.Fprintf(out, f+"\n", a...) })
+	}()
+	go func() {
+		defer wg.Done()
+		_ = loader.PrinterRealtime(ctx, topic, 2, func(string, ...any) {}) // the same points: the InfluxDB writer logs them
 	}()
 
 	grafanaLine := "not started: " + userGrafanaHint()
@@ -103,7 +127,7 @@ func Demo(ctx context.Context, root string, out io.Writer) error {
 		g, err := devenv.StartGrafana(ctx, devenv.GrafanaOptions{
 			Binary: binary, Dir: filepath.Join(dir, "grafana"), PluginID: vigil.Plugin.ID,
 			PluginDist: filepath.Join(root, "dist"), Provisioning: filepath.Join(root, "provisioning"),
-			Dashboards: filepath.Join(root, "dashboards"), Env: devenv.ProvisioningEnv(store, "printer/autogen", stack.Webhook.URL),
+			Dashboards: filepath.Join(root, "dashboards"), Env: devenv.ProvisioningEnv(store, "printer/autogen", stack.Webhook.URL, broker.Addr),
 		})
 		if err != nil {
 			return err
@@ -116,22 +140,27 @@ Vigil is running (everything on 127.0.0.1; data and logs in %s).
 
   Plugin        %s under the plugin host (as Grafana runs it); data source %q: %s %s
   InfluxDB      %s   (token %s; databases printer, house)
+  Kafka         %s   (a kfake broker; topic %s, 3 partitions)
   Alertmanager  %s   (webhook %s, alert history, email to %s via SMTP %s)
   Grafana       %s
-  Writer        one printer point per second; every 15 minutes one field runs anomalous for 5 minutes
+  Writers       one printer point per second to InfluxDB and to the topic; every 15 minutes one field runs anomalous for 5 minutes
 
 `, dir, filepath.Base(pluginhost.Executable(root)), devenv.DatasourceUID, health.Status, health.Message, store.URL, store.Token(),
-		stack.Alertmanager.URL, stack.Webhook.URL, stack.AlertmanagerConfig.EmailTo, stack.SMTP.Addr, grafanaLine)
+		broker.Addr, datagen.PrinterTopic, stack.Alertmanager.URL, stack.Webhook.URL, stack.AlertmanagerConfig.EmailTo, stack.SMTP.Addr, grafanaLine)
 	if err := printAnomalies(ctx, host, out); err != nil {
 		fmt.Fprintln(out, "anomalies:", err)
 	}
-	fmt.Fprintln(out, "\nLive: each field's 5-minute windows as they complete (p-value; ANOMALY below alpha 0.001); rule changes, notifications, emails and history below.")
+	fmt.Fprintln(out, "\nLive: each field's 5-minute windows as they complete, from InfluxDB [live] and straight from the Kafka topic [kafka] (p-value; ANOMALY below alpha 0.001); rule changes, notifications, emails and history below.")
 
 	for _, field := range datagen.PrinterFields {
-		wg.Add(1)
+		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			watchField(ctx, host, field, out)
+			watchField(ctx, host, models.QueryTypeTTest, field, out)
+		}()
+		go func() {
+			defer wg.Done()
+			watchField(ctx, host, models.QueryTypeKafka, field, out)
 		}()
 	}
 	wg.Add(3)
@@ -212,18 +241,23 @@ func printAnomalies(ctx context.Context, host *pluginhost.Host, out io.Writer) e
 	return nil
 }
 
-// watchField subscribes to a field's Live channel and prints each window as
-// its frame arrives.
-func watchField(ctx context.Context, host *pluginhost.Host, field string, out io.Writer) {
-	query, _ := json.Marshal(map[string]any{"queryType": "ttest", "bucket": "printer/autogen", "measurement": "temperatures",
-		"fields": []string{field}, "window": "5m", "history": 3600, "alpha": 0.001, "output": "pvalue"})
+// watchField subscribes to a field's Live channel (ttest: from InfluxDB;
+// kafka: from the topic) and prints each window as its frame arrives.
+func watchField(ctx context.Context, host *pluginhost.Host, qt models.QueryType, field string, out io.Writer) {
+	q := map[string]any{"queryType": qt, "bucket": "printer/autogen", "measurement": "temperatures",
+		"fields": []string{field}, "window": "5m", "history": 3600, "alpha": 0.001, "output": "pvalue"}
+	tag := "[live] "
+	if qt == models.QueryTypeKafka {
+		q["topic"], tag = datagen.PrinterTopic, "[kafka]"
+	}
+	query, _ := json.Marshal(q)
 	var sub *pluginhost.Subscription
-	path, err := models.LiveChannel(models.QueryTypeTTest, query)
+	path, err := models.LiveChannel(qt, query)
 	if err == nil {
 		sub, err = host.Subscribe(ctx, devenv.DatasourceUID, path, query)
 	}
 	if err != nil {
-		fmt.Fprintf(out, "[live]    %s: %v\n", field, err)
+		fmt.Fprintf(out, "%s   %s: %v\n", tag, field, err)
 		return
 	}
 	defer sub.Close(host)
@@ -232,12 +266,12 @@ func watchField(ctx context.Context, host *pluginhost.Host, field string, out io
 		case <-ctx.Done():
 			return
 		case f := <-sub.Frames:
-			printWindows(out, field, f)
+			printWindows(out, tag, field, f)
 		}
 	}
 }
 
-func printWindows(out io.Writer, field string, f *data.Frame) {
+func printWindows(out io.Writer, tag, field string, f *data.Frame) {
 	for i := range f.Rows() {
 		v, _ := f.Fields[1].ConcreteAt(i)
 		p, _ := v.(float64)
@@ -248,7 +282,7 @@ func printWindows(out io.Writer, field string, f *data.Frame) {
 		if math.IsNaN(p) {
 			mark = "  (no variance)"
 		}
-		fmt.Fprintf(out, "[live]    window ending %s %-7s p=%-10.3g%s\n", f.Fields[0].At(i).(time.Time).Local().Format("15:04"), field, p, mark)
+		fmt.Fprintf(out, "%s   window ending %s %-7s p=%-10.3g%s\n", tag, f.Fields[0].At(i).(time.Time).Local().Format("15:04"), field, p, mark)
 	}
 }
 

@@ -44,6 +44,8 @@ type StackOptions struct {
 	// InfluxDB backs the provisioned data source, with DefaultBucket.
 	InfluxDB      *devenv.InfluxDB
 	DefaultBucket string
+	// KafkaBrokers are the provisioned data source's Kafka brokers ("" for none).
+	KafkaBrokers string
 	// Token is the service-account token of the resource route.
 	Token string
 	// Notifications, when set, gets a line per webhook alert.
@@ -84,7 +86,7 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 		"VIGIL_GRAFANA_URL":    s.ResourcesURL,
 		"VIGIL_RECEIVER_TOKEN": o.Token,
 	}
-	for _, kv := range devenv.ProvisioningEnv(o.InfluxDB, o.DefaultBucket, s.Webhook.URL) {
+	for _, kv := range devenv.ProvisioningEnv(o.InfluxDB, o.DefaultBucket, s.Webhook.URL, o.KafkaBrokers) {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}

@@ -82,12 +82,7 @@ func bySeries(out *Outcome) map[string]*Series {
 func compare(t *testing.T, label string, got *Series, want []analysistest.ReferenceWindow, from, to time.Time,
 	tErr, pErr func(a, b float64) float64) float64 {
 	t.Helper()
-	var sel []analysistest.ReferenceWindow
-	for _, w := range want {
-		if w.End > from.Unix() && w.End <= to.Unix() {
-			sel = append(sel, w)
-		}
-	}
+	sel := analysistest.Between(want, from, to)
 	if got == nil || len(got.Ends) != len(sel) {
 		n := 0
 		if got != nil {

@@ -120,3 +120,14 @@ func ReferencePrinter(t testing.TB, ref Reference) []datagen.PrinterPoint {
 	}
 	return pts
 }
+
+// Between is the reference's windows that end in (from, to].
+func Between(windows []ReferenceWindow, from, to time.Time) []ReferenceWindow {
+	var sel []ReferenceWindow
+	for _, w := range windows {
+		if w.End > from.Unix() && w.End <= to.Unix() {
+			sel = append(sel, w)
+		}
+	}
+	return sel
+}

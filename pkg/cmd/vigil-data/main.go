@@ -1,13 +1,15 @@
 // Command vigil-data generates Vigil's data sets and loads them into InfluxDB.
 //
-//	vigil-data printer   [-seed 1] [-start RFC3339 (default 24 h ago)] [-points 86402] [-realtime] [-format lp|csv|influx]
+//	vigil-data printer   [-seed 1] [-start RFC3339 (default 24 h ago)] [-points 86402] [-realtime] [-format lp|csv|influx|kafka]
 //	vigil-data household [-seed 1] [-start RFC3339 (default 30 days ago)] [-days 30]
 //	vigil-data uci       -file household_power_consumption.txt [-resume]
 //
 // InfluxDB: -url (default $VIGIL_INFLUXDB_URL), -token ($VIGIL_INFLUXDB_TOKEN,
 // InfluxDB 1.8: user:password) and -bucket (printer/autogen or house/autogen).
 // printer -format lp or csv prints to standard output instead (the scipy
-// reference reads the csv form).
+// reference reads the csv form); -format kafka produces to -topic (default
+// printer) on -brokers ($VIGIL_KAFKA_BROKERS), one line-protocol message per
+// point with a nanosecond timestamp.
 package main
 
 import (
@@ -84,7 +86,9 @@ func printer(ctx context.Context, args []string) error {
 	start := fs.String("start", "", "time of the first point, RFC 3339 (default: 24 hours ago, so \"last 24 hours\" shows the anomalies)")
 	points := fs.Int("points", datagen.PrinterPoints, "number of points, one per second")
 	realtime := fs.Bool("realtime", false, "after the history, keep writing one point per second with anomalies every 15 minutes, until interrupted")
-	format := fs.String("format", "influx", "influx (write to InfluxDB), lp or csv (print)")
+	format := fs.String("format", "influx", "influx (write to InfluxDB), kafka (produce to a topic), lp or csv (print)")
+	brokers := fs.String("brokers", os.Getenv("VIGIL_KAFKA_BROKERS"), "-format kafka: comma-separated host:port list")
+	topic := fs.String("topic", "printer", "-format kafka: the topic")
 	conn := connection(fs, "printer/autogen")
 	_ = fs.Parse(args)
 	t0, err := parseStart(*start, time.Now().Add(-24*time.Hour).Truncate(time.Second))
@@ -110,16 +114,31 @@ func printer(ctx context.Context, args []string) error {
 		fmt.Print(b.String())
 		return nil
 	}
-	w, err := conn.writer()
-	if err != nil {
-		return err
+	var w loader.Sink
+	if *format == "kafka" {
+		if *brokers == "" {
+			return fmt.Errorf("-brokers (or $VIGIL_KAFKA_BROKERS) is required")
+		}
+		t, err := loader.NewTopic(strings.Split(*brokers, ","), *topic)
+		if err != nil {
+			return err
+		}
+		defer t.Close(context.Background())
+		w = t
+	} else {
+		iw, err := conn.writer()
+		if err != nil {
+			return err
+		}
+		defer iw.Close(context.Background())
+		w = iw
 	}
-	defer w.Close(context.Background())
 	if *points > 0 {
+		started := time.Now()
 		if err := loader.Printer(ctx, w, t0, *points, *seed); err != nil {
 			return err
 		}
-		w.Report(os.Stderr, "printer history")
+		fmt.Fprintf(os.Stderr, "printer history: %d points in %s\n", *points, time.Since(started).Round(time.Millisecond))
 	}
 	if *realtime {
 		fmt.Fprintln(os.Stderr, "printer: writing one point per second; Ctrl-C stops")

@@ -95,6 +95,12 @@ func run(m *testing.M, binary string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	topic, err := scenario.StartPrinterTopic(ctx, filepath.Join(dir, "kafka"), dayAgo)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer topic.Stop()
 	hook, err = devenv.StartWebhookListener(nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -108,7 +114,7 @@ func run(m *testing.M, binary string) int {
 		PluginDist:   filepath.Join(root, "dist"),
 		Provisioning: filepath.Join(root, "provisioning"),
 		Dashboards:   filepath.Join(root, "dashboards"),
-		Env:          devenv.ProvisioningEnv(influxDB, "e2e/autogen", hook.URL),
+		Env:          devenv.ProvisioningEnv(influxDB, "e2e/autogen", hook.URL, topic.Addr),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -189,3 +189,23 @@ func WriteSensors(ctx context.Context, db *devenv.InfluxDB, t0 time.Time) (map[s
 const FluxSensorsScript = `from(bucket: v.bucket)
   |> range(start: v.timeRangeStart, stop: v.timeRangeStop)
   |> filter(fn: (r) => r._measurement == "temperatures" and r._field == "hotend")`
+
+// StartPrinterTopic starts a kfake broker (state in dir) whose topic
+// printer (three partitions) holds the printer day from dayAgo, produced by
+// kcat: the data written to printer/autogen, one message per point.
+func StartPrinterTopic(ctx context.Context, dir string, dayAgo time.Time) (*devenv.Kafka, error) {
+	k, err := devenv.StartKafka(dir, 3, datagen.PrinterTopic)
+	if err != nil {
+		return nil, err
+	}
+	gen := datagen.NewPrinter(dayAgo, 1)
+	lines := make([]string, datagen.PrinterPoints)
+	for i := range lines {
+		lines[i] = gen.Next().LineProtocolNs()
+	}
+	if err := devenv.Kcat(ctx, k.Addr, datagen.PrinterTopic, -1, lines); err != nil {
+		k.Stop()
+		return nil, err
+	}
+	return k, nil
+}
