@@ -157,8 +157,9 @@ type Record struct {
 // order within a partition). Message timestamps are not used to skip
 // anything: a backfill produced now may hold any event times. A partition
 // that stops short of its end offset (transaction markers, compaction) for
-// the client's timeout ends there; stalled lists such partitions.
-func (c *Client) ReadRetained(ctx context.Context, topic string, fn func(Record)) (stalled []int32, err error) {
+// the client's timeout ends there; stalled lists such partitions. An error
+// from fn stops the read and is returned.
+func (c *Client) ReadRetained(ctx context.Context, topic string, fn func(Record) error) (stalled []int32, err error) {
 	offsets, err := c.Offsets(ctx, topic)
 	if err != nil {
 		return nil, err
@@ -166,7 +167,7 @@ func (c *Client) ReadRetained(ctx context.Context, topic string, fn func(Record)
 	return c.read(ctx, topic, offsets, fn)
 }
 
-func (c *Client) read(ctx context.Context, topic string, offsets Offsets, fn func(Record)) ([]int32, error) {
+func (c *Client) read(ctx context.Context, topic string, offsets Offsets, fn func(Record) error) ([]int32, error) {
 	from := map[int32]kgo.Offset{}
 	end := map[int32]int64{}
 	for p, o := range offsets {
@@ -203,21 +204,22 @@ func (c *Client) read(ctx context.Context, topic string, offsets Offsets, fn fun
 		if ferr != nil {
 			return nil, ferr
 		}
+		var stop error
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-			stop, ok := end[p.Partition]
-			if !ok {
-				return
-			}
+			last, ok := end[p.Partition]
 			for _, r := range p.Records {
-				if r.Offset >= stop {
+				if !ok || r.Offset >= last || stop != nil {
 					break
 				}
-				fn(Record{At: Position{r.Partition, r.Offset}, Key: r.Key, Value: r.Value})
-				if r.Offset == stop-1 {
+				stop = fn(Record{At: Position{r.Partition, r.Offset}, Key: r.Key, Value: r.Value})
+				if r.Offset == last-1 {
 					delete(end, p.Partition)
 				}
 			}
 		})
+		if stop != nil {
+			return nil, stop
+		}
 	}
 	return nil, nil
 }
@@ -251,7 +253,7 @@ func (c *Client) Load(ctx context.Context, q models.Query, from, to time.Time, m
 	store := NewStore(q.TTest.Fields)
 	sum := Summary{Topic: q.Kafka.Topic}
 	lo, hi := from.UnixNano(), to.UnixNano()
-	stalled, err := c.ReadRetained(ctx, q.Kafka.Topic, func(r Record) {
+	stalled, err := c.ReadRetained(ctx, q.Kafka.Topic, func(r Record) error {
 		sum.Messages++
 		dec.Decode(r.At, r.Key, r.Value, func(p Point) {
 			if p.Time >= lo && p.Time < hi {
@@ -259,12 +261,13 @@ func (c *Client) Load(ctx context.Context, q models.Query, from, to time.Time, m
 				store.Add(p)
 			}
 		})
+		if sum.Points > maxPoints {
+			return &models.TooManyPointsError{MaxPoints: maxPoints, Hint: "shorten the time range or the window"}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, sum, err
-	}
-	if sum.Points > maxPoints {
-		return nil, sum, &models.TooManyPointsError{MaxPoints: maxPoints, Hint: "shorten the time range or the window"}
 	}
 	store.Finish()
 	if n := dec.Notice(); n != "" {

@@ -115,6 +115,11 @@ func TestTopicMatchesScipy(t *testing.T) {
 		}
 	}
 
+	var tooMany *models.TooManyPointsError
+	if _, _, err := c.Load(ctx, printerQuery(ref, "printer", day0, day0.Add(time.Hour)), day0, day0.Add(time.Hour), 1000); !errors.As(err, &tooMany) {
+		t.Fatalf("more points than maxPoints: %v", err)
+	}
+
 	// Live: the same windows, from following the topic from its start.
 	f, err := c.Follow(ctx, "printer")
 	if err != nil {
@@ -126,7 +131,7 @@ func TestTopicMatchesScipy(t *testing.T) {
 	got := map[string]*ttest.Series{}
 	f.Pending(w)
 	for !f.Retained() {
-		if err := f.Poll(ctx, time.Second, dec, w); err != nil {
+		if _, err := f.Poll(ctx, time.Second, dec, w); err != nil {
 			t.Fatal(err)
 		}
 		for _, s := range w.Emit(time.Now()) {

@@ -209,7 +209,7 @@ func floorTo(t, width int64) int64 {
 // refresh), across broker restarts (the client reconnects and goes on from
 // the offsets it had).
 type Follower struct {
-	*Client
+	c     *Client
 	cl    *kgo.Client
 	topic string
 	// end are the end offsets when the follower started: the retained messages.
@@ -227,7 +227,7 @@ func (c *Client) Follow(ctx context.Context, topic string) (*Follower, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &Follower{Client: c, cl: cl, topic: topic, end: map[int32]int64{}}
+	f := &Follower{c: c, cl: cl, topic: topic, end: map[int32]int64{}}
 	for p, o := range offsets {
 		if o[0] < o[1] {
 			f.end[p] = o[1]
@@ -250,10 +250,11 @@ func (f *Follower) Close() { f.cl.Close() }
 // Retained reports whether every message retained at the start was read.
 func (f *Follower) Retained() bool { return len(f.end) == 0 }
 
-// Poll waits up to wait for messages, decodes them into w and marks the
-// partitions' progress. A fetch error (broker down, topic gone) is
-// returned after the records that did arrive are taken.
-func (f *Follower) Poll(ctx context.Context, wait time.Duration, dec *Decoder, w *Windows) error {
+// Poll waits up to wait for messages, decodes them into w, marks the
+// partitions' progress and returns how many messages it read. A fetch
+// error (broker down, topic gone) is returned after the records that did
+// arrive are taken.
+func (f *Follower) Poll(ctx context.Context, wait time.Duration, dec *Decoder, w *Windows) (int, error) {
 	pctx, cancel := context.WithTimeout(ctx, wait)
 	fetches := f.cl.PollFetches(pctx)
 	cancel()
@@ -261,7 +262,7 @@ func (f *Follower) Poll(ctx context.Context, wait time.Duration, dec *Decoder, w
 	var ferr error
 	fetches.EachError(func(_ string, _ int32, err error) {
 		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) && ferr == nil {
-			ferr = f.explain(err)
+			ferr = f.c.explain(err)
 		}
 	})
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
@@ -281,5 +282,5 @@ func (f *Follower) Poll(ctx context.Context, wait time.Duration, dec *Decoder, w
 		}
 		w.Mark(p.Partition, newest, has, last+1 >= p.HighWatermark, now)
 	})
-	return ferr
+	return fetches.NumRecords(), ferr
 }

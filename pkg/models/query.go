@@ -303,8 +303,12 @@ func parseKafka(raw queryJSON, q Query, s Settings) (Kafka, error) {
 	switch {
 	case k.Format == KafkaLine && q.Measurement == "":
 		return Kafka{}, errNoMeasurement
-	case k.Format == KafkaLine && (k.TimePath != "" || k.KeyPath != ""):
-		return Kafka{}, &QueryError{"timePath", "applies only to the json format: line protocol carries its own time and tags"}
+	case k.Format == KafkaLine && k.TimePath != "":
+		return Kafka{}, &QueryError{"timePath", "applies only to the json format: line protocol carries its own time"}
+	case k.Format == KafkaLine && k.KeyPath != "":
+		return Kafka{}, &QueryError{"keyPath", "applies only to the json format: line protocol carries its own tags"}
+	case k.Format == KafkaJSON && q.Measurement != "":
+		return Kafka{}, &QueryError{"measurement", "applies only to the line format: a JSON message's series is its key"}
 	case k.Format == KafkaJSON && k.TimePath == "":
 		k.TimePath = d.TimePath
 	}

@@ -164,6 +164,8 @@ func TestParseQueryKafka(t *testing.T) {
 		{`{"topic":"t","fields":["f"]}`, "measurement", "is empty"},
 		{`{"topic":"t","measurement":"m","timePath":"ts","fields":["f"]}`, "timePath", "applies only to the json format"},
 		{`{"topic":"t","format":"json","keyPath":"a..b","fields":["f"]}`, "keyPath", "is not a dot-separated path"},
+		{`{"topic":"t","measurement":"m","keyPath":"k","fields":["f"]}`, "keyPath", "applies only to the json format"},
+		{`{"topic":"t","format":"json","measurement":"m","fields":["f"]}`, "measurement", "applies only to the line format"},
 		{`{"topic":"t","measurement":"m","fields":[]}`, "fields", "is empty"},
 		{`{"topic":"t","measurement":"m","fields":["f"],"alpha":2}`, "alpha", "must be between"},
 	}
