@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -33,6 +34,7 @@ type Client struct {
 	admin   *kgo.Client
 	timeout time.Duration
 	sasl    bool
+	index   Index
 	// MetadataMaxAge is how often a Live stream looks for new partitions.
 	MetadataMaxAge time.Duration
 }
@@ -152,21 +154,12 @@ type Record struct {
 	Key, Value []byte
 }
 
-// ReadRetained reads every message retained in the topic up to its end
-// offsets at the call, all partitions, and passes each to fn (in offset
-// order within a partition). Message timestamps are not used to skip
-// anything: a backfill produced now may hold any event times. A partition
-// that stops short of its end offset (transaction markers, compaction) for
-// the client's timeout ends there; stalled lists such partitions. An error
-// from fn stops the read and is returned.
-func (c *Client) ReadRetained(ctx context.Context, topic string, fn func(Record) error) (stalled []int32, err error) {
-	offsets, err := c.Offsets(ctx, topic)
-	if err != nil {
-		return nil, err
-	}
-	return c.read(ctx, topic, offsets, fn)
-}
-
+// read reads each partition's messages in offsets' [first, end) (end: the
+// end offset when the read began) and passes each to fn, in offset order
+// within a partition. A partition that stops short of its end offset
+// (transaction markers, compaction) for the client's timeout ends there;
+// the result lists such partitions. An error from fn stops the read and is
+// returned.
 func (c *Client) read(ctx context.Context, topic string, offsets Offsets, fn func(Record) error) ([]int32, error) {
 	from := map[int32]kgo.Offset{}
 	end := map[int32]int64{}
@@ -237,13 +230,16 @@ func stalledPartitions(end map[int32]int64) []int32 {
 type Summary struct {
 	Topic    string
 	Messages int64
-	Points   int64
-	Notices  []string
+	// Skipped are the messages the index showed to hold no point needed.
+	Skipped int64
+	Points  int64
+	Notices []string
 }
 
 // Describe is the executed-query text of a kafka query.
 func (s Summary) Describe() string {
-	return fmt.Sprintf("Kafka topic %q: read %d retained messages from every partition, kept %d points", s.Topic, s.Messages, s.Points)
+	return fmt.Sprintf("Kafka topic %q: read %d retained messages from every partition (skipped %d older ones that hold no point needed), kept %d points",
+		s.Topic, s.Messages, s.Skipped, s.Points)
 }
 
 // Load reads the retained messages of q's topic into a Store of the
@@ -253,9 +249,23 @@ func (c *Client) Load(ctx context.Context, q models.Query, from, to time.Time, m
 	store := NewStore(q.TTest.Fields)
 	sum := Summary{Topic: q.Kafka.Topic}
 	lo, hi := from.UnixNano(), to.UnixNano()
-	stalled, err := c.ReadRetained(ctx, q.Kafka.Topic, func(r Record) error {
+	offsets, err := c.Offsets(ctx, q.Kafka.Topic)
+	if err != nil {
+		return nil, sum, err
+	}
+	// Start each partition where the index says points at or after lo may be.
+	key := selectionKey(dec, q.Kafka.Topic)
+	seeks := Offsets{}
+	read := map[int32]blocks{}
+	for p, o := range offsets {
+		seeks[p] = [2]int64{c.index.seek(key, p, o[0], o[1], lo), o[1]}
+		sum.Skipped += seeks[p][0] - o[0]
+		read[p] = blocks{}
+	}
+	stalled, err := c.read(ctx, q.Kafka.Topic, seeks, func(r Record) error {
 		sum.Messages++
 		dec.Decode(r.At, r.Key, r.Value, func(p Point) {
+			read[p.At.Partition].add(p.At.Offset, p.Time)
 			if p.Time >= lo && p.Time < hi {
 				sum.Points++
 				store.Add(p)
@@ -268,6 +278,11 @@ func (c *Client) Load(ctx context.Context, q models.Query, from, to time.Time, m
 	})
 	if err != nil {
 		return nil, sum, err
+	}
+	for p, o := range seeks {
+		if !slices.Contains(stalled, p) {
+			c.index.record(key, p, o[0], o[1], read[p])
+		}
 	}
 	store.Finish()
 	if n := dec.Notice(); n != "" {

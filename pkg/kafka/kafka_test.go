@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http/httptest"
@@ -263,4 +264,60 @@ func TestErrors(t *testing.T) {
 	if !errors.As(err, &ke) || !strings.Contains(err.Error(), "authentication refused") || strings.Contains(err.Error(), "wrong-password") {
 		t.Fatalf("wrong password: %v", err)
 	}
+}
+
+// TestIndexSkipsOnlyWhatIsNotNeeded: a second query starts each partition
+// at the first block that may hold a point it needs, and keeps exactly the
+// points of a full read, also when old event times come after new ones in
+// the topic (a backfill produced later) and when messages arrive after the
+// first read.
+func TestIndexSkipsOnlyWhatIsNotNeeded(t *testing.T) {
+	_, addr := cluster(t, 2, "ix")
+	t0 := time.Unix(1_700_000_000, 0)
+	line := func(s int) string { return fmt.Sprintf("temperatures hotend=%d %d", s%13, t0.Add(time.Duration(s)*time.Second).UnixNano()) }
+	var msgs []string
+	for s := range 5000 { // old
+		msgs = append(msgs, line(s))
+	}
+	for s := range 5000 { // new
+		msgs = append(msgs, line(20_000+s))
+	}
+	for s := range 3000 { // a backfill of old times, produced after the new ones
+		msgs = append(msgs, line(5000+s))
+	}
+	produce(t, addr, "ix", msgs)
+	q := lineQuery(nil, "hotend")
+	q.Kafka.Topic, q.TTest.Window = "ix", time.Second
+	from, to := t0.Add(23_000*time.Second), t0.Add(26_000*time.Second)
+	lo := from.Add(-ttest.MaxLookback(time.Second))
+	ctx := context.Background()
+	c := client(t, addr)
+	counts := func(want int64) (int64, int64) {
+		t.Helper()
+		store, sum, err := c.Load(ctx, q, lo, to, 1e7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := store.SeriesCounts(ctx, influx.Selection{}, lo, to)
+		if len(got) != 1 || got[0].N != want || sum.Points != want {
+			t.Fatalf("kept %+v (%d points), want %d", got, sum.Points, want)
+		}
+		return sum.Messages, sum.Skipped
+	}
+	want := int64(to.Sub(lo)/time.Second) - 1000 // the new block ends at 25,000 s
+	if read, skipped := counts(want); read != int64(len(msgs)) || skipped != 0 {
+		t.Fatalf("first query read %d, skipped %d", read, skipped)
+	}
+	read, skipped := counts(want)
+	if skipped < 4000 || read+skipped != int64(len(msgs)) {
+		t.Fatalf("second query read %d, skipped %d of %d", read, skipped, len(msgs))
+	}
+	t.Logf("the second query read %d messages and skipped %d", read, skipped)
+	// New messages after the indexed end are read.
+	var more []string
+	for s := range 500 {
+		more = append(more, line(25_000+s))
+	}
+	produce(t, addr, "ix", more)
+	counts(want + 500)
 }
