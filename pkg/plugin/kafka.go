@@ -53,8 +53,10 @@ type kafkaStepper struct {
 	follow *kafka.Follower
 	dec    *kafka.Decoder
 	win    *kafka.Windows
-	// notice is the last malformed-message notice sent.
+	// notice is the last malformed-message notice sent; late the late
+	// points reported so far.
 	notice string
+	late   int64
 }
 
 // start reads the retained messages (the warm-up) and returns the last
@@ -107,8 +109,11 @@ func (k *kafkaStepper) frame(series []*ttest.Series) *data.Frame {
 		k.notice = n
 		f.Meta.Notices = append(f.Meta.Notices, data.Notice{Severity: data.NoticeSeverityWarning, Text: n})
 	}
-	if k.win.Late > 0 {
-		f.Meta.Custom = map[string]any{"latePoints": k.win.Late}
+	if k.win.Late > k.late {
+		k.late = k.win.Late
+		f.Meta.Custom = map[string]any{"latePoints": k.late}
+		f.Meta.Notices = append(f.Meta.Notices, data.Notice{Severity: data.NoticeSeverityWarning, Text: fmt.Sprintf(
+			"%d point(s) arrived after their window was streamed and are not in it; a query over the range includes them", k.late)})
 	}
 	return f
 }

@@ -223,17 +223,19 @@ func TestSubscribeStreamValidation(t *testing.T) {
 		path, data string
 		status     backend.SubscribeStreamStatus
 	}{
-		"ok":                {goodPath, good, backend.SubscribeStreamStatusOK},
-		"unknown type":      {"house" + goodPath[len("ttest"):], good, backend.SubscribeStreamStatusNotFound},
-		"power path":        {"power" + goodPath[len("ttest"):], good, backend.SubscribeStreamStatusNotFound},
-		"no hash":           {"ttest/temp", good, backend.SubscribeStreamStatusNotFound},
-		"old path":          {"ttest/sensor/temp", good, backend.SubscribeStreamStatusNotFound},
-		"another query":     {goodPath, `{"queryType":"ttest","measurement":"sensor","fields":["temp"],"window":"2s"}`, backend.SubscribeStreamStatusNotFound},
-		"another tag":       {channel(t, "ttest", `{"measurement":"sensor","fields":["temp"],"tags":{"p":"1"}}`), `{"measurement":"sensor","fields":["temp"],"tags":{"p":"2"}}`, backend.SubscribeStreamStatusNotFound},
-		"two fields":        {channel(t, "ttest", `{"measurement":"sensor","fields":["temp","bed"]}`), `{"measurement":"sensor","fields":["temp","bed"]}`, backend.SubscribeStreamStatusNotFound},
-		"malformed data":    {goodPath, `{"fields":`, backend.SubscribeStreamStatusNotFound},
-		"bad alpha":         {channel(t, "ttest", `{"measurement":"sensor","fields":["temp"],"alpha":2}`), `{"measurement":"sensor","fields":["temp"],"alpha":2}`, backend.SubscribeStreamStatusNotFound},
-		"bad poll interval": {channel(t, "ttest", `{"measurement":"sensor","fields":["temp"],"pollInterval":"-1s"}`), `{"measurement":"sensor","fields":["temp"],"pollInterval":"-1s"}`, backend.SubscribeStreamStatusNotFound},
+		"ok":                     {goodPath, good, backend.SubscribeStreamStatusOK},
+		"unknown type":           {"house" + goodPath[len("ttest"):], good, backend.SubscribeStreamStatusNotFound},
+		"power path":             {"power" + goodPath[len("ttest"):], good, backend.SubscribeStreamStatusNotFound},
+		"no hash":                {"ttest/temp", good, backend.SubscribeStreamStatusNotFound},
+		"old path":               {"ttest/sensor/temp", good, backend.SubscribeStreamStatusNotFound},
+		"another query":          {goodPath, `{"queryType":"ttest","measurement":"sensor","fields":["temp"],"window":"2s"}`, backend.SubscribeStreamStatusNotFound},
+		"another tag":            {channel(t, "ttest", `{"measurement":"sensor","fields":["temp"],"tags":{"p":"1"}}`), `{"measurement":"sensor","fields":["temp"],"tags":{"p":"2"}}`, backend.SubscribeStreamStatusNotFound},
+		"two fields":             {channel(t, "ttest", `{"measurement":"sensor","fields":["temp","bed"]}`), `{"measurement":"sensor","fields":["temp","bed"]}`, backend.SubscribeStreamStatusNotFound},
+		"malformed data":         {goodPath, `{"fields":`, backend.SubscribeStreamStatusNotFound},
+		"bad alpha":              {channel(t, "ttest", `{"measurement":"sensor","fields":["temp"],"alpha":2}`), `{"measurement":"sensor","fields":["temp"],"alpha":2}`, backend.SubscribeStreamStatusNotFound},
+		"kafka path, ttest data": {"kafka" + goodPath[len("ttest"):], good, backend.SubscribeStreamStatusNotFound},
+		"kafka without brokers":  {channel(t, "kafka", `{"queryType":"kafka","topic":"t","measurement":"sensor","fields":["temp"]}`), `{"queryType":"kafka","topic":"t","measurement":"sensor","fields":["temp"]}`, backend.SubscribeStreamStatusNotFound},
+		"bad poll interval":      {channel(t, "ttest", `{"measurement":"sensor","fields":["temp"],"pollInterval":"-1s"}`), `{"measurement":"sensor","fields":["temp"],"pollInterval":"-1s"}`, backend.SubscribeStreamStatusNotFound},
 	} {
 		res, err := ds.SubscribeStream(context.Background(), &backend.SubscribeStreamRequest{Path: tt.path, Data: []byte(tt.data)})
 		if err != nil || res.Status != tt.status {
