@@ -244,6 +244,16 @@ func (f *Follower) Pending(w *Windows) {
 	}
 }
 
+// StopWaiting gives up on the retained messages not read yet (a partition
+// that ends short of its end offset: transaction markers, compaction): its
+// partitions count as caught up, so that the watermark moves.
+func (f *Follower) StopWaiting(w *Windows) {
+	for p := range f.end {
+		w.Mark(p, 0, false, true, time.Now())
+		delete(f.end, p)
+	}
+}
+
 // Close stops the follower.
 func (f *Follower) Close() { f.cl.Close() }
 

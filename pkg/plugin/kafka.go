@@ -85,7 +85,9 @@ func (k *kafkaStepper) start(ctx context.Context, _ time.Time) (*data.Frame, err
 		}
 		all = append(all, k.win.Emit(time.Now())...)
 		if n == 0 {
-			break // nothing for a whole timeout: a partition ends short of its end offset (transaction markers, compaction)
+			// Nothing for a whole timeout: a partition ends short of its
+			// end offset (transaction markers, compaction).
+			f.StopWaiting(k.win)
 		}
 	}
 	k.win.Delivered()
