@@ -321,3 +321,57 @@ func TestIndexSkipsOnlyWhatIsNotNeeded(t *testing.T) {
 	produce(t, addr, "ix", more)
 	counts(want + 500)
 }
+
+// TestTransactionalTopic: a transactional producer's commit marker is the
+// last offset of its partition, so no record reaches the end offset: the
+// query reads every message, ends the partition after one timeout and says
+// so; the follower's warm-up stops waiting for it the same way.
+func TestTransactionalTopic(t *testing.T) {
+	_, addr := cluster(t, 1, "tx")
+	prod, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.TransactionalID("vigil-test"), kgo.DefaultProduceTopic("tx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	ctx := context.Background()
+	if err := prod.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(1_700_000_000, 0)
+	for s := range 100 {
+		prod.Produce(ctx, &kgo.Record{Value: fmt.Appendf(nil, "temperatures hotend=%d %d", s%7, t0.Add(time.Duration(s)*time.Second).UnixNano())}, nil)
+	}
+	if err := prod.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := prod.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(models.KafkaConnection{Brokers: []string{addr}}, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	q := lineQuery(nil, "hotend")
+	q.Kafka.Topic = "tx"
+	_, sum, err := c.Load(ctx, q, t0, t0.Add(time.Hour), 1e6)
+	if err != nil || sum.Points != 100 || len(sum.Notices) != 1 || !strings.Contains(sum.Notices[0], "stopped short of their end offsets") {
+		t.Fatalf("read %+v, %v", sum, err)
+	}
+	f, err := c.Follow(ctx, "tx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := NewWindows(analysis.Config{History: 5, Alpha: 0.01}, time.Second, q.TTest.Fields)
+	f.Pending(w)
+	dec := NewDecoder(q)
+	for range 3 {
+		if n, err := f.Poll(ctx, time.Second, dec, w); err != nil || n == 0 && !f.Retained() {
+			f.StopWaiting(w)
+		}
+	}
+	if !f.Retained() || len(w.Emit(time.Now())) == 0 {
+		t.Fatalf("the warm-up still waits (retained %v)", f.Retained())
+	}
+}
