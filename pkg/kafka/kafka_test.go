@@ -274,7 +274,9 @@ func TestErrors(t *testing.T) {
 func TestIndexSkipsOnlyWhatIsNotNeeded(t *testing.T) {
 	_, addr := cluster(t, 2, "ix")
 	t0 := time.Unix(1_700_000_000, 0)
-	line := func(s int) string { return fmt.Sprintf("temperatures hotend=%d %d", s%13, t0.Add(time.Duration(s)*time.Second).UnixNano()) }
+	line := func(s int) string {
+		return fmt.Sprintf("temperatures hotend=%d %d", s%13, t0.Add(time.Duration(s)*time.Second).UnixNano())
+	}
 	var msgs []string
 	for s := range 5000 { // old
 		msgs = append(msgs, line(s))
