@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
 	"github.com/vigil/vigil-anomaly-datasource/pkg/alerteval"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/dataplane"
@@ -184,7 +186,33 @@ func TestPowerAlertWritesHistory(t *testing.T) {
 func TestAlertFramesFollowDataPlane(t *testing.T) {
 	needServers(t)
 	now := time.Now().UTC().Truncate(time.Second)
-	rng := rand.New(rand.NewPCG(11, 12))
+	lines := fleetLines(now, 11, func(ts time.Time) int64 { return ts.Unix() })
+	if err := influxDB.WriteLines(context.Background(), "e2e/autogen", len(lines), func(i int) string { return lines[i] }); err != nil {
+		t.Fatal(err)
+	}
+	rule := fleetRule("Fleet hotend", dsMain, map[string]any{"queryType": "ttest"})
+	rule.Labels = map[string]string{"team": "print-farm"}
+	frames, instances := evalFleetRule(t, rule, now)
+	var series []string
+	for _, f := range frames {
+		v := f.Fields[1]
+		series = append(series, v.Labels["printer"]+"/"+v.Labels["field"])
+	}
+	sort.Strings(series)
+	if strings.Join(series, " ") != "mk3/bed mk3/hotend mk4/bed mk4/hotend" {
+		t.Fatalf("series %v", series)
+	}
+	for _, in := range instances {
+		if in.Labels["team"] != "print-farm" || in.Labels["alertname"] != "Fleet hotend" {
+			t.Fatalf("instance labels %v", in.Labels)
+		}
+	}
+}
+
+// fleetLines are 40 minutes of two printers' hotend and bed at 1 Hz up to
+// now, mk4's hotend 4 degrees up for the last 6 minutes, timestamps by stamp.
+func fleetLines(now time.Time, seed uint64, stamp func(time.Time) int64) []string {
+	rng := rand.New(rand.NewPCG(seed, seed+1))
 	var lines []string
 	for ts := now.Add(-40 * time.Minute); !ts.After(now); ts = ts.Add(time.Second) {
 		for _, printer := range []string{"mk3", "mk4"} {
@@ -192,24 +220,36 @@ func TestAlertFramesFollowDataPlane(t *testing.T) {
 			if printer == "mk4" && !ts.Before(now.Add(-6*time.Minute)) {
 				hot += 4
 			}
-			lines = append(lines, fmt.Sprintf("fleet,printer=%s hotend=%v,bed=%v %d", printer, hot, 90+rng.NormFloat64(), ts.Unix()))
+			lines = append(lines, fmt.Sprintf("fleet,printer=%s hotend=%v,bed=%v %d", printer, hot, 90+rng.NormFloat64(), stamp(ts)))
 		}
 	}
-	if err := influxDB.WriteLines(context.Background(), "e2e/autogen", len(lines), func(i int) string { return lines[i] }); err != nil {
-		t.Fatal(err)
+	return lines
+}
+
+// fleetRule alerts when the last p-value of a fleet series is below 0.001;
+// query holds the query type's own fields.
+func fleetRule(title, dsUID string, query map[string]any) alerteval.Rule {
+	model := map[string]any{"refId": "A", "measurement": "fleet", "fields": []string{"hotend", "bed"},
+		"window": "1m", "history": 600, "alpha": 0.001, "output": "pvalue"}
+	for k, v := range query {
+		model[k] = v
 	}
-	rule := alerteval.Rule{
-		Title: "Fleet hotend", Condition: "C", Labels: map[string]string{"team": "print-farm"},
+	return alerteval.Rule{
+		Title: title, Condition: "C",
 		Data: []alerteval.Query{
-			{RefID: "A", DatasourceUID: dsMain, RelativeTimeRange: alerteval.RelativeTimeRange{From: 1800},
-				Model: map[string]any{"refId": "A", "queryType": "ttest", "measurement": "fleet", "fields": []string{"hotend", "bed"},
-					"window": "1m", "history": 600, "alpha": 0.001, "output": "pvalue"}},
+			{RefID: "A", DatasourceUID: dsUID, RelativeTimeRange: alerteval.RelativeTimeRange{From: 1800}, Model: model},
 			{RefID: "B", DatasourceUID: alerteval.ExprDatasourceUID, Model: map[string]any{"refId": "B", "type": "reduce", "expression": "A", "reducer": "last", "settings": map[string]any{"mode": "dropNN"}}},
 			{RefID: "C", DatasourceUID: alerteval.ExprDatasourceUID, Model: map[string]any{"refId": "C", "type": "threshold", "expression": "B",
 				"conditions": []any{map[string]any{"evaluator": map[string]any{"type": "lt", "params": []any{0.001}}}}}},
 		},
 	}
-	// The frames the rule's query gets, checked on their own.
+}
+
+// evalFleetRule checks the frames the rule's query gets against the data
+// plane contract, evaluates the rule as Grafana's alerting does, and
+// requires one instance per printer and field, only mk4's hotend Alerting.
+func evalFleetRule(t *testing.T, rule alerteval.Rule, now time.Time) (data.Frames, []alerteval.Instance) {
+	t.Helper()
 	reqs, err := alerteval.BuildRequests(rule, now)
 	if err != nil || len(reqs) != 1 {
 		t.Fatalf("requests: %v %v", reqs, err)
@@ -225,29 +265,17 @@ func TestAlertFramesFollowDataPlane(t *testing.T) {
 	if err := dataplane.CheckNumeric(frames); err != nil {
 		t.Fatalf("the t-test frames break the data plane contract: %v", err)
 	}
-	var series []string
-	for _, f := range frames {
-		v := f.Fields[1]
-		series = append(series, v.Labels["printer"]+"/"+v.Labels["field"])
-	}
-	sort.Strings(series)
-	if strings.Join(series, " ") != "mk3/bed mk3/hotend mk4/bed mk4/hotend" {
-		t.Fatalf("series %v", series)
-	}
-
 	ev := alerteval.Evaluate(context.Background(), host, rule, now)
 	if ev.Err != nil {
 		t.Fatal(ev.Err)
 	}
 	got := map[string]alerteval.State{}
 	for _, in := range ev.Instances {
-		if in.Labels["team"] != "print-farm" || in.Labels["alertname"] != "Fleet hotend" {
-			t.Fatalf("instance labels %v", in.Labels)
-		}
 		got[in.Labels["printer"]+"/"+in.Labels["field"]] = in.State
 	}
 	want := map[string]alerteval.State{"mk3/bed": alerteval.Normal, "mk3/hotend": alerteval.Normal, "mk4/bed": alerteval.Normal, "mk4/hotend": alerteval.Alerting}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("instances %v, want %v", got, want)
 	}
+	return frames, ev.Instances
 }

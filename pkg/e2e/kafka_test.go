@@ -18,9 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/vigil/vigil-anomaly-datasource/pkg/alerteval"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis/analysistest"
-	"github.com/vigil/vigil-anomaly-datasource/pkg/dataplane"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/pluginhost"
@@ -447,54 +445,11 @@ func BenchmarkKafkaLiveLatency(b *testing.B) {
 func TestKafkaAlertRule(t *testing.T) {
 	needServers(t)
 	now := time.Now().UTC().Truncate(time.Second)
-	rng := rand.New(rand.NewPCG(13, 14))
-	var lines []string
-	for ts := now.Add(-40 * time.Minute); !ts.After(now); ts = ts.Add(time.Second) {
-		for _, printer := range []string{"mk3", "mk4"} {
-			hot := 220 + 0.5*rng.NormFloat64()
-			if printer == "mk4" && !ts.Before(now.Add(-6*time.Minute)) {
-				hot += 4
-			}
-			lines = append(lines, fmt.Sprintf("fleet,printer=%s hotend=%v,bed=%v %d", printer, hot, 90+rng.NormFloat64(), ts.UnixNano()))
-		}
-	}
 	k := startKafka(t, 3, "fleet")
+	lines := fleetLines(now, 13, func(ts time.Time) int64 { return ts.UnixNano() })
 	if err := devenv.Kcat(context.Background(), k.Addr, "fleet", -1, lines); err != nil {
 		t.Fatal(err)
 	}
 	kafkaDatasource(t, 24, "vigil-kafka-fleet", "e2e/autogen", k.Addr)
-	rule := alerteval.Rule{
-		Title: "Fleet hotend (Kafka)", Condition: "C",
-		Data: []alerteval.Query{
-			{RefID: "A", DatasourceUID: "vigil-kafka-fleet", RelativeTimeRange: alerteval.RelativeTimeRange{From: 1800},
-				Model: map[string]any{"refId": "A", "queryType": "kafka", "topic": "fleet", "measurement": "fleet", "fields": []string{"hotend", "bed"},
-					"window": "1m", "history": 600, "alpha": 0.001, "output": "pvalue"}},
-			{RefID: "B", DatasourceUID: alerteval.ExprDatasourceUID, Model: map[string]any{"refId": "B", "type": "reduce", "expression": "A", "reducer": "last", "settings": map[string]any{"mode": "dropNN"}}},
-			{RefID: "C", DatasourceUID: alerteval.ExprDatasourceUID, Model: map[string]any{"refId": "C", "type": "threshold", "expression": "B",
-				"conditions": []any{map[string]any{"evaluator": map[string]any{"type": "lt", "params": []any{0.001}}}}}},
-		},
-	}
-	reqs, err := alerteval.BuildRequests(rule, now)
-	if err != nil || len(reqs) != 1 {
-		t.Fatalf("requests: %v %v", reqs, err)
-	}
-	resp, err := host.QueryData(context.Background(), reqs[0].DatasourceUID, reqs[0].Request)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := dataplane.CheckNumeric(resp.Responses["A"].Frames); err != nil {
-		t.Fatalf("the kafka frames break the data plane contract: %v", err)
-	}
-	ev := alerteval.Evaluate(context.Background(), host, rule, now)
-	if ev.Err != nil {
-		t.Fatal(ev.Err)
-	}
-	got := map[string]alerteval.State{}
-	for _, in := range ev.Instances {
-		got[in.Labels["printer"]+"/"+in.Labels["field"]] = in.State
-	}
-	want := map[string]alerteval.State{"mk3/bed": alerteval.Normal, "mk3/hotend": alerteval.Normal, "mk4/bed": alerteval.Normal, "mk4/hotend": alerteval.Alerting}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("instances %v, want %v", got, want)
-	}
+	evalFleetRule(t, fleetRule("Fleet hotend (Kafka)", "vigil-kafka-fleet", map[string]any{"queryType": "kafka", "topic": "fleet"}), now)
 }
