@@ -16,6 +16,7 @@ type Props = DataSourcePluginOptionsEditorProps<VigilOptions, VigilSecureJsonDat
 const WIDTH = 60;
 
 type NumberSetting = 'timeout' | 'maxPoints' | 'stateMaxMB' | 'stateHorizonWindows';
+type TextSetting = 'organization' | 'defaultBucket' | 'user' | 'kafkaBrokers' | 'kafkaClientId' | 'kafkaUser';
 
 /** Parses a number input: empty means "unset" (the default applies). */
 function parseNumber(text: string): number | undefined {
@@ -47,10 +48,17 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
     stateHorizonWindows: positiveNumberError(jsonData.stateHorizonWindows, 'windows', true),
     kafkaBrokers: brokersError(jsonData.kafkaBrokers),
   };
-  const text = (key: 'kafkaClientId' | 'kafkaUser', label: string, description: string, placeholder: string) => (
-    <Field label={label} description={description}>
+  // A text setting of jsonData.
+  const text = (
+    key: TextSetting,
+    label: string,
+    description: string,
+    placeholder: string,
+    opts: { error?: string; required?: boolean; id?: string } = {}
+  ) => (
+    <Field label={label} description={description} invalid={!!opts.error} error={opts.error} required={opts.required}>
       <Input
-        id={`vigil-${key}`}
+        id={opts.id ?? `vigil-${key}`}
         width={WIDTH}
         value={jsonData[key] ?? ''}
         placeholder={placeholder}
@@ -118,46 +126,21 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           'InfluxDB API token. For InfluxDB 1.8 write user:password, or use User and Password below instead; leave empty when authentication is off.',
           'user:password or API token'
         )}
-        <Field label="Organization" description="InfluxDB 2.x organization. InfluxDB 1.8 ignores it.">
-          <Input
-            id="vigil-organization"
-            width={WIDTH}
-            value={jsonData.organization ?? ''}
-            placeholder="my-org"
-            onChange={(e: ChangeEvent<HTMLInputElement>) => setJsonData({ organization: e.currentTarget.value })}
-          />
-        </Field>
-        <Field
-          label="Default bucket"
-          description="Bucket read by queries that name none, and checked by Save & test. InfluxDB 1.8: database/retention-policy."
-          invalid={!!errors.bucket}
-          error={errors.bucket}
-          required
-        >
-          <Input
-            id="vigil-default-bucket"
-            width={WIDTH}
-            value={jsonData.defaultBucket ?? ''}
-            placeholder="printer/autogen"
-            onChange={(e: ChangeEvent<HTMLInputElement>) => setJsonData({ defaultBucket: e.currentTarget.value })}
-          />
-        </Field>
+        {text('organization', 'Organization', 'InfluxDB 2.x organization. InfluxDB 1.8 ignores it.', 'my-org')}
+        {text(
+          'defaultBucket',
+          'Default bucket',
+          'Bucket read by queries that name none, and checked by Save & test. InfluxDB 1.8: database/retention-policy.',
+          'printer/autogen',
+          { error: errors.bucket, required: true, id: 'vigil-default-bucket' }
+        )}
       </FieldSet>
       <FieldSet label="InfluxDB 1.x / v1 authentication">
         <p>
           The alternative to the token: an InfluxDB 1.x user, an InfluxDB 2.x v1 authorization, or for InfluxDB 3.x
           any user with the database token as password. Set either the token or user and password, not both.
         </p>
-        <Field label="User" description="v1 user name, sent with the password as HTTP Basic authentication.">
-          <Input
-            id="vigil-user"
-            width={WIDTH}
-            value={jsonData.user ?? ''}
-            placeholder="user"
-            autoComplete="off"
-            onChange={(e: ChangeEvent<HTMLInputElement>) => setJsonData({ user: e.currentTarget.value })}
-          />
-        </Field>
+        {text('user', 'User', 'v1 user name, sent with the password as HTTP Basic authentication.', 'user')}
         {secretSetting('password', 'Password', "The user's password (InfluxDB 3.x: the database token).", 'password')}
       </FieldSet>
       <FieldSet label="Limits">
@@ -182,20 +165,13 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
       </FieldSet>
       <FieldSet label="Kafka (optional)">
         <p>For the Kafka t-test query: its time ranges are answered from a topic&apos;s retained messages, and Live follows the topic.</p>
-        <Field
-          label="Brokers"
-          description="Comma-separated host:port list, as the Grafana server reaches them. Save & test asks them for metadata."
-          invalid={!!errors.kafkaBrokers}
-          error={errors.kafkaBrokers}
-        >
-          <Input
-            id="vigil-kafkaBrokers"
-            width={WIDTH}
-            value={jsonData.kafkaBrokers ?? ''}
-            placeholder="localhost:9092"
-            onChange={(e: ChangeEvent<HTMLInputElement>) => setJsonData({ kafkaBrokers: e.currentTarget.value })}
-          />
-        </Field>
+        {text(
+          'kafkaBrokers',
+          'Brokers',
+          'Comma-separated host:port list, as the Grafana server reaches them. Save & test asks them for metadata.',
+          'localhost:9092',
+          { error: errors.kafkaBrokers }
+        )}
         {text('kafkaClientId', 'Client id', 'The client id the brokers see (quotas, logs).', 'vigil')}
         <Field label="SASL" description="Authentication mechanism; none for a broker without authentication.">
           <RadioButtonGroup
