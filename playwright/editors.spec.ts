@@ -101,6 +101,25 @@ test('query editor: pick a field, change alpha, switch types', async ({ page }) 
   expect(errors).toEqual([]);
 });
 
+test('query editor: a Kafka t-test query, line protocol and JSON', async ({ page }) => {
+  const errors = await open(page);
+  const editor = page.locator('#query');
+  await editor.getByRole('radio', { name: 'Kafka t-test' }).check({ force: true });
+  await editor.getByLabel('Topic').fill('printer');
+  await editor.getByLabel('Topic').blur();
+  expect(await queryJSON(page)).toMatchObject({ queryType: 'kafka', topic: 'printer' });
+  await expect(editor.getByLabel('Read')).toHaveCount(0);
+  await shot(editor, 'query-editor-kafka');
+  expect(await overlaps(editor), 'kafka editor labels').toEqual([]);
+  await editor.getByRole('radio', { name: 'JSON' }).check({ force: true });
+  await expect(editor.getByLabel('Time path')).toBeVisible();
+  await editor.getByLabel('Key path').fill('meta.printer');
+  await editor.getByLabel('Key path').blur();
+  expect(await queryJSON(page)).toMatchObject({ format: 'json', keyPath: 'meta.printer' });
+  expect(await overlaps(editor), 'kafka json editor labels').toEqual([]);
+  expect(errors).toEqual([]);
+});
+
 test('variable query editor: list tag values', async ({ page }) => {
   const errors = await open(page);
   const editor = page.locator('#variable');

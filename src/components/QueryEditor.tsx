@@ -88,16 +88,18 @@ export function QueryEditor(props: Props) {
         <InlineField label="Query type" labelWidth={LABEL}>
           <RadioButtonGroup options={TYPES} value={type} onChange={setType} />
         </InlineField>
-        <InlineField label="Bucket" labelWidth={LABEL} tooltip="Empty: the data source's default bucket.">
-          <Input
-            aria-label="Bucket"
-            width={24}
-            value={query.bucket ?? ''}
-            placeholder={datasource.defaultBucket || 'default bucket'}
-            onChange={(e: ChangeEvent<HTMLInputElement>) => onChange({ ...query, bucket: e.currentTarget.value })}
-            onBlur={onRunQuery}
-          />
-        </InlineField>
+        {type !== 'kafka' && (
+          <InlineField label="Bucket" labelWidth={LABEL} tooltip="Empty: the data source's default bucket.">
+            <Input
+              aria-label="Bucket"
+              width={24}
+              value={query.bucket ?? ''}
+              placeholder={datasource.defaultBucket || 'default bucket'}
+              onChange={(e: ChangeEvent<HTMLInputElement>) => onChange({ ...query, bucket: e.currentTarget.value })}
+              onBlur={onRunQuery}
+            />
+          </InlineField>
+        )}
       </InlineFieldRow>
       {type === 'flux' && <FluxEditor {...props} />}
       {type === 'influxql' && <InfluxQLEditor {...props} />}
