@@ -199,8 +199,9 @@ func partitionCounts(t *testing.T, addr, topic string) map[int32]int64 {
 // partitions, after a minute of history; a viewer of printer p1 gets the
 // recent windows as initial data, already warmed from the history. While
 // it streams, a partition is added and a third printer is produced to it
-// only (its viewer gets its windows), and the broker is restarted (kcat
-// and Vigil reconnect). Every pushed window carries the p-value the kafka
+// only (its viewer gets its windows), a malformed message is produced
+// (counted and shown in a notice; the stream goes on), and the broker is
+// restarted (kcat and Vigil reconnect). Every pushed window carries the p-value the kafka
 // query over the same messages computes afterwards, none comes twice, and
 // windows keep coming after the restart.
 func TestKafkaLive(t *testing.T) {
@@ -241,6 +242,7 @@ func TestKafkaLive(t *testing.T) {
 		}
 	}
 	startWriter("p1", -1)
+	malformed := 0
 	stop := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
@@ -254,6 +256,10 @@ func TestKafkaLive(t *testing.T) {
 			case ts := <-tick.C:
 				mu.Lock()
 				var err error
+				if malformed == 20 { // once, mid-stream: counted and skipped, the stream goes on
+					err = writers["p1"].Line(fmt.Sprintf("livekafka,printer=p1 temp=oops %d", ts.UnixNano()))
+				}
+				malformed++
 				for printer, w := range writers {
 					if err == nil && printer == "p1" {
 						err = w.Line(line("p2", ts))
@@ -364,6 +370,9 @@ func TestKafkaLive(t *testing.T) {
 		if q, ok := want["p1"][end]; !ok || math.Abs(p-q) > 1e-12*math.Max(1, math.Abs(q)) {
 			t.Fatalf("initial window ending %s: p=%v, the query says %v (%v)", end, p, q, ok)
 		}
+	}
+	if !strings.Contains(strings.Join(sa.notices, "\n"), "skipped 1 malformed message(s); the first, at partition") {
+		t.Fatalf("p1's stream does not say it skipped the malformed message: %q", sa.notices)
 	}
 	check("p1", sa, "p1")
 	check("p3 (the added partition)", sc, "p3")

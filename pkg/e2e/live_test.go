@@ -22,6 +22,8 @@ type streamed struct {
 	p     map[time.Time]float64
 	count map[time.Time]int
 	order []time.Time
+	// notices are the frames' notices, in order.
+	notices []string
 }
 
 // collect reads a subscription's frames (Time, p-value) until it is closed.
@@ -50,6 +52,11 @@ func queryWindows(t *testing.T, dsUID string, from, to time.Time, model map[stri
 }
 
 func addRows(s *streamed, f *data.Frame) {
+	if f.Meta != nil {
+		for _, n := range f.Meta.Notices {
+			s.notices = append(s.notices, n.Text)
+		}
+	}
 	for i := range f.Rows() {
 		end := f.Fields[0].At(i).(time.Time).UTC() // one location, so that times compare as map keys
 		v, _ := f.Fields[1].ConcreteAt(i)
