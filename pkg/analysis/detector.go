@@ -159,7 +159,7 @@ func (w *Windows) Add(t int64, x float64) (r Result, end int64, ok bool) {
 			end = w.end
 			r, ok = w.CloseWindow()
 		}
-		w.start = floorDiv(t, w.Width) * w.Width
+		w.start = WindowStart(t, w.Width)
 		w.end = w.start + w.Width
 		w.open = true
 	}
@@ -177,13 +177,15 @@ func (w *Windows) Flush(until int64) (r Result, end int64, ok bool) {
 	return r, w.end, ok
 }
 
-// floorDiv is a / b rounded toward negative infinity (b > 0).
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && a < 0 {
+// WindowStart is the start of the epoch-aligned window [k·width,
+// (k+1)·width) that holds t: t rounded down (toward negative infinity) to
+// a multiple of width (> 0).
+func WindowStart(t, width int64) int64 {
+	q := t / width
+	if t%width != 0 && t < 0 {
 		q--
 	}
-	return q
+	return q * width
 }
 
 // Clone returns an independent copy of the detector and its history, so

@@ -176,8 +176,8 @@ func TestWindowsAlignment(t *testing.T) {
 	if len(ends) != 1 || ends[0] != 10 {
 		t.Fatalf("emitted window ends %v, want [10]", ends)
 	}
-	if floorDiv(-1, 10) != -1 || floorDiv(-10, 10) != -1 || floorDiv(9, 10) != 0 {
-		t.Fatal("floorDiv")
+	if WindowStart(-1, 10) != -10 || WindowStart(-10, 10) != -10 || WindowStart(9, 10) != 0 {
+		t.Fatal("WindowStart")
 	}
 }
 

@@ -140,7 +140,7 @@ func (w *Windows) Advance(watermark int64) []*ttest.Series {
 	if watermark < -1<<62 {
 		return nil // before any data: nothing to close
 	}
-	cut := floorTo(watermark, w.width)
+	cut := analysis.WindowStart(watermark, w.width)
 	if cut <= w.closed {
 		return nil
 	}
@@ -194,14 +194,6 @@ func (w *Windows) Advance(watermark int64) []*ttest.Series {
 	}
 	w.closed = cut
 	return out
-}
-
-func floorTo(t, width int64) int64 {
-	q := t / width
-	if t%width != 0 && t < 0 {
-		q--
-	}
-	return q * width
 }
 
 // Follower reads a topic from its start, then follows it: all partitions,

@@ -502,12 +502,7 @@ func (r *runner) result() []*Series {
 }
 
 func alignDown(t time.Time, w time.Duration) time.Time {
-	n := t.UnixNano()
-	q := n / int64(w)
-	if n%int64(w) != 0 && n < 0 {
-		q--
-	}
-	return time.Unix(0, q*int64(w)).UTC()
+	return time.Unix(0, analysis.WindowStart(t.UnixNano(), int64(w))).UTC()
 }
 
 func maxTime(a, b time.Time) time.Time {
