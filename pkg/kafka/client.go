@@ -12,9 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"slices"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -118,6 +118,17 @@ func (c *Client) explain(err error) error {
 // Offsets are each partition's first and end (next to be written) offsets.
 type Offsets map[int32][2]int64
 
+// unread are the end offsets of the partitions that hold messages.
+func (o Offsets) unread() map[int32]int64 {
+	end := map[int32]int64{}
+	for p, r := range o {
+		if r[0] < r[1] {
+			end[p] = r[1]
+		}
+	}
+	return end
+}
+
 // Offsets lists the topic's partitions' start and end offsets; a topic that
 // does not exist is an *Error.
 func (c *Client) Offsets(ctx context.Context, topic string) (Offsets, error) {
@@ -161,13 +172,10 @@ type Record struct {
 // the result lists such partitions. An error from fn stops the read and is
 // returned.
 func (c *Client) read(ctx context.Context, topic string, offsets Offsets, fn func(Record) error) ([]int32, error) {
+	end := offsets.unread()
 	from := map[int32]kgo.Offset{}
-	end := map[int32]int64{}
-	for p, o := range offsets {
-		if o[0] < o[1] {
-			from[p] = kgo.NewOffset().At(o[0])
-			end[p] = o[1]
-		}
+	for p := range end {
+		from[p] = kgo.NewOffset().At(offsets[p][0])
 	}
 	if len(end) == 0 {
 		return nil, nil
@@ -186,7 +194,7 @@ func (c *Client) read(ctx context.Context, topic string, offsets Offsets, fn fun
 		}
 		if pctx.Err() != nil && fetches.NumRecords() == 0 {
 			// Nothing came for a whole timeout: what is left cannot be read.
-			return stalledPartitions(end), nil
+			return slices.Sorted(maps.Keys(end)), nil
 		}
 		var ferr error
 		fetches.EachError(func(_ string, _ int32, err error) {
@@ -215,15 +223,6 @@ func (c *Client) read(ctx context.Context, topic string, offsets Offsets, fn fun
 		}
 	}
 	return nil, nil
-}
-
-func stalledPartitions(end map[int32]int64) []int32 {
-	var out []int32
-	for p := range end {
-		out = append(out, p)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
 }
 
 // Summary says what Load read, for the query inspector and notices.

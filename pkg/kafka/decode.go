@@ -49,6 +49,7 @@ type Decoder struct {
 	format      string
 	measurement []byte
 	fields      [][]byte
+	fieldPaths  [][]string // json: each field's path
 	filter      map[string]string
 	timePath    []string
 	keyPath     []string
@@ -74,6 +75,7 @@ func NewDecoder(q models.Query) *Decoder {
 	d := &Decoder{format: q.Kafka.Format, measurement: []byte(q.Measurement), filter: q.Tags, series: map[string]*Series{}}
 	for _, f := range q.TTest.Fields {
 		d.fields = append(d.fields, []byte(f))
+		d.fieldPaths = append(d.fieldPaths, strings.Split(f, "."))
 	}
 	if q.Kafka.TimePath != "" {
 		d.timePath = strings.Split(q.Kafka.TimePath, ".")
@@ -282,7 +284,7 @@ func (d *Decoder) decodeJSON(at Position, key, value []byte, fn func(Point)) {
 	}
 	d.vals = d.vals[:0]
 	for i, f := range d.fields {
-		v := lookupPath(obj, strings.Split(string(f), "."))
+		v := lookupPath(obj, d.fieldPaths[i])
 		if v == nil {
 			continue
 		}

@@ -36,12 +36,8 @@ type Windows struct {
 
 type windowSeries struct {
 	pending []Point
-	fields  []*fieldWindows
-}
-
-type fieldWindows struct {
-	out *ttest.Series
-	win *analysis.Windows
+	// fields[i] is field i's windows, made at its first point.
+	fields []*analysis.Windows
 }
 
 type partitionMark struct {
@@ -65,7 +61,7 @@ func (w *Windows) Add(p Point) {
 	}
 	s, ok := w.series[p.Series]
 	if !ok {
-		s = &windowSeries{fields: make([]*fieldWindows, len(w.fields))}
+		s = &windowSeries{fields: make([]*analysis.Windows, len(w.fields))}
 		w.series[p.Series] = s
 		w.order = append(w.order, p.Series)
 	}
@@ -157,10 +153,9 @@ func (w *Windows) Advance(watermark int64) []*ttest.Series {
 			if !ok {
 				return
 			}
-			fw := s.fields[f]
 			n := news[f]
 			if n == nil {
-				n = &ttest.Series{Field: fw.out.Field, Tags: fw.out.Tags}
+				n = &ttest.Series{Field: w.fields[f], Tags: key.Tags}
 				news[f] = n
 			}
 			t := time.Unix(0, end).UTC()
@@ -172,17 +167,16 @@ func (w *Windows) Advance(watermark int64) []*ttest.Series {
 			}
 			fw := s.fields[p.Field]
 			if fw == nil {
-				fw = &fieldWindows{out: &ttest.Series{Field: w.fields[p.Field], Tags: key.Tags},
-					win: &analysis.Windows{Detector: analysis.NewDetector(w.cfg), Width: w.width}}
+				fw = &analysis.Windows{Detector: analysis.NewDetector(w.cfg), Width: w.width}
 				s.fields[p.Field] = fw
 			}
-			res, end, ok := fw.win.Add(p.Time, p.Value)
+			res, end, ok := fw.Add(p.Time, p.Value)
 			emit(p.Field, res, end, ok)
 		}
 		s.pending = append(s.pending[:0], s.pending[n:]...)
 		for f, fw := range s.fields {
 			if fw != nil {
-				res, end, ok := fw.win.Flush(cut)
+				res, end, ok := fw.Flush(cut)
 				emit(f, res, end, ok)
 			}
 		}
@@ -201,9 +195,8 @@ func (w *Windows) Advance(watermark int64) []*ttest.Series {
 // refresh), across broker restarts (the client reconnects and goes on from
 // the offsets it had).
 type Follower struct {
-	c     *Client
-	cl    *kgo.Client
-	topic string
+	c  *Client
+	cl *kgo.Client
 	// end are the end offsets when the follower started: the retained messages.
 	end map[int32]int64
 }
@@ -219,13 +212,7 @@ func (c *Client) Follow(ctx context.Context, topic string) (*Follower, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &Follower{c: c, cl: cl, topic: topic, end: map[int32]int64{}}
-	for p, o := range offsets {
-		if o[0] < o[1] {
-			f.end[p] = o[1]
-		}
-	}
-	return f, nil
+	return &Follower{c: c, cl: cl, end: offsets.unread()}, nil
 }
 
 // Pending marks in w the partitions with retained messages still to read,
