@@ -25,7 +25,7 @@ import (
 )
 
 // kafkaDatasource is a Vigil data source reading bucket and the broker at addr.
-func kafkaDatasource(t *testing.T, id int64, uid, bucket, brokers string) {
+func kafkaDatasource(t testing.TB, id int64, uid, bucket, brokers string) {
 	t.Helper()
 	ds := vigilDatasource(id, uid, influxDB.Token(), bucket)
 	var jd map[string]any
@@ -35,7 +35,7 @@ func kafkaDatasource(t *testing.T, id int64, uid, bucket, brokers string) {
 	host.AddDatasource(ds)
 }
 
-func startKafka(t *testing.T, partitions int32, topics ...string) *devenv.Kafka {
+func startKafka(t testing.TB, partitions int32, topics ...string) *devenv.Kafka {
 	t.Helper()
 	k, err := devenv.StartKafka(t.TempDir(), partitions, topics...)
 	if err != nil {
@@ -385,14 +385,8 @@ func TestKafkaLive(t *testing.T) {
 // has 100 ms windows and settle 50 ms. Each iteration waits for 10 frames'
 // windows; reported are p50 and p99 over all of them.
 func BenchmarkKafkaLiveLatency(b *testing.B) {
-	k, err := devenv.StartKafka(b.TempDir(), 3, "latency")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer k.Stop()
-	ds := vigilDatasource(23, "vigil-kafka-bench", influxDB.Token(), "e2e/autogen")
-	ds.JSONData, _ = json.Marshal(map[string]any{"defaultBucket": "e2e/autogen", "kafkaBrokers": k.Addr})
-	host.AddDatasource(ds)
+	k := startKafka(b, 3, "latency")
+	kafkaDatasource(b, 23, "vigil-kafka-bench", "e2e/autogen", k.Addr)
 	prod, err := kgo.NewClient(kgo.SeedBrokers(k.Addr), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()), kgo.ProducerLinger(0))
 	if err != nil {
 		b.Fatal(err)
