@@ -3,6 +3,7 @@ package devenv
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -80,11 +81,8 @@ func Kcat(ctx context.Context, addr, topic string, partition int, lines []string
 // KcatWriter is a kcat producing each line written to it as one message, as it comes.
 type KcatWriter struct {
 	cmd   *exec.Cmd
-	stdin interface {
-		Write([]byte) (int, error)
-		Close() error
-	}
-	log *os.File
+	stdin io.WriteCloser
+	log   *os.File
 }
 
 // StartKcat starts kcat producing to topic (partition -1: any) from its input.

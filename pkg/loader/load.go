@@ -17,6 +17,8 @@ type Sink interface {
 	Flush(ctx context.Context) error
 	// Line is a point in the line protocol the sink takes.
 	Line(p datagen.PrinterPoint) string
+	// Report prints the points written and the rate.
+	Report(out io.Writer, what string)
 }
 
 // Printer writes the reference printer data: points one per second from start.

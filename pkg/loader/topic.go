@@ -3,7 +3,9 @@ package loader
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -15,6 +17,7 @@ import (
 type Topic struct {
 	cl      *kgo.Client
 	topic   string
+	start   time.Time
 	mu      sync.Mutex
 	err     error
 	written int64
@@ -26,7 +29,7 @@ func NewTopic(brokers []string, topic string) (*Topic, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Topic{cl: cl, topic: topic}, nil
+	return &Topic{cl: cl, topic: topic, start: time.Now()}, nil
 }
 
 // Add produces one message; delivery errors come back from Flush.
@@ -71,6 +74,9 @@ func (t *Topic) Written() int64 {
 	defer t.mu.Unlock()
 	return t.written
 }
+
+// Report prints the messages delivered and the rate.
+func (t *Topic) Report(out io.Writer, what string) { report(out, what, t.Written(), t.start) }
 
 // Close flushes and closes the producer.
 func (t *Topic) Close(ctx context.Context) error {

@@ -67,9 +67,11 @@ func (w *Writer) Line(p datagen.PrinterPoint) string { return p.LineProtocol() }
 func (w *Writer) Written() int64 { return w.written }
 
 // Report prints the lines written and the rate.
-func (w *Writer) Report(out io.Writer, what string) {
-	d := time.Since(w.start)
-	fmt.Fprintf(out, "%s: %d points in %s (%.0f points/s)\n", what, w.written, d.Round(time.Millisecond), float64(w.written)/d.Seconds())
+func (w *Writer) Report(out io.Writer, what string) { report(out, what, w.written, w.start) }
+
+func report(out io.Writer, what string, n int64, start time.Time) {
+	d := time.Since(start)
+	fmt.Fprintf(out, "%s: %d points in %s (%.0f points/s)\n", what, n, d.Round(time.Millisecond), float64(n)/d.Seconds())
 }
 
 // Close flushes and releases the client.

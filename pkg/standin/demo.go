@@ -98,7 +98,7 @@ func Demo(ctx context.Context, root string, out io.Writer) error {
 	if err := topic.Flush(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "  printer, the same day to Kafka topic %s: %d messages\n", datagen.PrinterTopic, topic.Written())
+	topic.Report(out, "  printer, the same day to Kafka topic "+datagen.PrinterTopic)
 	hw := loader.NewWriter(store.URL, store.Token(), "house/autogen")
 	if err := loader.Household(ctx, hw, time.Now().Add(-30*24*time.Hour).Truncate(time.Minute), 30*1440, 1); err != nil {
 		return err

@@ -134,11 +134,10 @@ func printer(ctx context.Context, args []string) error {
 		w = iw
 	}
 	if *points > 0 {
-		started := time.Now()
 		if err := loader.Printer(ctx, w, t0, *points, *seed); err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "printer history: %d points in %s\n", *points, time.Since(started).Round(time.Millisecond))
+		w.Report(os.Stderr, "printer history")
 	}
 	if *realtime {
 		fmt.Fprintln(os.Stderr, "printer: writing one point per second; Ctrl-C stops")
