@@ -214,7 +214,7 @@ function TTestEditor(props: Props) {
 function KafkaEditor(props: Props) {
   const { query, onChange, onRunQuery } = props;
   const format = (query.format as KafkaFormat | undefined) ?? DEFAULT_KAFKA.format;
-  const text = (label: string, key: 'topic' | 'measurement' | 'timePath' | 'keyPath', placeholder: string, tooltip: string, run: () => void) => (
+  const text = (label: string, key: 'topic' | 'measurement' | 'timePath' | 'keyPath', placeholder: string, tooltip: string) => (
     <InlineField label={label} labelWidth={LABEL} tooltip={tooltip}>
       <Input
         aria-label={label}
@@ -222,50 +222,47 @@ function KafkaEditor(props: Props) {
         value={query[key] ?? ''}
         placeholder={placeholder}
         onChange={(e: ChangeEvent<HTMLInputElement>) => onChange({ ...query, [key]: e.currentTarget.value })}
-        onBlur={run}
+        onBlur={onRunQuery}
       />
     </InlineField>
   );
   return (
     <TTestSettings {...props}>
-      {(commit) => {
-        const run = onRunQuery;
-        return (
-          <>
-            <InlineFieldRow>
-              {text('Topic', 'topic', 'printer', "The topic's retained messages answer a time range; Live follows new ones.", run)}
-              <InlineField label="Format" labelWidth={LABEL}>
-                <RadioButtonGroup
-                  options={KAFKA_FORMATS}
-                  value={format}
-                  onChange={(f) => commit(f === 'line' ? { format: f, timePath: undefined, keyPath: undefined } : { format: f, measurement: undefined })}
-                />
-              </InlineField>
-            </InlineFieldRow>
-            <InlineFieldRow>
-              {format === 'line'
-                ? text('Measurement', 'measurement', 'temperatures', 'Lines of other measurements are passed over.', run)
-                : (
-                    <>
-                      {text('Time path', 'timePath', DEFAULT_KAFKA.timePath, 'Dot-separated path to an RFC 3339 time or Unix milliseconds.', run)}
-                      {text('Key path', 'keyPath', 'message key', 'Dot-separated path to the series key; empty: the message key.', run)}
-                    </>
-                  )}
-              <InlineField label="Fields" labelWidth={LABEL} tooltip={format === 'line' ? 'Numeric fields, one series each.' : 'Dot-separated paths to numbers.'}>
-                <TagsInput tags={query.fields ?? []} onChange={(fields: string[]) => commit({ fields })} />
-              </InlineField>
-            </InlineFieldRow>
-            <InlineFieldRow>
-              <InlineField label="Tags" labelWidth={LABEL} tooltip="key=value filters (json: the key path's last name, or key).">
-                <TagsInput
-                  tags={Object.entries(query.tags ?? {}).map(([k, v]) => `${k}=${v}`)}
-                  onChange={(pairs: string[]) => commit({ tags: tagsOf(pairs) })}
-                />
-              </InlineField>
-            </InlineFieldRow>
-          </>
-        );
-      }}
+      {(commit) => (
+        <>
+          <InlineFieldRow>
+            {text('Topic', 'topic', 'printer', "The topic's retained messages answer a time range; Live follows new ones.")}
+            <InlineField label="Format" labelWidth={LABEL}>
+              <RadioButtonGroup
+                options={KAFKA_FORMATS}
+                value={format}
+                onChange={(f) => commit(f === 'line' ? { format: f, timePath: undefined, keyPath: undefined } : { format: f, measurement: undefined })}
+              />
+            </InlineField>
+          </InlineFieldRow>
+          <InlineFieldRow>
+            {format === 'line'
+              ? text('Measurement', 'measurement', 'temperatures', 'Lines of other measurements are passed over.')
+              : (
+                  <>
+                    {text('Time path', 'timePath', DEFAULT_KAFKA.timePath, 'Dot-separated path to an RFC 3339 time or Unix milliseconds.')}
+                    {text('Key path', 'keyPath', 'message key', 'Dot-separated path to the series key; empty: the message key.')}
+                  </>
+                )}
+            <InlineField label="Fields" labelWidth={LABEL} tooltip={format === 'line' ? 'Numeric fields, one series each.' : 'Dot-separated paths to numbers.'}>
+              <TagsInput tags={query.fields ?? []} onChange={(fields: string[]) => commit({ fields })} />
+            </InlineField>
+          </InlineFieldRow>
+          <InlineFieldRow>
+            <InlineField label="Tags" labelWidth={LABEL} tooltip="key=value filters (json: the key path's last name, or key).">
+              <TagsInput
+                tags={Object.entries(query.tags ?? {}).map(([k, v]) => `${k}=${v}`)}
+                onChange={(pairs: string[]) => commit({ tags: tagsOf(pairs) })}
+              />
+            </InlineField>
+          </InlineFieldRow>
+        </>
+      )}
     </TTestSettings>
   );
 }
