@@ -25,6 +25,8 @@ type Client struct {
 	user     string
 	password string
 	http     *http.Client
+	// maxPoints bounds every InfluxQL answer (decodeAnswer); 0: no bound.
+	maxPoints int64
 }
 
 // Config is what a Client needs to reach InfluxDB.
@@ -38,10 +40,15 @@ type Config struct {
 	Password string
 	// HTTPClient carries the timeout, TLS and proxy options.
 	HTTPClient *http.Client
+	// MaxPoints bounds the values of every InfluxQL answer the client
+	// reads (the data source's "Max points"); 0: no bound but the size
+	// limits of bounded.go.
+	MaxPoints int64
 }
 
 // NewClient creates a client; it does not contact InfluxDB.
 func NewClient(cfg Config) *Client {
+	cfg.HTTPClient = boundFlux(cfg.HTTPClient)
 	opts := influxdb2.DefaultOptions().
 		SetHTTPClient(cfg.HTTPClient).
 		SetApplicationName("vigil-anomaly-datasource").
@@ -52,7 +59,7 @@ func NewClient(cfg Config) *Client {
 		httpClient = http.DefaultClient
 	}
 	return &Client{client: c, query: c.QueryAPI(cfg.Organization), url: cfg.URL, org: cfg.Organization,
-		token: cfg.Token, user: cfg.User, password: cfg.Password, http: httpClient}
+		token: cfg.Token, user: cfg.User, password: cfg.Password, http: httpClient, maxPoints: cfg.MaxPoints}
 }
 
 // fluxToken is the token the v2 API client sends: with v1 credentials,

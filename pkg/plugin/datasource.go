@@ -73,6 +73,7 @@ func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (i
 		User:         settings.User,
 		Password:     settings.Password,
 		HTTPClient:   httpClient,
+		MaxPoints:    settings.MaxPoints,
 	})
 	if len(settings.Kafka.Brokers) > 0 {
 		if ds.topics, err = kafka.New(settings.Kafka, settings.Timeout); err != nil {
