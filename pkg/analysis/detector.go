@@ -154,13 +154,12 @@ type Windows struct {
 // Add feeds one point. When the point belongs to a later window than the open
 // one, the open window is closed first and its result returned with its end.
 func (w *Windows) Add(t int64, x float64) (r Result, end int64, ok bool) {
-	if !w.open || t < w.start || t >= w.end {
+	if !w.open || !WindowHolds(w.start, w.end, t) {
 		if w.open {
 			end = w.end
 			r, ok = w.CloseWindow()
 		}
-		w.start = WindowStart(t, w.Width)
-		w.end = w.start + w.Width
+		w.start, w.end = WindowStart(t, w.Width), WindowEnd(t, w.Width)
 		w.open = true
 	}
 	w.Observe(x)
@@ -175,17 +174,6 @@ func (w *Windows) Flush(until int64) (r Result, end int64, ok bool) {
 	w.open = false
 	r, ok = w.CloseWindow()
 	return r, w.end, ok
-}
-
-// WindowStart is the start of the epoch-aligned window [k·width,
-// (k+1)·width) that holds t: t rounded down (toward negative infinity) to
-// a multiple of width (> 0).
-func WindowStart(t, width int64) int64 {
-	q := t / width
-	if t%width != 0 && t < 0 {
-		q--
-	}
-	return q * width
 }
 
 // Clone returns an independent copy of the detector and its history, so
