@@ -68,6 +68,10 @@ type Rules struct {
 		UnitsNs           map[string]int64 `json:"unitsNs"`
 		MaxFractionDigits int              `json:"maxFractionDigits"`
 	} `json:"duration"`
+	// Window.Max is the longest window, a duration (see its "about").
+	Window struct {
+		Max string `json:"max"`
+	} `json:"window"`
 	History struct {
 		Min int `json:"min"`
 		Max int `json:"max"`

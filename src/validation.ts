@@ -101,6 +101,9 @@ export function parseDuration(text: string): bigint | string {
 
 const MAX_DURATION_NS = BigInt('9223372036854775807');
 
+/** The longest window (validation.json's window.max, which the backend reads too). */
+const MAX_WINDOW_NS = parseDuration(rules.window.max) as bigint;
+
 /** Returns why window is not a positive duration such as 5m. */
 export function windowError(window: string | undefined): string | undefined {
   const value = (window ?? '').trim();
@@ -113,6 +116,9 @@ export function windowError(window: string | undefined): string | undefined {
   }
   if (ns === BigInt(0)) {
     return 'The window must be longer than zero';
+  }
+  if (ns > MAX_WINDOW_NS) {
+    return `The window must be at most ${rules.window.max}`;
   }
   return undefined;
 }

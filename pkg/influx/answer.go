@@ -40,9 +40,12 @@ const answerBuffer = 64 << 10
 
 // decodeAnswer reads an InfluxQL answer from r. open returns the sink for a
 // series' rows. A series whose rows come before its columns (no InfluxDB
-// sends that order, but JSON allows it) is buffered and then replayed.
-func decodeAnswer(r io.Reader, url string, open func(header) rowSink) error {
-	s := newScanner(r, answerBuffer)
+// sends that order, but JSON allows it) is buffered and then replayed. An
+// answer of more than maxPoints values (0: no bound) is refused with a
+// *models.TooManyPointsError, one beyond the scanner's limits with an
+// *Error; no answer costs more than those bounds.
+func decodeAnswer(r io.Reader, url string, maxPoints int64, open func(header) rowSink) error {
+	s := newScanner(r, answerBuffer, &budget{maxPoints: maxPoints})
 	for {
 		c, ok := s.peek()
 		var err error
@@ -99,18 +102,21 @@ func decodeSeries(s *scanner, open func(header) rowSink) error {
 		switch key {
 		case "name":
 			var err error
-			h.Name, err = s.str()
+			h.Name, err = s.held()
 			return err
 		case "tags":
 			h.Tags = map[string]string{}
 			return s.each('{', func(k string) error {
-				v, err := s.str()
+				v, err := s.held()
 				h.Tags[k] = v
+				if err == nil {
+					err = s.hold(len(k))
+				}
 				return err
 			})
 		case "columns":
 			return s.each('[', func(string) error {
-				c, err := s.str()
+				c, err := s.held()
 				h.Columns = append(h.Columns, c)
 				return err
 			})
@@ -135,7 +141,7 @@ func decodeSeries(s *scanner, open func(header) rowSink) error {
 	if early != nil {
 		sink = open(h)
 		for _, raw := range early {
-			if err := sink.row(newScanner(bytes.NewReader(raw), len(raw)+1)); err != nil {
+			if err := sink.row(newScanner(bytes.NewReader(raw), len(raw)+1, s.b)); err != nil {
 				return err
 			}
 		}
@@ -165,11 +171,15 @@ func callback(err error) error {
 func answerError(err error, url string) error {
 	var known *Error
 	var netErr net.Error
+	var limit *errLimit
 	switch {
 	case errors.As(err, &known), errors.Is(err, context.Canceled):
 		return err
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr):
 		return classify(err, url)
+	case errors.As(err, &limit):
+		return &Error{Kind: KindUnavailable, Err: err, Message: fmt.Sprintf(
+			"InfluxDB at %s sent an answer beyond what Vigil reads (%s): not an answer InfluxDB sends", url, err)}
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return &Error{Kind: KindUnavailable, Err: err, Message: fmt.Sprintf(
 			"InfluxDB at %s ended its answer early (the connection closed mid-answer): try again", url)}
@@ -186,11 +196,26 @@ type genericSink struct {
 	fn   func(Series) error
 }
 
+// row reads one row; its values after the time (at least one) count
+// towards Max points as they come, as frames.InfluxQL counts them.
 func (g *genericSink) row(s *scanner) error {
-	v, err := s.value()
-	row, ok := v.([]any)
-	if err == nil && !ok {
-		err = s.syntax("a row that is not an array")
+	if c, ok := s.peek(); ok && c != '[' {
+		return s.syntax("a row that is not an array")
+	}
+	row := []any{}
+	err := s.each('[', func(string) error {
+		v, err := s.value()
+		row = append(row, v)
+		if err == nil && len(row) > 1 {
+			err = s.b.point(1)
+		}
+		return err
+	})
+	if err == nil && len(row) <= 1 {
+		err = s.b.point(1)
+	}
+	if err == nil && len(row) != len(g.h.Columns) { // readers index rows by column
+		err = s.syntax("a row of %d values for %d columns", len(row), len(g.h.Columns))
 	}
 	g.rows = append(g.rows, row)
 	return err
@@ -215,8 +240,12 @@ type Batch struct {
 // Value is column c of row j.
 func (b Batch) Value(j, c int) float64 { return b.Values[j*b.Width+c] }
 
-// numericBatch is how many rows a numericSink passes on at once.
-const numericBatch = 4096
+// numericBatch is how many rows a numericSink passes on at once, and
+// numericBatchValues how many values at most (for wide rows).
+const (
+	numericBatch       = 4096
+	numericBatchValues = 1 << 16
+)
 
 // numericSink decodes rows of numbers into Batch without boxing a value.
 type numericSink struct {
@@ -231,7 +260,7 @@ func newNumericSink(h header, fn func(Batch) error, typeErr func(string, any) er
 	// Small to begin with: a fleet answers many short series.
 	return &numericSink{h: h, fn: fn, typeErr: typeErr, rows: Batch{
 		Tags: nonEmpty(h.Tags), Width: width,
-		Times: make([]int64, 0, 64), Values: make([]float64, 0, 64*width)}}
+		Times: make([]int64, 0, 64), Values: make([]float64, 0, min(64*width, numericBatchValues))}}
 }
 
 func (n *numericSink) row(s *scanner) error {
@@ -259,7 +288,10 @@ func (n *numericSink) row(s *scanner) error {
 	if col != n.rows.Width+1 {
 		return s.syntax("a row of %d values for %d columns", col, len(n.h.Columns))
 	}
-	if len(n.rows.Times) == numericBatch {
+	if err := s.b.point(1); err != nil { // a row: at least one point for every reader of Batch
+		return err
+	}
+	if len(n.rows.Times) == numericBatch || len(n.rows.Values) >= numericBatchValues {
 		return n.flush()
 	}
 	return nil

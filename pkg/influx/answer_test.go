@@ -18,7 +18,7 @@ func batches(body string, r io.Reader) ([]string, error) {
 		r = strings.NewReader(body)
 	}
 	var out []string
-	err := decodeAnswer(r, "http://influx", func(h header) rowSink {
+	err := decodeAnswer(r, "http://influx", 0, func(h header) rowSink {
 		return newNumericSink(h, func(b Batch) error {
 			for j, t := range b.Times {
 				vals := make([]string, b.Width)
@@ -86,7 +86,7 @@ func TestDecodeFloatsExactly(t *testing.T) {
 	}
 	body := `{"results":[{"series":[{"name":"m","columns":["time","v"],"values":[` + strings.Join(rows, ",") + `]}]}]}`
 	got := map[int64]float64{}
-	err := decodeAnswer(strings.NewReader(body), "u", func(h header) rowSink {
+	err := decodeAnswer(strings.NewReader(body), "u", 0, func(h header) rowSink {
 		return newNumericSink(h, func(b Batch) error {
 			for j, ts := range b.Times {
 				got[ts] = b.Value(j, 0)
@@ -132,7 +132,7 @@ func TestDecodeErrors(t *testing.T) {
 // and a string where a number belongs names its column.
 func TestDecodeCallbackErrors(t *testing.T) {
 	mine := errors.New("mine")
-	err := decodeAnswer(strings.NewReader(`{"results":[{"series":[{"columns":["time","a"],"values":[[1,2]]}]}]}`), "u",
+	err := decodeAnswer(strings.NewReader(`{"results":[{"series":[{"columns":["time","a"],"values":[[1,2]]}]}]}`), "u", 0,
 		func(h header) rowSink { return newNumericSink(h, func(Batch) error { return mine }, notNumeric) })
 	if err != mine {
 		t.Fatalf("got %v, want the callback's own error", err)
@@ -149,7 +149,7 @@ func TestDecodeCallbackErrors(t *testing.T) {
 func TestDecodeGeneric(t *testing.T) {
 	body := `{"results":[{"series":[{"name":"m","tags":{"t":"a"},"columns":["time","n","s","b"],"values":[[1,1.5,"x",true],[2,null,"y",false]]}]}]}`
 	var got []Series
-	err := decodeAnswer(strings.NewReader(body), "u", func(h header) rowSink {
+	err := decodeAnswer(strings.NewReader(body), "u", 0, func(h header) rowSink {
 		return &genericSink{h: h, fn: func(s Series) error { got = append(got, s); return nil }}
 	})
 	if err != nil {
@@ -184,7 +184,7 @@ func BenchmarkDecodePoints(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		n := 0
-		err := decodeAnswer(strings.NewReader(body), "u", func(h header) rowSink {
+		err := decodeAnswer(strings.NewReader(body), "u", 0, func(h header) rowSink {
 			return newNumericSink(h, func(bt Batch) error { n += len(bt.Values); return nil }, notNumeric)
 		})
 		if err != nil || n != 3*9*9600 {

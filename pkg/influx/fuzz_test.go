@@ -100,7 +100,7 @@ func FuzzGenericAnswer(f *testing.F) {
 	f.Add(`{"results":[{"series":[{"name":"m","tags":{"t":"a"},"columns":["time","n","s","b"],"values":[[1,1.5,"x",true],[2,null,"y",false]]}]}]}`)
 	f.Add(`{"results":[{"series":[{"columns":["name"],"values":[["a"],[{"x":[1]}]]}]}]}`)
 	f.Fuzz(func(t *testing.T, body string) {
-		_ = decodeAnswer(bytes.NewReader([]byte(body)), "u", func(h header) rowSink {
+		_ = decodeAnswer(bytes.NewReader([]byte(body)), "u", 0, func(h header) rowSink {
 			return &genericSink{h: h, fn: func(Series) error { return nil }}
 		})
 	})

@@ -134,7 +134,7 @@ func (c *Client) send(ctx context.Context, db, statement string, open func(heade
 		}
 		return c.nameCredentials(fromStatus(resp.StatusCode, msg, c.url))
 	}
-	return decodeAnswer(resp.Body, c.url, open)
+	return decodeAnswer(resp.Body, c.url, c.maxPoints, open)
 }
 
 // Number reads a value of an InfluxQL answer (a json.Number); false for null.

@@ -7,7 +7,10 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"unicode/utf8"
 	"unsafe"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
 )
 
 var nan = math.NaN()
@@ -17,16 +20,84 @@ var nan = math.NaN()
 // the buffer (no copy), so that a float is parsed by strconv straight from
 // the stream: InfluxDB writes floats in their shortest exact form, up to 17
 // digits, which general JSON decoders parse through a string they build.
+//
+// Whoever sent the stream, reading it costs bounded stack and memory: arrays
+// and objects nest at most maxDepth levels, a string is at most MaxString
+// bytes and a number or literal maxToken, and what the answer leaves in
+// memory is charged to its budget.
 type scanner struct {
 	r        io.Reader
 	buf      []byte
 	pos, end int
 	// read is the number of bytes consumed before buf[0], for messages.
-	read int64
-	err  error // the reader's error, io.EOF at the end
+	read  int64
+	err   error // the reader's error, io.EOF at the end
+	depth int   // arrays and objects open around the position
+	b     *budget
 }
 
-func newScanner(r io.Reader, size int) *scanner { return &scanner{r: r, buf: make([]byte, size)} }
+func newScanner(r io.Reader, size int, b *budget) *scanner {
+	return &scanner{r: r, buf: make([]byte, size), b: b}
+}
+
+// maxDepth is the deepest nesting of arrays and objects read. InfluxDB's
+// answers nest 7 deep (answer, results, result, series, series object,
+// values, row); every level is a call, and a few MB of "[" would otherwise
+// overflow the goroutine stack, which kills the plugin process.
+const maxDepth = 64
+
+// maxToken is the longest number or literal read: InfluxDB writes at most
+// 24 characters for a number (20 for an int64, 17 digits of a float64 with
+// sign and exponent); a longer one is refused, not accumulated.
+const maxToken = 1024
+
+// budget is what one answer may still bring into memory: rows' values up to
+// maxPoints (0: no bound), and strings up to MaxAnswerStrings bytes.
+type budget struct {
+	maxPoints, points int64
+	strings           int64
+}
+
+// point charges n values of rows; past maxPoints the answer is refused as
+// Max points refuses a query.
+func (b *budget) point(n int64) error {
+	b.points += n
+	if b.maxPoints > 0 && b.points > b.maxPoints {
+		return callback(&models.TooManyPointsError{MaxPoints: b.maxPoints,
+			Hint: "narrow the query (a shorter time range, fewer series, or GROUP BY time)"})
+	}
+	return nil
+}
+
+// errLimit is an answer beyond what the scanner reads (limits above).
+type errLimit struct {
+	at  int64
+	msg string
+}
+
+func (e *errLimit) Error() string { return fmt.Sprintf("%s at byte %d", e.msg, e.at) }
+
+func (s *scanner) limit(format string, args ...any) error {
+	return &errLimit{at: s.read + int64(s.pos), msg: fmt.Sprintf(format, args...)}
+}
+
+// hold charges n bytes the answer keeps in memory to its budget.
+func (s *scanner) hold(n int) error {
+	s.b.strings += int64(n) + stringOverhead
+	if s.b.strings > MaxAnswerStrings {
+		return s.limit("strings and names of more than %d MiB in one answer", MaxAnswerStrings>>20)
+	}
+	return nil
+}
+
+// held reads a string that the answer keeps (a name, a tag, a value).
+func (s *scanner) held() (string, error) {
+	v, err := s.str()
+	if err == nil {
+		err = s.hold(len(v))
+	}
+	return v, err
+}
 
 // errSyntax is a body that is not JSON.
 type errSyntax struct {
@@ -126,6 +197,10 @@ func (s *scanner) token() ([]byte, error) {
 		}
 		switch c := s.buf[i]; {
 		case c >= '0' && c <= '9', c >= 'a' && c <= 'z', c == '-', c == '+', c == '.', c == 'E':
+			if i-start >= maxToken {
+				s.pos = start
+				return nil, s.limit("a number or literal longer than %d bytes", maxToken)
+			}
 		default:
 			if i == start {
 				return nil, s.syntax("found %q where a value was expected", c)
@@ -136,8 +211,9 @@ func (s *scanner) token() ([]byte, error) {
 	}
 }
 
-// str reads a string. One without escapes is copied from the buffer as is;
-// one with escapes is decoded by encoding/json.
+// str reads a string of at most MaxString bytes. One without escapes is
+// copied from the buffer, invalid UTF-8 replaced as encoding/json replaces
+// it; one with escapes is decoded by encoding/json.
 func (s *scanner) str() (string, error) {
 	if err := s.expect('"'); err != nil {
 		return "", err
@@ -146,12 +222,15 @@ func (s *scanner) str() (string, error) {
 	for i := s.pos; ; i++ {
 		if i == s.end {
 			off := i - start
+			if off > MaxString {
+				return "", s.limit("a string longer than %d bytes", MaxString)
+			}
 			if !s.more(start) {
 				return "", s.cut()
 			}
 			start, i = 0, off
 		}
-		switch s.buf[i] {
+		switch c := s.buf[i]; c {
 		case '\\':
 			if i+1 == s.end { // read the escaped byte first, then look again
 				off := i - start
@@ -165,9 +244,12 @@ func (s *scanner) str() (string, error) {
 			i++ // the escaped byte cannot end the string
 		case '"':
 			raw := s.buf[start:i]
+			if len(raw) > MaxString {
+				return "", s.limit("a string longer than %d bytes", MaxString)
+			}
 			s.pos = i + 1
 			if !escaped {
-				return string(raw), nil
+				return validUTF8(raw), nil
 			}
 			var out string
 			quoted := append(append([]byte{'"'}, raw...), '"')
@@ -175,8 +257,32 @@ func (s *scanner) str() (string, error) {
 				return "", s.syntax("invalid string: %v", err)
 			}
 			return out, nil
+		default:
+			if c < 0x20 {
+				s.pos = i
+				return "", s.syntax("a control character (%#x) in a string", c)
+			}
 		}
 	}
+}
+
+// validUTF8 is b as a string, each byte that is not part of valid UTF-8
+// replaced with U+FFFD, as encoding/json decodes it.
+func validUTF8(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	out := make([]byte, 0, len(b)+8)
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == utf8.RuneError && n == 1 {
+			out = utf8.AppendRune(out, utf8.RuneError)
+		} else {
+			out = append(out, b[:n]...)
+		}
+		b = b[n:]
+	}
+	return string(out)
 }
 
 // each reads the elements of an array, or the members of an object (then
@@ -192,6 +298,16 @@ func (s *scanner) each(open byte, fn func(key string) error) error {
 	if err := s.expect(open); err != nil {
 		return err
 	}
+	if s.depth++; s.depth > maxDepth {
+		return s.limit("arrays and objects nested deeper than %d levels", maxDepth)
+	}
+	err := s.items(open, fn)
+	s.depth--
+	return err
+}
+
+// items reads what follows an opening bracket or brace (each).
+func (s *scanner) items(open byte, fn func(key string) error) error {
 	closing := byte(']')
 	if open == '{' {
 		closing = '}'
@@ -249,12 +365,15 @@ func (s *scanner) value() (any, error) {
 	}
 	switch c {
 	case '"':
-		return s.str()
+		return s.held()
 	case '[':
 		list := []any{}
 		err := s.each('[', func(string) error {
 			v, err := s.value()
 			list = append(list, v)
+			if err == nil {
+				err = s.hold(0) // an element costs its interface value
+			}
 			return err
 		})
 		return list, err
@@ -263,6 +382,9 @@ func (s *scanner) value() (any, error) {
 		err := s.each('{', func(k string) error {
 			v, err := s.value()
 			obj[k] = v
+			if err == nil {
+				err = s.hold(len(k))
+			}
 			return err
 		})
 		return obj, err
@@ -274,10 +396,83 @@ func (s *scanner) value() (any, error) {
 	if v, ok := literalValue(tok); ok {
 		return v, nil
 	}
-	if _, err := strconv.ParseFloat(bytesString(tok), 64); err != nil {
-		return nil, s.syntax("invalid number %q", tok)
+	if _, err := s.number(tok); err != nil {
+		return nil, err
 	}
 	return json.Number(tok), nil
+}
+
+// number parses a number as JSON has them (RFC 8259), which strconv alone
+// would not check: it also reads nan, inf, hex floats, "+1" and "1_0".
+// One beyond float64 (1e400) is refused, as encoding/json refuses it.
+func (s *scanner) number(tok []byte) (float64, error) {
+	if !isJSONNumber(tok) {
+		return 0, s.syntax("invalid number %q", tok)
+	}
+	x, err := strconv.ParseFloat(bytesString(tok), 64)
+	if err != nil {
+		return 0, s.syntax("the number %s is beyond float64", tok)
+	}
+	return x, nil
+}
+
+// isJSONNumber: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func isJSONNumber(b []byte) bool {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = digits(b, i)
+	default:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		if j := digits(b, i+1); j > i+1 {
+			i = j
+		} else {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if j := digits(b, i); j > i {
+			i = j
+		} else {
+			return false
+		}
+	}
+	return i == len(b)
+}
+
+// digits is the index after the run of digits starting at i.
+func digits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// isJSONInteger: -?(0|[1-9][0-9]*), JSON's numbers without fraction or
+// exponent (strconv.ParseInt also reads "+1" and "007").
+func isJSONInteger(b []byte) bool {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = digits(b, i)
+	}
+	return i > 0 && i == len(b) && b[i-1] != '-'
 }
 
 // literalValue is the Go value of the literals null, true and false.
@@ -293,9 +488,27 @@ func literalValue(tok []byte) (v any, ok bool) {
 	return nil, false
 }
 
-// skip reads a value and drops it.
+// skip reads a value and drops it, keeping nothing of it.
 func (s *scanner) skip() error {
-	_, err := s.value()
+	c, ok := s.peek()
+	if !ok {
+		return s.cut()
+	}
+	switch c {
+	case '"':
+		_, err := s.str()
+		return err
+	case '[', '{':
+		return s.each(c, func(string) error { return s.skip() })
+	}
+	tok, err := s.token()
+	if err != nil {
+		return err
+	}
+	if _, ok := literalValue(tok); ok {
+		return nil
+	}
+	_, err = s.number(tok)
 	return err
 }
 
@@ -319,11 +532,8 @@ func (s *scanner) float() (x float64, other any, err error) {
 		}
 		return 0, v, nil
 	}
-	x, err = strconv.ParseFloat(bytesString(tok), 64)
-	if err != nil {
-		return 0, nil, s.syntax("invalid number %q", tok)
-	}
-	return x, nil, nil
+	x, err = s.number(tok)
+	return x, nil, err
 }
 
 // integer reads an integer (a time in epoch nanoseconds).
@@ -341,7 +551,7 @@ func (s *scanner) integer() (int64, error) {
 		return 0, err
 	}
 	n, err := strconv.ParseInt(bytesString(tok), 10, 64)
-	if err != nil {
+	if err != nil || !isJSONInteger(tok) {
 		return 0, s.syntax("invalid time %q", tok)
 	}
 	return n, nil

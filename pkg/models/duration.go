@@ -2,12 +2,26 @@ package models
 
 import (
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"time"
 
 	vigil "github.com/vigil/vigil-anomaly-datasource"
 )
+
+// MaxWindow is the longest t-test window, validation.json's window.max:
+// the warm-up lookback (ttest.MaxLookback, 2049 windows) must fit in a
+// time.Duration, which caps a window at 52 days.
+var MaxWindow = mustDuration("window.max", vigil.Rule.Window.Max)
+
+func mustDuration(name, text string) time.Duration {
+	d, err := ParseDuration(text)
+	if err != nil {
+		panic(fmt.Sprintf("models: validation.json's %s %q %v", name, text, err))
+	}
+	return d
+}
 
 // ParseDuration reads a duration in the syntax of src/validation.json (the
 // front end reads the same file): one or more <number><unit> terms such as

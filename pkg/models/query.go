@@ -349,6 +349,9 @@ func parseTTest(raw queryJSON, q Query) (TTest, error) {
 	if dur <= 0 {
 		return TTest{}, &QueryError{"window", fmt.Sprintf("must be longer than zero, got %q", window)}
 	}
+	if dur > MaxWindow {
+		return TTest{}, &QueryError{"window", fmt.Sprintf("must be at most %s, got %q", vigil.Rule.Window.Max, window)}
+	}
 	t.Window = dur
 
 	history, err := numberOr("history", raw.History, float64(d.History))

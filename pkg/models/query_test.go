@@ -104,6 +104,11 @@ func TestParseQueryTTestErrors(t *testing.T) {
 		{`{` + base + `,"window":"-5m"}`, "window", "must start each part with a number"},
 		{`{` + base + `,"window":"soon"}`, "window", `"soon" is not a duration`},
 		{`{` + base + `,"window":300}`, "window", "must be a duration"},
+		// Accepted before, with a warm-up lookback of 2049 windows that
+		// wrapped to a negative duration.
+		{`{` + base + `,"window":"60d"}`, "window", `must be at most 30d, got "60d"`},
+		{`{` + base + `,"window":"30d1ns"}`, "window", `must be at most 30d, got "30d1ns"`},
+		{`{` + base + `,"window":"292y"}`, "window", "must be at most 30d"},
 		{`{` + base + `,"output":"z"}`, "output", `"z" is not a valid output: use pvalue, t, anomaly`},
 		{`{` + base + `,"mode":"fast"}`, "mode", `"fast" is not a valid mode`},
 		{`{` + base + `,"tags":{"":"x"}}`, "tags", "empty tag name"},
@@ -167,6 +172,7 @@ func TestParseQueryKafka(t *testing.T) {
 		{`{"topic":"t","measurement":"m","keyPath":"k","fields":["f"]}`, "keyPath", "applies only to the json format"},
 		{`{"topic":"t","format":"json","measurement":"m","fields":["f"]}`, "measurement", "applies only to the line format"},
 		{`{"topic":"t","measurement":"m","fields":[]}`, "fields", "is empty"},
+		{`{"topic":"t","measurement":"m","fields":["f"],"window":"60d"}`, "window", `must be at most 30d, got "60d"`},
 		{`{"topic":"t","measurement":"m","fields":["f"],"alpha":2}`, "alpha", "must be between"},
 	}
 	for _, tt := range tests {

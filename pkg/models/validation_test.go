@@ -3,9 +3,12 @@ package models
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"strconv"
 	"testing"
+
+	vigil "github.com/vigil/vigil-anomaly-datasource"
 )
 
 // sharedCases is src/validation.cases.json, the table jest runs through the
@@ -98,5 +101,23 @@ func TestSharedLiveChannelCases(t *testing.T) {
 	}
 	if _, err := LiveChannel(QueryTypeTTest, []byte(`[1]`)); err == nil {
 		t.Error("an array was given a channel")
+	}
+}
+
+// Durations reach the ends of time.Duration (292 years); windows stop at
+// validation.json's window.max, far below.
+func TestParseDurationLimits(t *testing.T) {
+	for text, want := range map[string]int64{"292y": 9214819200000000000, "9223372036854775807ns": math.MaxInt64, "30d": 2592000000000000} {
+		if d, err := ParseDuration(text); err != nil || int64(d) != want {
+			t.Errorf("%s: %d %v, want %d", text, d, err, want)
+		}
+	}
+	for _, text := range []string{"293y", "9223372036854775808ns", "292y1y"} {
+		if d, err := ParseDuration(text); err == nil || err.Error() != "is too long" {
+			t.Errorf("%s: %d %v, want too long", text, d, err)
+		}
+	}
+	if d, err := ParseDuration(vigil.Rule.Window.Max); err != nil || MaxWindow != d || MaxWindow <= 0 {
+		t.Errorf("window.max %q: %v %v", vigil.Rule.Window.Max, d, err)
 	}
 }

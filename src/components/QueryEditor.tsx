@@ -313,7 +313,7 @@ function TTestSettings({
       <InlineFieldRow>
         <CheckedInput
           label="Window"
-          tooltip="Windows aligned to the Unix epoch; each is tested against the history."
+          tooltip={`Windows aligned to the Unix epoch, at most ${rules.window.max}; each is tested against the history.`}
           value={window}
           placeholder={DEFAULT_QUERY.window}
           error={errors.window}
