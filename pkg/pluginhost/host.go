@@ -30,6 +30,7 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 
 	vigil "github.com/vigil/vigil-anomaly-datasource"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
 )
 
 // GrafanaVersion is the version the host reports to the plugin (GF_VERSION
@@ -54,6 +55,12 @@ type Options struct {
 	// Live frames, metrics) and every error, one JSON line each, so that a
 	// test can scan all of it (for secrets, say).
 	Transcript io.Writer
+	// Env is added to the plugin's environment (GORACE for a binary built
+	// with -race, say).
+	Env []string
+	// Stderr, when set, also receives the plugin's stderr verbatim: what is
+	// not a log line (a race report, a panic) is found there whole.
+	Stderr io.Writer
 }
 
 // Host is one running plugin process and the data sources Grafana would
@@ -110,6 +117,10 @@ func Start(ctx context.Context, o Options) (*Host, error) {
 	if _, err := os.Stat(o.Executable); err != nil {
 		return nil, fmt.Errorf("plugin executable: %w (run `go run mage.go build` first)", err)
 	}
+	// A dist/ binary older than its sources would test old code.
+	if err := devenv.CheckFresh(o.Executable); err != nil {
+		return nil, err
+	}
 	logFile, err := os.OpenFile(o.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
@@ -140,6 +151,7 @@ func (h *Host) launch(ctx context.Context) error {
 		"HOME=" + os.Getenv("HOME"),
 		"PATH=" + os.Getenv("PATH"),
 	}
+	cmd.Env = append(cmd.Env, h.opts.Env...)
 	// Die with the host even if it is killed (a test binary on timeout).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	client := goplugin.NewClient(&goplugin.ClientConfig{
@@ -158,6 +170,7 @@ func (h *Host) launch(ctx context.Context) error {
 		SkipHostEnv:      true,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		StartTimeout:     time.Minute,
+		Stderr:           h.opts.Stderr,
 		Logger: hclog.New(&hclog.LoggerOptions{
 			Name: "plugin.vigil", Output: h.log, Level: hclog.Debug, JSONFormat: true,
 		}),
