@@ -1,6 +1,6 @@
 // Jest as @grafana/create-plugin sets it up: swc transforms, jsdom, and the
 // ES-module-only packages that @grafana/ui pulls in transformed too.
-const esmPackages = ['d3', 'd3-[a-z-]+', 'delaunator', 'internmap', 'robust-predicates', 'uuid', 'ol', 'marked', 'react-colorful', 'rbush', 'quickselect', '@wojtekmaj', 'react-calendar', 'get-user-locale', 'memoize', 'mimic-function', 'ml-matrix', 'is-network-error', 'leven', 'nanoid', '@grafana/schema', 'yaml', 'lodash-es', 'p-limit', 'yocto-queue', 'ngx-markdown', 'color-convert', 'color-name'];
+const esmPackages = ['d3', 'd3-[a-z-]+', 'delaunator', 'internmap', 'robust-predicates', 'uuid', 'ol', 'marked', 'react-colorful', 'rbush', 'quickselect', '@wojtekmaj', 'react-calendar', 'get-user-locale', 'memoize', 'mimic-function', 'ml-matrix', 'is-network-error', 'leven', 'nanoid', '@grafana/schema', 'yaml', 'lodash-es', 'p-limit', 'yocto-queue', 'ngx-markdown', 'color-convert', 'color-name', '@noble'];
 
 module.exports = {
   testEnvironment: 'jsdom',

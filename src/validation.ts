@@ -2,6 +2,9 @@
 // query checks read validation.json, as the backend does, and
 // validation.cases.json holds the inputs both must judge alike. The backend
 // re-checks everything and its message is what a query or "Save & test" shows.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+
 import rules from './validation.json';
 
 /** Returns why url cannot be an InfluxDB base URL, or undefined when it can. */
@@ -166,7 +169,11 @@ function byCodePoint(a: string, b: string): number {
   return x.length - y.length;
 }
 
-/** JSON with object keys sorted by code point and no spaces, as the backend writes it. */
+/**
+ * JSON with object keys sorted by code point and no spaces, as the backend
+ * writes a query's identity (pkg/models CanonicalJSON): every key and value
+ * quoted and escaped, so no name can pass for a separator.
+ */
 function canonicalJSON(value: unknown): string {
   if (Array.isArray(value)) {
     return `[${value.map(canonicalJSON).join(',')}]`;
@@ -181,15 +188,9 @@ function canonicalJSON(value: unknown): string {
   return JSON.stringify(value).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
-/** FNV-1a 64 of text's UTF-8 bytes, as 16 hex digits. */
-function fnv1a64(text: string): string {
-  const prime = BigInt('1099511628211');
-  const mask = BigInt('0xffffffffffffffff');
-  let h = BigInt('14695981039346656037');
-  for (const byte of new TextEncoder().encode(text)) {
-    h = ((h ^ BigInt(byte)) * prime) & mask;
-  }
-  return h.toString(16).padStart(16, '0');
+/** The identity hash: SHA-256 of text's UTF-8 bytes, its first 128 bits as 32 hex digits (pkg/models IdentityHash). */
+function identityHash(text: string): string {
+  return bytesToHex(sha256(utf8ToBytes(text)).subarray(0, 16));
 }
 
 /**
@@ -204,5 +205,5 @@ export function liveChannel(queryType: 'ttest' | 'kafka' | 'power', data: Record
   const label = (queryType === 'power' ? data.measurement : fields?.[0]) ?? '';
   const chars = Array.from(typeof label === 'string' ? label : '').slice(0, rules.liveChannel.labelMax);
   const safe = chars.map((c) => (/^[A-Za-z0-9_.-]$/.test(c) ? c : '_')).join('') || '_';
-  return `${queryType}/${safe}/${fnv1a64(canonicalJSON(identity))}`;
+  return `${queryType}/${safe}/${identityHash(canonicalJSON(identity))}`;
 }

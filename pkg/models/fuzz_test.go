@@ -95,7 +95,7 @@ func FuzzParseDuration(f *testing.F) {
 
 // channelPath is what Grafana accepts in a channel path (its Live channel
 // guide), with Vigil's three parts.
-var channelPath = regexp.MustCompile(`^(ttest|power)/[A-Za-z0-9_.\-]{1,32}/[0-9a-f]{16}$`)
+var channelPath = regexp.MustCompile(`^(ttest|power|kafka)/[A-Za-z0-9_.\-]{1,32}/[0-9a-f]{32}$`)
 
 // FuzzLiveChannel: any query object gets a path Grafana accepts; keys that
 // do not shape the stream do not change it, and the order of keys does not

@@ -1,10 +1,8 @@
 package models
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"strings"
 
 	vigil "github.com/vigil/vigil-anomaly-datasource"
@@ -12,11 +10,11 @@ import (
 
 // LiveChannel is the Live channel path of a subscription (under ds/<uid>/):
 // <queryType>/<label>/<hash>. Grafana runs one stream per path for all its
-// viewers, so the path carries the whole query identity: hash is FNV-1a 64
-// of the canonical JSON of data's identity keys (src/validation.json;
-// src/datasource.ts computes the same path). label, the field (ttest) or
-// the measurement (power), the field (ttest, kafka) or in the characters Grafana allows in a path, is
-// only for people reading it.
+// viewers, so the path carries the whole query identity: hash is
+// IdentityHash (SHA-256, 128 bits) of the canonical JSON of data's identity
+// keys (src/validation.json; src/validation.ts computes the same path).
+// label, the field (ttest, kafka) or the measurement (power) in the
+// characters Grafana allows in a path, is only for people reading it.
 func LiveChannel(queryType QueryType, data json.RawMessage) (string, error) {
 	var all map[string]any
 	if err := json.Unmarshal(data, &all); err != nil {
@@ -31,16 +29,10 @@ func LiveChannel(queryType QueryType, data json.RawMessage) (string, error) {
 			identity[k] = v
 		}
 	}
-	// encoding/json sorts keys and writes numbers as JavaScript does; HTML
-	// escaping is off because JSON.stringify does not do it.
-	var canon bytes.Buffer
-	enc := json.NewEncoder(&canon)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(identity); err != nil {
-		return "", err
+	canon, err := CanonicalJSON(identity)
+	if err != nil {
+		return "", &QueryError{"query", err.Error()}
 	}
-	h := fnv.New64a()
-	h.Write(bytes.TrimSuffix(canon.Bytes(), []byte("\n")))
 
 	label, _ := all["measurement"].(string)
 	if queryType == QueryTypeTTest || queryType == QueryTypeKafka {
@@ -49,7 +41,7 @@ func LiveChannel(queryType QueryType, data json.RawMessage) (string, error) {
 			label, _ = fields[0].(string)
 		}
 	}
-	return fmt.Sprintf("%s/%s/%016x", queryType, channelLabel(label), h.Sum64()), nil
+	return fmt.Sprintf("%s/%s/%s", queryType, channelLabel(label), IdentityHash(canon)), nil
 }
 
 // channelLabel keeps the characters Grafana allows in a channel path and

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"reflect"
 	"strconv"
 	"testing"
 
@@ -89,19 +90,49 @@ func TestSharedValidationCases(t *testing.T) {
 func TestSharedLiveChannelCases(t *testing.T) {
 	cases := loadSharedCases(t)
 	paths := map[string]string{}
-	for _, c := range cases.LiveChannel {
+	identities := make([]map[string]any, len(cases.LiveChannel))
+	for i, c := range cases.LiveChannel {
 		got, err := LiveChannel(c.QueryType, c.Data)
 		if err != nil || got != c.Path {
 			t.Errorf("%s %s: channel %q, %v; want %q", c.QueryType, c.Data, got, err, c.Path)
 		}
 		paths[c.Path] = string(c.Data)
+		identities[i] = liveIdentity(t, c.QueryType, c.Data)
 	}
 	if len(paths) < 8 {
 		t.Errorf("only %d distinct channels in the cases", len(paths))
 	}
+	// Two cases share a path exactly when their identities are equal, as
+	// decoded values (the separator cases differ only in where a = , quote,
+	// NUL or backslash sits, or in the Unicode normalization of a name).
+	for i, a := range cases.LiveChannel {
+		for j, b := range cases.LiveChannel[:i] {
+			same := reflect.DeepEqual(identities[i], identities[j])
+			if (a.Path == b.Path) != same {
+				t.Errorf("%s and %s: paths %q and %q, equal identities %v", a.Data, b.Data, a.Path, b.Path, same)
+			}
+		}
+	}
 	if _, err := LiveChannel(QueryTypeTTest, []byte(`[1]`)); err == nil {
 		t.Error("an array was given a channel")
 	}
+}
+
+// liveIdentity is what a channel must identify: the query type and the
+// identity keys of the data, decoded.
+func liveIdentity(t *testing.T, queryType QueryType, data json.RawMessage) map[string]any {
+	t.Helper()
+	var all map[string]any
+	if err := json.Unmarshal(data, &all); err != nil {
+		t.Fatal(err)
+	}
+	identity := map[string]any{"": string(queryType)}
+	for _, k := range vigil.Rule.LiveChannel.Identity {
+		if v, ok := all[k]; ok {
+			identity[k] = v
+		}
+	}
+	return identity
 }
 
 // Durations reach the ends of time.Duration (292 years); windows stop at

@@ -1,0 +1,60 @@
+package models
+
+import (
+	"encoding/json"
+	"math"
+	"testing"
+)
+
+func TestCanonicalJSON(t *testing.T) {
+	for _, c := range []struct {
+		in   any
+		want string
+	}{
+		{map[string]any{"b": 1.0, "a": []any{"x", nil, true}}, `{"a":["x",null,true],"b":1}`},
+		// Typed values as a parsed query has them; nil slices and maps are empty.
+		{map[string]any{"fields": []string(nil), "tags": map[string]string(nil), "window": int64(300e9), "history": 3600}, `{"fields":[],"history":3600,"tags":{},"window":300000000000}`},
+		{map[string]string{"a=b": "c"}, `{"a=b":"c"}`},
+		{map[string]string{"a": "b=c"}, `{"a":"b=c"}`},
+		// No HTML escaping (JSON.stringify has none); U+2028 escaped as src/validation.ts does.
+		{"<&>\u2028\x00\"\\", `"<&>\u2028\u0000\"\\"`},
+		// Code point order: U+FB00 (3 UTF-8 bytes) before U+1F600 (4), as Array.from sorts.
+		{map[string]any{"😀": 1.0, "ﬀ": 2.0, "z": 3.0}, `{"z":3,"ﬀ":2,"😀":1}`},
+		{[]any{1e21, 1e-7, 0.001, math.Copysign(0, -1)}, `[1e+21,1e-7,0.001,0]`},
+	} {
+		got, err := CanonicalJSON(c.in)
+		if err != nil || string(got) != c.want {
+			t.Errorf("%#v: %s, %v; want %s", c.in, got, err, c.want)
+		}
+	}
+	// Refused rather than written alike: invalid UTF-8 (encoding/json writes
+	// U+FFFD for any invalid byte), numbers JSON has not, unknown types.
+	for _, in := range []any{"\xff", map[string]string{"\xfe": "a"}, math.NaN(), math.Inf(1), struct{}{}, []int{1}} {
+		if got, err := CanonicalJSON(in); err == nil {
+			t.Errorf("%#v: %s, want an error", in, got)
+		}
+	}
+}
+
+func TestIdentityHash(t *testing.T) {
+	// SHA-256("abc") (FIPS 180-2, appendix B.1), its first 128 bits.
+	if got := IdentityHash([]byte("abc")); got != "ba7816bf8f01cfea414140de5dae2223" {
+		t.Errorf("SHA-256 of abc: %s", got)
+	}
+}
+
+// The channel's hash covers the canonical identity and nothing else.
+func TestLiveChannelHashesCanonicalIdentity(t *testing.T) {
+	data := `{"refId":"A","tags":{"a=b":"c"},"fields":["f"],"measurement":"m","live":true}`
+	path, err := LiveChannel(QueryTypeTTest, json.RawMessage(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	canon, _ := CanonicalJSON(map[string]any{"measurement": "m", "fields": []any{"f"}, "tags": map[string]any{"a=b": "c"}})
+	if want := "ttest/f/" + IdentityHash(canon); path != want {
+		t.Errorf("%s: %s, want %s", data, path, want)
+	}
+	if _, err := LiveChannel(QueryTypeTTest, json.RawMessage(`{"alpha":1e999}`)); err == nil {
+		t.Error("a number beyond float64 was given a channel")
+	}
+}
