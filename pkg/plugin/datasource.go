@@ -42,6 +42,8 @@ type Datasource struct {
 	topics    *kafka.Client
 	logger    log.Logger
 	resources backend.CallResourceHandler
+	// live holds the Live channels' shared warm-ups and failures (livehub.go).
+	live liveHub
 }
 
 // NewDatasource is the SDK's instance factory.

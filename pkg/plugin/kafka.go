@@ -53,14 +53,18 @@ type kafkaStepper struct {
 	follow *kafka.Follower
 	dec    *kafka.Decoder
 	win    *kafka.Windows
+	// maxPoints bounds the warm-up: the retained messages it may read.
+	maxPoints int64
+	// recent is the last hour sent, for new viewers.
+	recent recentWindows
 	// notice is the last malformed-message notice sent; late the late
 	// points reported so far.
 	notice string
 	late   int64
 }
 
-// start reads the retained messages (the warm-up) and returns the last
-// hour, in event time, of the windows they close.
+// start reads the retained messages (the warm-up: at most Max points of
+// them) and returns the last hour, in event time, of the windows they close.
 func (k *kafkaStepper) start(ctx context.Context, _ time.Time) (*data.Frame, error) {
 	if k.follow != nil {
 		k.follow.Close()
@@ -71,10 +75,10 @@ func (k *kafkaStepper) start(ctx context.Context, _ time.Time) (*data.Frame, err
 		return nil, err
 	}
 	k.follow, k.dec = f, kafka.NewDecoder(q)
-	k.win = kafka.NewWindows(analysis.Config{History: q.TTest.History, Alpha: q.TTest.Alpha}, q.TTest.Window, q.TTest.Fields)
+	k.win = k.topics.NewWindows(analysis.Config{History: q.TTest.History, Alpha: q.TTest.Alpha}, q.TTest.Window, q.TTest.Fields)
 	k.win.Idle = k.lq.settle
 	f.Pending(k.win)
-	var all []*ttest.Series
+	read := 0
 	for !f.Retained() {
 		n, err := f.Poll(ctx, k.topics.Timeout(), k.dec, k.win)
 		if err != nil {
@@ -83,7 +87,11 @@ func (k *kafkaStepper) start(ctx context.Context, _ time.Time) (*data.Frame, err
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		all = append(all, k.win.Emit(time.Now())...)
+		if read += n; int64(read) > k.maxPoints {
+			return nil, &models.TooManyPointsError{MaxPoints: k.maxPoints,
+				Hint: fmt.Sprintf("the Live warm-up replays topic %q's retained messages, and it holds more: shorten the topic's retention", q.Kafka.Topic)}
+		}
+		k.recent.add(k.win.Emit(time.Now()))
 		if n == 0 {
 			// Nothing for a whole timeout: a partition ends short of its
 			// end offset (transaction markers, compaction).
@@ -91,8 +99,9 @@ func (k *kafkaStepper) start(ctx context.Context, _ time.Time) (*data.Frame, err
 		}
 	}
 	k.win.Delivered()
-	all = append(all, k.win.Emit(time.Now())...)
-	return k.frame(lastHour(all, time.Unix(0, k.win.Closed()).Add(-liveInitialRange))), nil
+	k.recent.add(k.win.Emit(time.Now()))
+	k.frame(nil) // the standing notices
+	return k.recent.frame(k.lq), nil
 }
 
 // poll waits for new messages and returns the windows they close.
@@ -102,8 +111,11 @@ func (k *kafkaStepper) poll(ctx context.Context, _ time.Time) (*data.Frame, erro
 	if len(series) == 0 {
 		return nil, err
 	}
+	k.recent.add(series)
 	return k.frame(series), err
 }
+
+func (k *kafkaStepper) initial() *data.Frame { return k.recent.frame(k.lq) }
 
 func (k *kafkaStepper) frame(series []*ttest.Series) *data.Frame {
 	f := frames.TTestLive(series, k.lq.query.TTest.Output, k.lq.query.TTest.Alpha)
@@ -114,35 +126,29 @@ func (k *kafkaStepper) frame(series []*ttest.Series) *data.Frame {
 	if k.win.Late > k.late {
 		k.late = k.win.Late
 		f.Meta.Custom = map[string]any{"latePoints": k.late}
-		f.Meta.Notices = append(f.Meta.Notices, data.Notice{Severity: data.NoticeSeverityWarning, Text: fmt.Sprintf(
-			"%d point(s) arrived after their window was streamed and are not in it; a query over the range includes them", k.late)})
+		f.Meta.Notices = append(f.Meta.Notices, lateNotice(k.late))
 	}
+	// A new viewer's initial data carries the notices shown so far.
+	var standing []data.Notice
+	var custom map[string]any
+	if k.notice != "" {
+		standing = append(standing, data.Notice{Severity: data.NoticeSeverityWarning, Text: k.notice})
+	}
+	if k.late > 0 {
+		custom = map[string]any{"latePoints": k.late}
+		standing = append(standing, lateNotice(k.late))
+	}
+	k.recent.standing(standing, custom)
 	return f
+}
+
+func lateNotice(late int64) data.Notice {
+	return data.Notice{Severity: data.NoticeSeverityWarning, Text: fmt.Sprintf(
+		"%d point(s) arrived after their window was streamed and are not in it; a query over the range includes them", late)}
 }
 
 func (k *kafkaStepper) close() {
 	if k.follow != nil {
 		k.follow.Close()
 	}
-}
-
-// lastHour keeps the windows that end after from.
-func lastHour(all []*ttest.Series, from time.Time) []*ttest.Series {
-	byKey := map[string]*ttest.Series{}
-	var out []*ttest.Series
-	for _, s := range all {
-		key := fmt.Sprint(s.Field, s.Tags)
-		m := byKey[key]
-		if m == nil {
-			m = &ttest.Series{Field: s.Field, Tags: s.Tags}
-			byKey[key] = m
-			out = append(out, m)
-		}
-		for i, t := range s.Ends {
-			if t.After(from) {
-				m.Ends, m.Results = append(m.Ends, t), append(m.Results, s.Results[i])
-			}
-		}
-	}
-	return out
 }

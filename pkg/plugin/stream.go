@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -120,22 +119,19 @@ func (lq liveQuery) request(maxPoints int64, now time.Time) ttest.Request {
 	}
 }
 
-// SubscribeStream accepts a well-formed ttest channel and gives the new
-// viewer the recent windows (the rows a query over the last hour returns).
+// SubscribeStream accepts a well-formed channel and gives the new viewer
+// the recent windows (the rows a query over the last hour returns): the
+// running stream's, or the warm-up, read once per channel and shared with
+// its RunStream. A channel whose source fails is accepted too (the query is
+// valid: the stream retries), with a frame whose notice says why: Grafana
+// would show a refused subscription only as a generic failure.
 func (d *Datasource) SubscribeStream(ctx context.Context, req *backend.SubscribeStreamRequest) (*backend.SubscribeStreamResponse, error) {
-	now := time.Now()
-	lq, err := d.parseLive(req.Path, req.Data, now)
+	lq, err := d.parseLive(req.Path, req.Data, d.live.clk().Now())
 	if err != nil {
 		d.logger.Warn("live subscription refused", "path", req.Path, "error", err)
 		return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusNotFound}, nil
 	}
-	stepper := d.newStepper(lq)
-	defer stepper.close()
-	frame, err := stepper.start(ctx, now)
-	if err != nil {
-		d.logger.Warn("live subscription: initial rows", "path", req.Path, "error", err)
-		return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusOK}, nil
-	}
+	frame := d.live.subscribe(ctx, d.live.channel(req.Path), lq, func() stepper { return d.newStepper(lq) }, d.liveCause(lq))
 	initial, err := backend.NewInitialFrame(frame, data.IncludeAll)
 	if err != nil {
 		return nil, err
@@ -149,37 +145,64 @@ func (d *Datasource) PublishStream(context.Context, *backend.PublishStreamReques
 }
 
 // RunStream runs one channel (Grafana runs one per channel, whatever the
-// number of viewers): it warms the t-test from the recent range, then polls
-// InfluxDB for newer points and sends one frame per poll that closed
-// windows. While InfluxDB fails it backs off and then catches up from the
-// last point read, so no window is lost or sent twice. It returns when ctx ends.
+// number of viewers): it goes on from the warm-up its first subscription
+// read (or reads it), then polls for newer points and sends one frame per
+// poll that closed windows. While its source fails it sends a frame whose
+// notice says why, backs off, and then catches up from the last point read,
+// so no window is lost or sent twice. It returns when ctx ends.
 func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamRequest, sender *backend.StreamSender) error {
-	lq, err := d.parseLive(req.Path, req.Data, time.Now())
+	lq, err := d.parseLive(req.Path, req.Data, d.live.clk().Now())
 	if err != nil {
 		return err
 	}
-	st := d.newStepper(lq)
-	defer st.close()
-	return runLive(ctx, st, lq, sender, d.logger.Warn)
+	ch := d.live.claim(req.Path)
+	defer d.live.release(ch)
+	send := func(f *data.Frame) error { return sender.SendFrame(f, data.IncludeAll) }
+	return d.live.runLive(ctx, ch, lq, send, func() stepper { return d.newStepper(lq) }, d.liveCause(lq), d.logger.Warn)
 }
 
-// stepper is one channel's live state: start reads the recent range, poll
-// what is new; each returns the frame to send (nil: nothing new).
+// liveCause words a stream's failed read as a query's error says it.
+func (d *Datasource) liveCause(lq liveQuery) func(error) string {
+	return func(err error) string {
+		// A short context of its own: the stream's may be ending.
+		ctx, cancel := context.WithTimeout(context.Background(), d.settings.Timeout)
+		defer cancel()
+		if res := errorResponse(d.explainMissingBucket(ctx, err, lq.query.Bucket, ""), ""); res.Error != nil {
+			return res.Error.Error()
+		}
+		return err.Error()
+	}
+}
+
+// stepper is one channel's live state: start reads the recent range (the
+// warm-up), poll what is new; each returns the frame to send (nil: nothing
+// new). One goroutine at a time calls start and poll; initial may be called
+// meanwhile.
 type stepper interface {
 	start(ctx context.Context, now time.Time) (*data.Frame, error)
 	poll(ctx context.Context, now time.Time) (*data.Frame, error)
+	// initial is what a new viewer gets: the last hour the channel sent.
+	initial() *data.Frame
 	// close releases what start opened.
 	close()
+}
+
+// liveSource is what the InfluxDB steppers read.
+func (d *Datasource) liveSource() influx.Reader {
+	if d.live.src != nil {
+		return d.live.src
+	}
+	return d.client
 }
 
 func (d *Datasource) newStepper(lq liveQuery) stepper {
 	switch lq.query.Type {
 	case models.QueryTypeKafka:
-		return &kafkaStepper{topics: d.topics, lq: lq}
+		return &kafkaStepper{topics: d.topics, lq: lq, maxPoints: d.settings.MaxPoints, recent: recentWindows{limit: d.settings.MaxPoints}}
 	case models.QueryTypePower:
-		return &powerStepper{src: d.client, req: lq.powerRequest(d.settings.MaxPoints, time.Now())}
+		return &powerStepper{src: d.liveSource(), req: lq.powerRequest(d.settings.MaxPoints, time.Now()), recent: recentPoints{limit: d.settings.MaxPoints}}
 	}
-	return &ttestStepper{src: d.client, cache: d.cache, lq: lq, maxPoints: d.settings.MaxPoints}
+	return &ttestStepper{src: d.liveSource(), cache: d.cache, lq: lq, maxPoints: d.settings.MaxPoints, recent: recentWindows{limit: d.settings.MaxPoints}}
 }
 
 type ttestStepper struct {
@@ -188,6 +211,7 @@ type ttestStepper struct {
 	lq        liveQuery
 	maxPoints int64
 	live      *ttest.Live
+	recent    recentWindows
 }
 
 func (t *ttestStepper) start(ctx context.Context, now time.Time) (*data.Frame, error) {
@@ -196,6 +220,7 @@ func (t *ttestStepper) start(ctx context.Context, now time.Time) (*data.Frame, e
 		return nil, err
 	}
 	live.Settle, t.live = t.lq.settle, live
+	t.recent.add(out.Series)
 	return frames.TTestLive(out.Series, t.lq.query.TTest.Output, t.lq.query.TTest.Alpha), nil
 }
 
@@ -206,13 +231,17 @@ func (t *ttestStepper) poll(ctx context.Context, now time.Time) (*data.Frame, er
 	if len(series) == 0 {
 		return nil, err
 	}
+	t.recent.add(series)
 	return frames.TTestLive(series, t.lq.query.TTest.Output, t.lq.query.TTest.Alpha), err
 }
 
+func (t *ttestStepper) initial() *data.Frame { return t.recent.frame(t.lq) }
+
 type powerStepper struct {
-	src  power.Source
-	req  power.Request
-	live *power.Live
+	src    power.Source
+	req    power.Request
+	live   *power.Live
+	recent recentPoints
 }
 
 func (p *powerStepper) start(ctx context.Context, now time.Time) (*data.Frame, error) {
@@ -222,6 +251,7 @@ func (p *powerStepper) start(ctx context.Context, now time.Time) (*data.Frame, e
 		return nil, err
 	}
 	p.live = live
+	p.recent.add(out)
 	return frames.Power(out)[0], nil
 }
 
@@ -232,58 +262,8 @@ func (p *powerStepper) poll(ctx context.Context, now time.Time) (*data.Frame, er
 	if err != nil || len(out.Times) == 0 {
 		return nil, err
 	}
+	p.recent.add(out)
 	return frames.Power(out)[0], nil
 }
 
-// runLive is RunStream's loop: start, then poll until ctx ends, backing off
-// while InfluxDB fails (never past two windows) and waking right after each
-// t-test window ends.
-func runLive(ctx context.Context, st stepper, lq liveQuery, sender *backend.StreamSender, warn func(msg string, args ...any)) error {
-	started := false
-	backoff := time.Duration(0)
-	window := lq.query.TTest.Window
-	if window <= 0 {
-		window = lq.poll
-	}
-	for {
-		now := time.Now()
-		var f *data.Frame
-		var err error
-		if !started {
-			_, err = st.start(ctx, now) // viewers got these rows as initial data
-			started = err == nil
-		} else {
-			f, err = st.poll(ctx, now)
-		}
-		if f != nil {
-			if serr := sender.SendFrame(f, data.IncludeAll); serr != nil {
-				return serr
-			}
-		}
-		wait := lq.poll
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			var qe *models.QueryError
-			if errors.As(err, &qe) {
-				return err // the query itself is wrong: retrying cannot help
-			}
-			backoff = min(max(2*backoff, time.Second), maxBackoff, max(2*window, time.Second))
-			wait = backoff
-			warn("live stream: read failed, retrying", "error", err, "retryIn", backoff)
-		} else {
-			backoff = 0
-			if lq.query.Type == models.QueryTypeKafka {
-				wait = 0 // its poll waited for messages already
-			}
-			next := time.Unix(0, (now.UnixNano()/int64(window)+1)*int64(window)).Add(lq.settle)
-			wait = min(wait, max(time.Until(next), 0))
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
-	}
-}
+func (p *powerStepper) initial() *data.Frame { return p.recent.frame() }

@@ -188,7 +188,7 @@ func TestLiveStream(t *testing.T) {
 	for {
 		buf := make([]byte, 1<<20)
 		stacks := string(buf[:runtime.Stack(buf, true)])
-		if !strings.Contains(stacks, "plugin.runLive") && !strings.Contains(stacks, "pkg/ttest") {
+		if !strings.Contains(stacks, ").runLive(") && !strings.Contains(stacks, "pkg/ttest") {
 			break
 		}
 		if time.Now().After(deadline) {
