@@ -34,6 +34,9 @@ type SettingsDefaults struct {
 	MaxPoints           int64   `json:"maxPoints"`
 	StateMaxMB          float64 `json:"stateMaxMB"`
 	StateHorizonWindows int     `json:"stateHorizonWindows"`
+	// AlertHistoryMeasurement is where the alert-history receiver writes
+	// (alertHistoryBucket has no constant default: it is the default bucket).
+	AlertHistoryMeasurement string `json:"alertHistoryMeasurement"`
 }
 
 // QueryDefaults are the values a query gets for the fields it leaves unset.

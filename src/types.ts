@@ -77,6 +77,10 @@ export interface VigilOptions extends DataSourceJsonData {
   stateHorizonWindows?: number;
   /** v1 user, sent with secureJsonData.password; the alternative to the token. */
   user?: string;
+  /** The one bucket the alert-history receiver writes (empty: defaultBucket). */
+  alertHistoryBucket?: string;
+  /** The one measurement the alert-history receiver writes (default in defaults.json). */
+  alertHistoryMeasurement?: string;
   /** Comma-separated host:port list of the Kafka brokers that kafka queries read. */
   kafkaBrokers?: string;
   kafkaClientId?: string;

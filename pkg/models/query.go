@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -38,8 +39,9 @@ const (
 	FormatAnnotations = "annotations"
 )
 
-// DefaultAlertMeasurement is where the alert-history receiver writes unless told otherwise.
-const DefaultAlertMeasurement = "alerts"
+// DefaultAlertMeasurement is where the alert-history receiver writes unless
+// the data source's alertHistoryMeasurement says otherwise (src/defaults.json).
+var DefaultAlertMeasurement = vigil.Default.Settings.AlertHistoryMeasurement
 
 // AggregateAuto lets the power query aggregate (mean) only when the panel's
 // interval is coarser than the data.
@@ -250,8 +252,12 @@ func ParseQuery(q backend.DataQuery, s Settings) (Query, error) {
 		out.Power, err = parsePower(raw, out)
 		out.Power.MaxDataPoints = q.MaxDataPoints
 	case QueryTypeAlerts:
+		// By default it reads where the receiver writes.
+		if strings.TrimSpace(raw.Bucket) == "" && s.AlertHistoryBucket != "" {
+			out.Bucket = s.AlertHistoryBucket
+		}
 		if out.Measurement == "" {
-			out.Measurement = DefaultAlertMeasurement
+			out.Measurement = cmp.Or(s.AlertHistoryMeasurement, DefaultAlertMeasurement)
 		}
 		out.Format = strings.TrimSpace(raw.Format)
 		if out.Format == "" {

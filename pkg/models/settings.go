@@ -3,6 +3,7 @@
 package models
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -35,6 +36,10 @@ type Settings struct {
 	StateMaxBytes int64
 	// StateHorizon is how many windows back a query from kept state re-reads, for late points.
 	StateHorizon int
+	// AlertHistoryBucket and AlertHistoryMeasurement are the alert-history
+	// target: the one place the receiver writes, whatever a request names.
+	AlertHistoryBucket      string
+	AlertHistoryMeasurement string
 	// Token authenticates to InfluxDB (InfluxDB 1.8: user:password). Never log it.
 	Token string
 	// User and Password are the v1 credentials, the alternative to Token:
@@ -67,6 +72,8 @@ type jsonData struct {
 	MaxPoints     json.RawMessage `json:"maxPoints"`
 	StateMaxMB    json.RawMessage `json:"stateMaxMB"`
 	StateHorizon  json.RawMessage `json:"stateHorizonWindows"`
+	AlertBucket   string          `json:"alertHistoryBucket"`
+	AlertMeasure  string          `json:"alertHistoryMeasurement"`
 	User          string          `json:"user"`
 	KafkaBrokers  string          `json:"kafkaBrokers"`
 	KafkaClientID string          `json:"kafkaClientId"`
@@ -147,8 +154,23 @@ func LoadSettings(s backend.DataSourceInstanceSettings) (Settings, error) {
 		return Settings{}, err
 	}
 	out.StateHorizon = int(horizon)
+	if out.AlertHistoryBucket, out.AlertHistoryMeasurement, err = alertHistoryTarget(jd, out.DefaultBucket); err != nil {
+		return Settings{}, err
+	}
 	out.Kafka, err = loadKafka(jd, s.DecryptedSecureJSONData["kafkaPassword"])
 	return out, err
+}
+
+// alertHistoryTarget is where the receiver writes: alertHistoryBucket
+// (default: the default bucket) and alertHistoryMeasurement (default
+// src/defaults.json's).
+func alertHistoryTarget(jd jsonData, defaultBucket string) (bucket, measurement string, err error) {
+	bucket = cmp.Or(strings.TrimSpace(jd.AlertBucket), defaultBucket)
+	measurement = cmp.Or(strings.TrimSpace(jd.AlertMeasure), vigil.Default.Settings.AlertHistoryMeasurement)
+	if err := checkPrintable("alertHistoryBucket", bucket); err != nil {
+		return "", "", err
+	}
+	return bucket, measurement, checkPrintable("alertHistoryMeasurement", measurement)
 }
 
 // loadKafka validates the Kafka settings: host:port brokers, a known SASL

@@ -24,7 +24,8 @@ func TestLoadSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Settings{URL: "http://127.0.0.1:8086", Organization: "acme", DefaultBucket: "printer/autogen",
-		Timeout: 12500 * time.Millisecond, MaxPoints: 5000, StateMaxBytes: 512 << 10, StateHorizon: 3, Token: "u:p"}
+		Timeout: 12500 * time.Millisecond, MaxPoints: 5000, StateMaxBytes: 512 << 10, StateHorizon: 3, Token: "u:p",
+		AlertHistoryBucket: "printer/autogen", AlertHistoryMeasurement: "alerts"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
@@ -113,6 +114,8 @@ func TestLoadSettingsErrors(t *testing.T) {
 		{"negative state cap", "http://influx:8086", `{"defaultBucket":"b","stateMaxMB":-1}`, "stateMaxMB", "must be positive (number of MiB)"},
 		{"fractional horizon", "http://influx:8086", `{"defaultBucket":"b","stateHorizonWindows":1.5}`, "stateHorizonWindows", "whole number of windows"},
 		{"jsonData not an object", "http://influx:8086", `[1]`, "jsonData", "not a JSON object"},
+		{"control char in alert-history bucket", "http://influx:8086", `{"defaultBucket":"b","alertHistoryBucket":"house\nautogen"}`, "alertHistoryBucket", "control character"},
+		{"control char in alert-history measurement", "http://influx:8086", `{"defaultBucket":"b","alertHistoryMeasurement":"al\terts"}`, "alertHistoryMeasurement", "control character"},
 	}
 	seen := map[string]string{}
 	for _, tt := range tests {
@@ -134,6 +137,26 @@ func TestLoadSettingsErrors(t *testing.T) {
 			}
 			seen[se.Error()] = tt.message
 		})
+	}
+}
+
+// The alert-history target: the default bucket and src/defaults.json's
+// measurement unless set; blank is unset.
+func TestLoadSettingsAlertHistoryTarget(t *testing.T) {
+	tests := []struct{ jsonData, bucket, measurement string }{
+		{`{"defaultBucket":"printer/autogen"}`, "printer/autogen", "alerts"},
+		{`{"defaultBucket":"printer/autogen","alertHistoryBucket":"  ","alertHistoryMeasurement":""}`, "printer/autogen", "alerts"},
+		{`{"defaultBucket":"printer/autogen","alertHistoryBucket":" house/autogen ","alertHistoryMeasurement":" history "}`, "house/autogen", "history"},
+		{`{"defaultBucket":"printer/autogen","alertHistoryMeasurement":"alert history, \"quoted\""}`, "printer/autogen", `alert history, "quoted"`},
+	}
+	for _, tt := range tests {
+		got, err := LoadSettings(instance("http://influx:8086", tt.jsonData, ""))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.jsonData, err)
+		}
+		if got.AlertHistoryBucket != tt.bucket || got.AlertHistoryMeasurement != tt.measurement {
+			t.Errorf("%s: got %q %q, want %q %q", tt.jsonData, got.AlertHistoryBucket, got.AlertHistoryMeasurement, tt.bucket, tt.measurement)
+		}
 	}
 }
 

@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/influxdata/influxdb-client-go/v2/api/write"
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/alerthistory"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
-	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
 )
 
 // maxNotificationBytes bounds a notification body; Grafana's are a few KiB
@@ -73,29 +74,26 @@ func (d *Datasource) schemaHandler(required []string, lookup func(*http.Request,
 
 // handleAlertHistory receives a webhook notification (Grafana's, or
 // Prometheus Alertmanager's version 4, of which Grafana's is a superset) and
-// writes one alert-history point per alert. Query parameters: bucket
-// (default: the default bucket) and measurement (default "alerts"). The
-// whole payload is checked before anything is written: a payload it cannot
-// use gets 4xx. A write it could not make gets 5xx, because senders retry
-// only those (Alertmanager's and Grafana's webhook notifiers drop a
-// notification answered 4xx); the points are keyed by the alert's labels and
-// start or end time, so a retried notification overwrites, never duplicates.
+// writes one alert-history point per alert to the data source's
+// alert-history target (alertHistoryBucket, alertHistoryMeasurement), never
+// to one the request names: a bucket or measurement parameter other than
+// the target is refused with 400, so that a misdirected contact point shows
+// the failure instead of writing where it should not. Only a caller allowed
+// to write gets that far (see writeAllowed); others get 403, nothing
+// written. The whole payload is checked before anything is written: a
+// payload it cannot use gets 4xx. A write it could not make gets 5xx,
+// because senders retry only those (Alertmanager's and Grafana's webhook
+// notifiers drop a notification answered 4xx); the points are keyed by the
+// alert's labels and start or end time, so a retried notification
+// overwrites, never duplicates.
 func (d *Datasource) handleAlertHistory(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeJSONError(w, http.StatusMethodNotAllowed, "POST a Grafana or Alertmanager webhook notification")
 		return
 	}
-	bucket := strings.TrimSpace(r.URL.Query().Get("bucket"))
-	if bucket == "" {
-		bucket = d.settings.DefaultBucket
-	}
-	measurement := strings.TrimSpace(r.URL.Query().Get("measurement"))
-	if measurement == "" {
-		measurement = models.DefaultAlertMeasurement
-	}
-	if strings.ContainsAny(bucket+measurement, "\n\r\t\x00") {
-		writeJSONError(w, http.StatusBadRequest, "the bucket and measurement parameters must not contain control characters")
+	if msg, ok := writeAllowed(backend.PluginConfigFromContext(r.Context()).User); !ok {
+		writeJSONError(w, http.StatusForbidden, msg)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxNotificationBytes+1))
@@ -117,6 +115,11 @@ func (d *Datasource) handleAlertHistory(w http.ResponseWriter, r *http.Request) 
 		writeJSONError(w, http.StatusServiceUnavailable, "cannot write the alert history: "+d.settingsErr.Error())
 		return
 	}
+	bucket, measurement := d.settings.AlertHistoryBucket, d.settings.AlertHistoryMeasurement
+	if msg := otherTarget(r.URL.Query(), bucket, measurement); msg != "" {
+		writeJSONError(w, http.StatusBadRequest, msg)
+		return
+	}
 	var points []*write.Point
 	for _, p := range alerthistory.Points(payload) {
 		points = append(points, write.NewPoint(measurement, p.Tags, p.Fields, p.Time))
@@ -128,6 +131,52 @@ func (d *Datasource) handleAlertHistory(w http.ResponseWriter, r *http.Request) 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"written": len(points), "bucket": bucket, "measurement": measurement})
+}
+
+// writeAllowed says whether the caller may write the alert history, and if
+// not, why. Grafana serves the resource route to anyone who may query the
+// data source, Viewers included, and passes the caller's org role in the
+// plugin context (for a service-account token, the service account's role):
+// Editor and Admin may write, everyone else is refused, a call without a
+// user included. Vigil relies on that role, not on a receiver secret in
+// secureJsonData checked against a header: the webhook contact point's one
+// credential, its bearer token, is consumed by Grafana to authenticate the
+// caller and is not passed on to the plugin, so it already arrives here as
+// a role; a second secret would need a header of its own in every contact
+// point and would let whoever holds it write without any Grafana identity.
+// So the contact point authenticates with the token of a service account
+// whose role is Editor.
+func writeAllowed(u *backend.User) (string, bool) {
+	if u == nil {
+		return "writing the alert history needs a signed-in Editor or Admin (or a service-account token with one of those roles); this call has no user", false
+	}
+	switch u.Role {
+	case "Editor", "Admin":
+		return "", true
+	}
+	role := u.Role
+	if role == "" {
+		role = "none"
+	}
+	return fmt.Sprintf("writing the alert history needs the Editor or Admin role; this caller's role is %s (a contact point authenticates with the token of a service account whose role is Editor)", role), false
+}
+
+// otherTarget says why a request that names a bucket or measurement other
+// than the alert-history target is refused: "" when it names none (or an
+// empty one), or the target itself.
+func otherTarget(q url.Values, bucket, measurement string) string {
+	for _, p := range []struct{ name, target, setting string }{
+		{"bucket", bucket, "alertHistoryBucket"},
+		{"measurement", measurement, "alertHistoryMeasurement"},
+	} {
+		for _, v := range q[p.name] {
+			if v = strings.TrimSpace(v); v != "" && v != p.target {
+				return fmt.Sprintf("the alert history is written only to bucket %q, measurement %q (the data source's alert-history settings), not to the %s %q that the request names: remove the %s parameter, or change the data source's %q",
+					bucket, measurement, p.name, v, p.name, p.setting)
+			}
+		}
+	}
+	return ""
 }
 
 // writeFailureStatus is always a 5xx, even for a missing bucket or a refused

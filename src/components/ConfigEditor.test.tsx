@@ -43,9 +43,20 @@ describe('ConfigEditor', () => {
   it('shows every setting with its current value', () => {
     renderEditor(
       settings({
-        jsonData: { defaultBucket: 'house/autogen', organization: 'acme', timeout: 12, maxPoints: 5000, stateMaxMB: 64, stateHorizonWindows: 3 },
+        jsonData: {
+          defaultBucket: 'house/autogen',
+          organization: 'acme',
+          timeout: 12,
+          maxPoints: 5000,
+          stateMaxMB: 64,
+          stateHorizonWindows: 3,
+          alertHistoryBucket: 'history/autogen',
+          alertHistoryMeasurement: 'alert_log',
+        },
       })
     );
+    expect(screen.getByLabelText(/^Alert-history bucket/)).toHaveValue('history/autogen');
+    expect(screen.getByLabelText(/^Alert-history measurement/)).toHaveValue('alert_log');
     expect(screen.getByLabelText(/^URL/)).toHaveValue('http://127.0.0.1:8086');
     expect(screen.getByLabelText(/^Organization/)).toHaveValue('acme');
     expect(screen.getByLabelText(/^Default bucket/)).toHaveValue('house/autogen');
@@ -72,6 +83,19 @@ describe('ConfigEditor', () => {
     expect(onChange.mock.calls.at(-1)[0].jsonData.stateMaxMB).toBe(512);
     fireEvent.change(screen.getByLabelText(/^Late points/), { target: { value: '4' } });
     expect(onChange.mock.calls.at(-1)[0].jsonData.stateHorizonWindows).toBe(4);
+  });
+
+  it('writes the alert-history target to jsonData, showing its defaults when unset', () => {
+    const onChange = renderEditor(settings({ jsonData: { defaultBucket: 'printer/autogen' } }));
+    expect(screen.getByLabelText(/^Alert-history bucket/)).toHaveAttribute('placeholder', 'printer/autogen');
+    expect(screen.getByLabelText(/^Alert-history measurement/)).toHaveAttribute('placeholder', 'alerts');
+    fireEvent.change(screen.getByLabelText(/^Alert-history bucket/), { target: { value: 'house/autogen' } });
+    expect(onChange.mock.calls.at(-1)[0].jsonData).toEqual({
+      defaultBucket: 'printer/autogen',
+      alertHistoryBucket: 'house/autogen',
+    });
+    fireEvent.change(screen.getByLabelText(/^Alert-history measurement/), { target: { value: 'history' } });
+    expect(onChange.mock.calls.at(-1)[0].jsonData).toMatchObject({ alertHistoryMeasurement: 'history' });
   });
 
   it('keeps the token in secureJsonData, never in jsonData', () => {

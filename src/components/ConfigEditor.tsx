@@ -16,7 +16,15 @@ type Props = DataSourcePluginOptionsEditorProps<VigilOptions, VigilSecureJsonDat
 const WIDTH = 60;
 
 type NumberSetting = 'timeout' | 'maxPoints' | 'stateMaxMB' | 'stateHorizonWindows';
-type TextSetting = 'organization' | 'defaultBucket' | 'user' | 'kafkaBrokers' | 'kafkaClientId' | 'kafkaUser';
+type TextSetting =
+  | 'organization'
+  | 'defaultBucket'
+  | 'user'
+  | 'alertHistoryBucket'
+  | 'alertHistoryMeasurement'
+  | 'kafkaBrokers'
+  | 'kafkaClientId'
+  | 'kafkaUser';
 
 /** Parses a number input: empty means "unset" (the default applies). */
 function parseNumber(text: string): number | undefined {
@@ -161,6 +169,24 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           'stateHorizonWindows',
           'Late points (windows)',
           'How many windows back kept state is checked for points that arrived late; later ones are not reflected until the state is rebuilt.'
+        )}
+      </FieldSet>
+      <FieldSet label="Alert history">
+        <p>
+          The one place the alert-history receiver writes: a request naming another bucket or measurement is refused.
+          Only an Editor or an Admin may write (a contact point: the token of a service account with the Editor role).
+        </p>
+        {text(
+          'alertHistoryBucket',
+          'Alert-history bucket',
+          'Bucket the receiver writes, the only one the token needs write permission on. Empty: the default bucket.',
+          jsonData.defaultBucket || 'the default bucket'
+        )}
+        {text(
+          'alertHistoryMeasurement',
+          'Alert-history measurement',
+          `Measurement the receiver writes. Default ${DEFAULT_SETTINGS.alertHistoryMeasurement}.`,
+          DEFAULT_SETTINGS.alertHistoryMeasurement
         )}
       </FieldSet>
       <FieldSet label="Kafka (optional)">
