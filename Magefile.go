@@ -142,6 +142,7 @@ var fuzzTargets = []struct{ pkg, name string }{
 	{"./pkg/influx", "FuzzDecodeAnswer"},
 	{"./pkg/influx", "FuzzGenericAnswer"},
 	{"./pkg/influx", "FuzzNamesRoundTrip"}, // against a real InfluxDB
+	{"./pkg/influx", "FuzzReadOnlyInfluxQL"},
 	{"./pkg/alerthistory", "FuzzParse"},
 	{"./pkg/kafka", "FuzzDecode"},
 }
