@@ -102,9 +102,10 @@ func chromiumPath() string {
 	return "/usr/bin/chromium"
 }
 
-// Test runs every test: the Go linters (Lint), unit, integration (real
-// InfluxDB) and end-to-end (the built plugin under the plugin host,
-// Alertmanager, SMTP) tests, every fuzz target for 5 s, and the front-end
+// Test runs every test: the Go linters (Lint), the unit tests with the race
+// detector, unit, integration (real InfluxDB) and end-to-end (the built
+// plugin under the plugin host, Alertmanager, SMTP; once built with -race)
+// tests, every fuzz target for 5 s, and the front-end
 // typecheck, lint, API compatibility, jest tests and browser tests
 // (Chromium). The Grafana-in-the-loop tests run only
 // against a Grafana the user gives (GRAFANA_URL or VIGIL_GRAFANA).
@@ -118,6 +119,11 @@ func Test(ctx context.Context) error {
 	}
 	// The browser harness: pkg/e2e renders the dashboards' panels in it.
 	if err := sh.RunV("npm", "run", "e2e:harness"); err != nil {
+		return err
+	}
+	// The race detector over the unit tests; the end-to-end suite runs the
+	// plugin built with -race under concurrent queries (TestRaceThroughHost).
+	if err := sh.RunV("go", "test", "-race", "-short", "-count=1", "-timeout=20m", "./..."); err != nil {
 		return err
 	}
 	if err := sh.RunV("go", "test", "-count=1", "-timeout=40m", "./..."); err != nil {
@@ -217,7 +223,10 @@ func Lint() error {
 // its own), load through the plugin host (BenchmarkLoad: 300 panels at
 // once, 200 Live channels for 10 minutes), and Kafka: line-protocol
 // messages decoded and tested per second on one core, and the Live delay
-// from a window's last message to its frame. Compare runs with benchstat.
+// from a window's last message to its frame, and the soak (BenchmarkSoak:
+// the load's mix, Kafka and queries that find no data for VIGIL_SOAK,
+// default 30m, resident memory and goroutines each minute, their slopes
+// after the warm-up). Compare runs with benchstat.
 func Bench(ctx context.Context) error {
 	mg.SerialCtxDeps(ctx, Build, Servers)
 	if err := sh.RunV("go", "test", "-run", "^$", "-bench", ".", "-count", "6", "./pkg/analysis"); err != nil {
@@ -238,7 +247,21 @@ func Bench(ctx context.Context) error {
 	}
 	// Load through the plugin host: 300 panels at once, 200 Live channels
 	// for VIGIL_LOAD_LIVE (default 10m).
-	return sh.RunV("go", "test", "-run", "^$", "-bench", "Load", "-benchtime", "1x", "-timeout", "60m", "./pkg/e2e")
+	if err := sh.RunV("go", "test", "-run", "^$", "-bench", "Load", "-benchtime", "1x", "-timeout", "60m", "./pkg/e2e"); err != nil {
+		return err
+	}
+	// The soak: the load's mix for VIGIL_SOAK (default 30m), memory and
+	// goroutines each minute and their slopes after the warm-up.
+	soak := 30 * time.Minute
+	if v := os.Getenv("VIGIL_SOAK"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("VIGIL_SOAK: %w", err)
+		}
+		soak = d
+	}
+	return sh.RunWithV(map[string]string{"VIGIL_SOAK": soak.String()}, "go", "test", "-run", "^$", "-bench", "Soak", "-benchtime", "1x",
+		"-timeout", (soak + 30*time.Minute).String(), "./pkg/e2e")
 }
 
 // Run starts Vigil locally: builds the plugin, starts InfluxDB, Alertmanager
