@@ -45,7 +45,12 @@ const answerBuffer = 64 << 10
 // *models.TooManyPointsError, one beyond the scanner's limits with an
 // *Error; no answer costs more than those bounds.
 func decodeAnswer(r io.Reader, url string, maxPoints int64, open func(header) rowSink) error {
-	s := newScanner(r, answerBuffer, &budget{maxPoints: maxPoints})
+	return decodeWithin(r, url, newBudget(maxPoints), open)
+}
+
+// decodeWithin is decodeAnswer within the budget b.
+func decodeWithin(r io.Reader, url string, b *budget, open func(header) rowSink) error {
+	s := newScanner(r, answerBuffer, b)
 	for {
 		c, ok := s.peek()
 		var err error

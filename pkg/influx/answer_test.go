@@ -1,6 +1,7 @@
 package influx
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"unicode/utf8"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
 )
 
 // batches decodes body with the numeric sink and renders every row as
@@ -192,4 +196,261 @@ func BenchmarkDecodePoints(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(3*9*9600), "ns/value")
+}
+
+// generic decodes body with the raw path's sink, values bounded by maxPoints.
+func generic(r io.Reader, maxPoints int64) ([]Series, error) {
+	var out []Series
+	err := decodeAnswer(r, "http://influx", maxPoints, func(h header) rowSink {
+		return &genericSink{h: h, fn: func(s Series) error { out = append(out, s); return nil }}
+	})
+	return out, err
+}
+
+// numeric decodes r with the numeric sink, values bounded by maxPoints.
+func numeric(r io.Reader, maxPoints int64) error {
+	return decodeAnswer(r, "http://influx", maxPoints, func(h header) rowSink {
+		return newNumericSink(h, func(Batch) error { return nil }, notNumeric)
+	})
+}
+
+// series is an answer of one series with columns time and a and the rows given.
+func series(rows string) string {
+	return `{"results":[{"series":[{"name":"m","columns":["time","a"],"values":[` + rows + `]}]}]}`
+}
+
+// TestDecodeHostile: answers no InfluxDB sends, each a classified error of
+// its own (never a crash, never unbounded memory), through both sinks.
+func TestDecodeHostile(t *testing.T) {
+	deep := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	huge := strings.Repeat("x", MaxString+1)
+	for _, tc := range []struct {
+		name, body, want string
+	}{
+		// 8 MB of "[": without the depth limit the goroutine stack overflows
+		// (fatal error: stack overflow, the test binary dies).
+		{"deep nesting, skipped", `{"x":` + strings.Repeat("[", 8<<20), "nested deeper than 64 levels"},
+		{"deep nesting in a row", series(`[1,` + strings.Repeat("[", 8<<20)), "nested deeper than 64 levels"},
+		{"one level too deep", `{"x":` + deep(maxDepth) + `}`, "nested deeper than 64 levels"},
+		{"deep objects", `{"x":` + strings.Repeat(`{"a":`, 1<<20), "nested deeper than 64 levels"},
+		{"a huge skipped string", `{"x":"` + huge + `"}`, "a string longer than 1048576 bytes"},
+		{"a huge name", `{"results":[{"series":[{"name":"` + huge + `"}]}]}`, "a string longer than 1048576 bytes"},
+		{"a huge tag key", `{"results":[{"series":[{"tags":{"` + huge + `":"a"}}]}]}`, "a string longer than 1048576 bytes"},
+		{"a huge column", `{"results":[{"series":[{"columns":["time","` + huge + `"]}]}]}`, "a string longer than 1048576 bytes"},
+		{"a huge value", series(`[1,"` + huge + `"]`), "a string longer than 1048576 bytes"},
+		{"a huge number", series(`[1,1` + strings.Repeat("0", 4096) + `]`), "longer than 1024 bytes"},
+		{"a huge time", series(`[1` + strings.Repeat("0", 4096) + `,1]`), "longer than 1024 bytes"},
+		{"a control character", `{"results":[{"series":[{"name":"a` + "\x01" + `b"}]}]}`, "control character"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, path := range []string{"numeric", "generic"} {
+				var err error
+				if path == "numeric" {
+					err = numeric(strings.NewReader(tc.body), 0)
+				} else {
+					_, err = generic(strings.NewReader(tc.body), 0)
+				}
+				var e *Error
+				if !errors.As(err, &e) || e.Kind != KindUnavailable || !strings.Contains(e.Message, tc.want) {
+					t.Fatalf("%s: got %v, want an *Error saying %q", path, err, tc.want)
+				}
+				if len(e.Message) > 500 {
+					t.Fatalf("%s: a message of %d bytes: it must not quote the answer", path, len(e.Message))
+				}
+			}
+		})
+	}
+}
+
+// TestDecodeDepthLimit: the deepest nesting read is maxDepth levels.
+func TestDecodeDepthLimit(t *testing.T) {
+	nested := func(levels int) string { // levels in all, the answer object included
+		return `{"x":` + strings.Repeat("[", levels-1) + strings.Repeat("]", levels-1) + `}`
+	}
+	if _, err := generic(strings.NewReader(nested(maxDepth)), 0); err != nil {
+		t.Fatalf("%d levels: %v", maxDepth, err)
+	}
+	if _, err := generic(strings.NewReader(nested(maxDepth+1)), 0); err == nil || !strings.Contains(err.Error(), "nested deeper") {
+		t.Fatalf("%d levels: %v, want the depth error", maxDepth+1, err)
+	}
+}
+
+// TestDecodeNumberGrammar: numbers as RFC 8259 has them, whatever
+// strconv.ParseFloat reads besides, and nothing beyond float64.
+func TestDecodeNumberGrammar(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want string // the value read, or the error
+	}{
+		{"0", "0"}, {"-0", "-0"}, {"1.5", "1.5"}, {"-12.25e-1", "-1.225"}, {"1E+2", "100"}, {"1e-2", "0.01"},
+		{"2.5E02", "250"}, {"1e-400", "0"}, // underflow: the nearest float64, as encoding/json reads it
+		{"nan", "invalid number"}, {"NaN", "where a value was expected"}, {"inf", "invalid number"}, {"-inf", "invalid number"},
+		{"infinity", "invalid number"}, {"0x1p-2", "invalid number"}, {"0x10", "invalid number"}, {"+1", "invalid number"},
+		{"01", "invalid number"}, {"1.", "invalid number"}, {".5", "invalid number"}, {"1e", "invalid number"},
+		{"1e+", "invalid number"}, {"-", "invalid number"}, {"1.5.5", "invalid number"}, {"1ee2", "invalid number"},
+		{"1e400", "the number 1e400 is beyond float64"}, {"-1e400", "the number -1e400 is beyond float64"},
+	} {
+		t.Run(tc.text, func(t *testing.T) {
+			body := series(`[1,` + tc.text + `]`)
+			got, err := batches(body, nil)
+			_, gerr := generic(strings.NewReader(body), 0)
+			var x float64
+			jerr := json.Unmarshal([]byte(tc.text), &x)
+			if !strings.ContainsAny(tc.want[:1], "0123456789-") {
+				if err == nil || !strings.Contains(err.Error(), tc.want) || gerr == nil || !strings.Contains(gerr.Error(), tc.want) {
+					t.Fatalf("numeric %v, generic %v; want %q", err, gerr, tc.want)
+				}
+				if jerr == nil {
+					t.Fatalf("encoding/json reads %s: the test is wrong", tc.text)
+				}
+				return
+			}
+			if err != nil || gerr != nil || jerr != nil {
+				t.Fatalf("numeric %v, generic %v, encoding/json %v", err, gerr, jerr)
+			}
+			if want := "map[]|1|" + tc.want; len(got) != 1 || got[0] != want {
+				t.Fatalf("got %v, want %s", got, want)
+			}
+		})
+	}
+	for _, ts := range []string{"+5", "007", "-", "1.0", "1e3"} {
+		if _, err := batches(series(`[`+ts+`,1]`), nil); err == nil || !strings.Contains(err.Error(), "invalid time") {
+			t.Errorf("time %s: got %v, want invalid time", ts, err)
+		}
+	}
+}
+
+// endless is a reader that sends head and then repeats body forever.
+type endless struct {
+	head, body string
+	sent       int64
+	pending    string
+}
+
+func (e *endless) Read(p []byte) (int, error) {
+	if e.pending == "" {
+		e.pending = e.body
+		if e.sent == 0 && e.head != "" {
+			e.pending = e.head
+		}
+	}
+	n := copy(p, e.pending)
+	e.pending = e.pending[n:]
+	e.sent += int64(n)
+	return n, nil
+}
+
+// TestDecodeMaxPoints: every answer is refused past Max points, an endless
+// one included, counted as frames.InfluxQL counts (values after the time,
+// at least one per row) on the raw path and in rows on the numeric path.
+func TestDecodeMaxPoints(t *testing.T) {
+	var tooMany *models.TooManyPointsError
+	body := `{"results":[{"series":[{"columns":["time","a","b"],"values":[[1,1,2],[2,3,4]]}]}]}`
+	if _, err := generic(strings.NewReader(body), 4); err != nil {
+		t.Fatalf("4 values under Max points 4: %v", err)
+	}
+	if _, err := generic(strings.NewReader(body), 3); !errors.As(err, &tooMany) || tooMany.MaxPoints != 3 {
+		t.Fatalf("4 values under Max points 3: %v", err)
+	}
+	if err := numeric(strings.NewReader(body), 2); err != nil {
+		t.Fatalf("2 rows under Max points 2: %v", err)
+	}
+	if err := numeric(strings.NewReader(body), 1); !errors.As(err, &tooMany) {
+		t.Fatalf("2 rows under Max points 1: %v", err)
+	}
+	show := `{"results":[{"series":[{"columns":["name"],"values":[["a"],["b"],["c"]]}]}]}`
+	if _, err := generic(strings.NewReader(show), 2); !errors.As(err, &tooMany) {
+		t.Fatalf("3 names under Max points 2: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		r    *endless
+	}{
+		{"endless chunks", &endless{body: series(`[1,1],[2,2]`) + "\n"}},
+		{"an endless chunk", &endless{head: series(`[1,1]`)[:len(series(`[1,1]`))-len(`]}]}]}`)], body: `,[2,2]`}},
+		{"an endless row", &endless{head: `{"results":[{"series":[{"columns":["time","a"],"values":[[1`, body: `,2`}},
+		{"endless nested arrays in a row", &endless{head: `{"results":[{"series":[{"columns":["time","a"],"values":[[1,[`, body: `[],`}},
+		{"endless empty chunks", &endless{body: `{"results":[{"series":[{"name":"m","columns":["time","a"],"values":[[1,1]]}]}]}` + "\n"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := generic(tc.r, 1000)
+			if !errors.As(err, &tooMany) && !strings.Contains(fmt.Sprint(err), "MiB in one answer") {
+				t.Fatalf("generic: got %v after %d bytes, want Max points", err, tc.r.sent)
+			}
+			tc.r.sent, tc.r.pending = 0, ""
+			err = numeric(tc.r, 1000)
+			if err == nil {
+				t.Fatalf("numeric: no error after %d bytes", tc.r.sent)
+			}
+		})
+	}
+}
+
+// TestDecodeStringBudget: the strings one answer leaves in memory are
+// bounded, empty ones counted at their overhead.
+func TestDecodeStringBudget(t *testing.T) {
+	s := newScanner(strings.NewReader(`"abc" ""`), 64, newBudget(0))
+	s.b.strings = MaxAnswerStrings - stringOverhead - 3
+	if v, err := s.held(); err != nil || v != "abc" {
+		t.Fatalf("the last string within the budget: %q, %v", v, err)
+	}
+	if _, err := s.held(); err == nil || !strings.Contains(err.Error(), "256 MiB in one answer") {
+		t.Fatalf("a string beyond the budget: %v", err)
+	}
+	// Every string the answer keeps counts, empty ones at their overhead:
+	// names, tag keys and values, string values, nested elements. The
+	// budget here holds 2 MiB.
+	for _, tc := range []struct{ name, body string }{
+		{"names", `{"results":[{"series":[{"name":"m","columns":["time"` + strings.Repeat(`,""`, 2<<20/stringOverhead) + `]}]}]}`},
+		{"tag keys", `{"results":[{"series":[{"name":"m","tags":{"":""` + strings.Repeat(`,"":""`, 2<<20/stringOverhead) + `}}]}]}`},
+		{"chunk names", strings.Repeat(`{"results":[{"series":[{"name":"`+strings.Repeat("n", 4096)+`"}]}]}`, 2<<20/4096)},
+		{"string values", series(strings.Repeat(`[1,"`+strings.Repeat("v", 4096)+`"],`, 2<<20/4096) + `[1,"v"]`)},
+		{"nested", series(`[1,[[]` + strings.Repeat(`,[]`, 2<<20/elementOverhead) + `]]`)},
+	} {
+		b := newBudget(0)
+		b.maxStrings = 2 << 20
+		err := decodeWithin(strings.NewReader(tc.body), "u", b, func(h header) rowSink {
+			return &genericSink{h: h, fn: func(Series) error { return nil }}
+		})
+		if err == nil || !strings.Contains(err.Error(), "2 MiB in one answer") {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}
+
+// TestDecodeUTF8: invalid UTF-8 in names, tags and values is replaced,
+// byte by byte, as encoding/json replaces it; valid UTF-8 is kept.
+func TestDecodeUTF8(t *testing.T) {
+	body := "{\"results\":[{\"series\":[{\"name\":\"m\xff\xfe\",\"tags\":{\"t\xc3\":\"\xe2\x82\"},\"columns\":[\"time\",\"v\xed\xa0\x80\"],\"values\":[[1,\"a\xffé\"]]}]}]}"
+	got, err := generic(strings.NewReader(body), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want struct {
+		Results []struct{ Series []Series }
+	}
+	if err := json.Unmarshal([]byte(body), &want); err != nil {
+		t.Fatal(err)
+	}
+	w := want.Results[0].Series[0]
+	g := got[0]
+	if g.Name != w.Name || fmt.Sprint(g.Tags) != fmt.Sprint(w.Tags) || fmt.Sprint(g.Columns) != fmt.Sprint(w.Columns) ||
+		g.Values[0][1] != w.Values[0][1] {
+		t.Fatalf("got %q %q %q %q, encoding/json reads %q %q %q %q", g.Name, g.Tags, g.Columns, g.Values[0][1], w.Name, w.Tags, w.Columns, w.Values[0][1])
+	}
+	for _, s := range []string{g.Name, g.Columns[1], g.Values[0][1].(string)} {
+		if !utf8.ValidString(s) {
+			t.Fatalf("%q is not valid UTF-8", s)
+		}
+	}
+}
+
+// TestDecodeRowShape: a raw row has one value per column (readers index
+// rows by column), and is an array.
+func TestDecodeRowShape(t *testing.T) {
+	for _, rows := range []string{`[1]`, `[1,2,3]`, `[]`, `null`, `"x"`, `{"a":1}`} {
+		if _, err := generic(strings.NewReader(series(rows)), 0); err == nil {
+			t.Errorf("row %s: no error", rows)
+		}
+	}
 }

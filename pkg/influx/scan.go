@@ -51,11 +51,15 @@ const maxDepth = 64
 // sign and exponent); a longer one is refused, not accumulated.
 const maxToken = 1024
 
-// budget is what one answer may still bring into memory: rows' values up to
-// maxPoints (0: no bound), and strings up to MaxAnswerStrings bytes.
+// budget is what one answer may bring into memory: rows' values up to
+// maxPoints (0: no bound), and strings up to maxStrings bytes.
 type budget struct {
-	maxPoints, points int64
-	strings           int64
+	maxPoints, points   int64
+	maxStrings, strings int64
+}
+
+func newBudget(maxPoints int64) *budget {
+	return &budget{maxPoints: maxPoints, maxStrings: MaxAnswerStrings}
 }
 
 // point charges n values of rows; past maxPoints the answer is refused as
@@ -81,14 +85,27 @@ func (s *scanner) limit(format string, args ...any) error {
 	return &errLimit{at: s.read + int64(s.pos), msg: fmt.Sprintf(format, args...)}
 }
 
-// hold charges n bytes the answer keeps in memory to its budget.
+// hold charges a string of n bytes the answer keeps in memory to its budget.
 func (s *scanner) hold(n int) error {
 	s.b.strings += int64(n) + stringOverhead
-	if s.b.strings > MaxAnswerStrings {
-		return s.limit("strings and names of more than %d MiB in one answer", MaxAnswerStrings>>20)
+	if s.b.strings > s.b.maxStrings {
+		return s.limit("strings and names of more than %d MiB in one answer", s.b.maxStrings>>20)
 	}
 	return nil
 }
+
+// element charges an element of an array or object nested in a row (no
+// InfluxDB sends one): a value towards Max points, and its memory.
+func (s *scanner) element(key string) error {
+	if err := s.b.point(1); err != nil {
+		return err
+	}
+	return s.hold(len(key) + elementOverhead)
+}
+
+// elementOverhead is what an element of a []any or map[string]any costs
+// beyond a string: its interface value and its share of the container.
+const elementOverhead = 48
 
 // held reads a string that the answer keeps (a name, a tag, a value).
 func (s *scanner) held() (string, error) {
@@ -372,7 +389,7 @@ func (s *scanner) value() (any, error) {
 			v, err := s.value()
 			list = append(list, v)
 			if err == nil {
-				err = s.hold(0) // an element costs its interface value
+				err = s.element("")
 			}
 			return err
 		})
@@ -383,7 +400,7 @@ func (s *scanner) value() (any, error) {
 			v, err := s.value()
 			obj[k] = v
 			if err == nil {
-				err = s.hold(len(k))
+				err = s.element(k)
 			}
 			return err
 		})
