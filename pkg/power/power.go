@@ -8,6 +8,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
 )
@@ -41,6 +42,8 @@ type Outcome struct {
 // the range first and aggregates (mean) only when they outnumber the
 // panel's points, that is when the panel's interval is coarser than the data.
 func Run(ctx context.Context, src Source, req Request) (*Outcome, error) {
+	// The reads are in ns: a range beyond 1677 to 2262 would wrap around.
+	req.From, req.To = analysis.ClampTime(req.From), analysis.ClampTime(req.To)
 	out := &Outcome{Aggregate: influx.Aggregate(req.Aggregate), Every: every(req)}
 	if req.Aggregate == models.AggregateAuto {
 		counted := req.Selection
@@ -94,8 +97,11 @@ func Run(ctx context.Context, src Source, req Request) (*Outcome, error) {
 func every(req Request) time.Duration {
 	step := req.To.Sub(req.From) / time.Duration(maxDataPoints(req))
 	e := max(req.Interval, step)
-	if r := e % time.Millisecond; r != 0 {
-		e += time.Millisecond - r
+	// Up to whole milliseconds; down at the very top, where up overflows.
+	if c := e.Truncate(time.Millisecond); c != e && c <= math.MaxInt64-time.Millisecond {
+		e = c + time.Millisecond
+	} else {
+		e = c
 	}
 	return max(e, time.Millisecond)
 }

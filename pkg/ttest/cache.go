@@ -111,7 +111,7 @@ func (c *Cache) Run(ctx context.Context, src Source, req Request) (*Outcome, err
 	defer e.mu.Unlock()
 	w := req.Window
 	start, stop := alignDown(req.From, w), alignDown(req.To, w)
-	settleAt := stop.Add(-time.Duration(c.horizon()) * w)
+	settleAt := analysis.ClampTime(stop.Add(-analysis.SatDuration(int64(c.horizon()), w)))
 	var out *Outcome
 	var r *runner
 	var err error
@@ -344,7 +344,7 @@ func (e *entry) lateSince(ctx context.Context, src Source, sel influx.Selection,
 func (e *entry) store(r *runner, settleAt int64, span time.Duration) {
 	e.span = max(e.span, span)
 	settled := max(settleAt, e.settled)
-	e.origin = max(e.origin, settled-int64(e.span))
+	e.origin = max(e.origin, analysis.SatAdd(settled, -int64(e.span)))
 	for key, st := range r.series {
 		snap := r.settled[st]
 		if snap == nil {

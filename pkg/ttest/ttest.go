@@ -74,9 +74,12 @@ const (
 )
 
 // MaxLookback is the farthest before a range's start that a query with
-// this window reads for its warm-up (one more window for the alignment).
+// this window reads for its warm-up (one more window for the alignment):
+// (maxLookbackWindows + 1) × window, whatever the history. It fits in a
+// time.Duration for windows up to models.MaxWindow (the test proves it);
+// beyond, it saturates rather than wrapping negative.
 func MaxLookback(window time.Duration) time.Duration {
-	return (maxLookbackWindows + 1) * window
+	return analysis.SatDuration(maxLookbackWindows+1, window)
 }
 
 // Run answers one t-test query.
@@ -113,14 +116,14 @@ func runWith(ctx context.Context, src Source, req Request, settleAt int64) (*Out
 		return nil, nil, &models.QueryError{Field: "fields", Reason: "is empty"}
 	}
 
-	p, err := probe(ctx, src, req, maxTime(start, stop.Add(-probeWindows*w)), stop, out)
+	p, err := probe(ctx, src, req, maxTime(start, stop.Add(-analysis.SatDuration(probeWindows, w))), stop, out)
 	if err != nil {
 		return nil, nil, err
 	}
 	mode := req.Mode
 	if mode == models.ModeAuto {
 		mode = models.ModePoints
-		span := stop.Sub(start) + time.Duration(p.lookbackWindows)*w
+		span := time.Duration(analysis.SatAdd(int64(stop.Sub(start)), int64(analysis.SatDuration(int64(p.lookbackWindows), w))))
 		if estimate := p.density * span.Seconds(); estimate > autoShare*float64(req.MaxPoints) {
 			mode = models.ModeWindows
 		}
@@ -142,7 +145,7 @@ func runWith(ctx context.Context, src Source, req Request, settleAt int64) (*Out
 		}
 		if run.warm || lookback >= maxLookbackWindows || !run.prefixGrew {
 			out.Mode = mode
-			out.Lookback = time.Duration(lookback) * w
+			out.Lookback = analysis.SatDuration(int64(lookback), w)
 			break
 		}
 		lookback = min(2*lookback, maxLookbackWindows)
@@ -185,8 +188,10 @@ func probe(ctx context.Context, src Source, req Request, from, to time.Time, out
 	if series > 0 && total > 0 {
 		perWindow = float64(total) / float64(series) / (float64(to.Sub(from)) / float64(req.Window))
 	}
-	p.lookbackWindows = int(math.Ceil(2 * float64(req.Config.History) / math.Max(perWindow, 1e-9)))
-	p.lookbackWindows = max(1, min(p.lookbackWindows, maxLookbackWindows))
+	// Capped before the conversion: a float beyond int's range converts to
+	// an undefined int. (At most 2·10^7 / 10^-9 = 2·10^16 with history's
+	// bound, which fits, but history's bound must not decide it.)
+	p.lookbackWindows = int(max(1, min(math.Ceil(2*float64(req.Config.History)/math.Max(perWindow, 1e-9)), maxLookbackWindows)))
 	return p, nil
 }
 
@@ -338,7 +343,7 @@ func (r *runner) count(n int64) error {
 // points reads every point: the lookback first, then the range.
 func (r *runner) points(ctx context.Context, lookback int) error {
 	r.reset()
-	prefixStart := r.start.Add(-time.Duration(lookback) * r.req.Window)
+	prefixStart := r.prefixStart(lookback)
 	if err := r.streamPoints(ctx, prefixStart, r.start, false); err != nil {
 		return err
 	}
@@ -414,7 +419,13 @@ func (r *runner) feed(st *state, ts int64, x float64, emit bool) {
 // runs WindowDetector over them.
 func (r *runner) windows(ctx context.Context, lookback int) error {
 	r.reset()
-	return r.readWindows(ctx, r.start.Add(-time.Duration(lookback)*r.req.Window))
+	return r.readWindows(ctx, r.prefixStart(lookback))
+}
+
+// prefixStart is where a warm-up of lookback windows starts reading: no
+// earlier than the first representable instant.
+func (r *runner) prefixStart(lookback int) time.Time {
+	return analysis.ClampTime(r.start.Add(-analysis.SatDuration(int64(lookback), r.req.Window)))
 }
 
 // readWindows reads the window rows in [prefixStart, stop) into the series'
@@ -501,8 +512,11 @@ func (r *runner) result() []*Series {
 	return out
 }
 
+// alignDown is the start of t's window, t clamped to the instants
+// UnixNano holds (1677 to 2262) first: a range beyond would wrap around to
+// the other end.
 func alignDown(t time.Time, w time.Duration) time.Time {
-	return time.Unix(0, analysis.WindowStart(t.UnixNano(), int64(w))).UTC()
+	return time.Unix(0, analysis.WindowStart(analysis.UnixNano(t), int64(w))).UTC()
 }
 
 func maxTime(a, b time.Time) time.Time {

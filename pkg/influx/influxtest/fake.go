@@ -298,11 +298,13 @@ func (f *Fake) WindowStats(_ context.Context, s influx.Selection, start, stop ti
 	for i, sr := range list {
 		windows := map[int64]map[string][]float64{}
 		var order []int64
+		first := map[int64]int64{} // a time in each window
 		for _, ts := range times[i] {
 			w := floorDiv(ts, int64(every))
 			if windows[w] == nil {
 				windows[w] = map[string][]float64{}
 				order = append(order, w)
+				first[w] = ts
 			}
 			for _, field := range s.Fields {
 				x, err := number(sr.rows[ts], field)
@@ -321,7 +323,9 @@ func (f *Fake) WindowStats(_ context.Context, s influx.Selection, start, stop ti
 					continue
 				}
 				mean, sd := meanSD(xs)
-				end := time.Unix(0, (w+1)*int64(every)).UTC()
+				// From a time in the window: (w+1)·every wraps near the ends
+				// of int64, the offset ts - w·every (wrapped alike) does not.
+				end := time.Unix(0, first[w]).Add(every - time.Duration(first[w]-w*int64(every))).UTC()
 				if err := fn(influx.WindowStat{Field: field, Tags: sr.tags, End: end, N: int64(len(xs)), Mean: mean, SD: sd}); err != nil {
 					return err
 				}
