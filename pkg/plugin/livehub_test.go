@@ -9,11 +9,15 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/kafka"
@@ -237,6 +241,16 @@ func (r *recorder) last() *data.Frame {
 	return r.frames[len(r.frames)-1]
 }
 
+// waitFrame waits (real time, generously) for a frame after the first n.
+func (r *recorder) waitFrame(t *testing.T, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); r.count() == n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no frame after the %d sent", n)
+		}
+	}
+}
+
 func (r *recorder) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -314,9 +328,7 @@ func TestLiveFailureNotices(t *testing.T) {
 		}
 		before := rec.count()
 		clk.set(at)
-		for rec.count() == before {
-			time.Sleep(time.Millisecond)
-		}
+		rec.waitFrame(t, before)
 		f = rec.last()
 		next := retryAt(t, f)
 		if n := notices(f); len(n) != 1 || n[0].Severity != data.NoticeSeverityError || !strings.Contains(n[0].Text, "database not found") || f.Rows() != 0 {
@@ -333,9 +345,7 @@ func TestLiveFailureNotices(t *testing.T) {
 	clk.waitSleeping(t)
 	before := rec.count()
 	clk.set(at)
-	for rec.count() == before {
-		time.Sleep(time.Millisecond)
-	}
+	rec.waitFrame(t, before)
 	f = rec.last()
 	if f.Rows() != 30 || len(notices(f)) != 0 {
 		t.Fatalf("after recovery: %d rows (want the 30 points of the last hour), notices %+v", f.Rows(), notices(f))
@@ -345,9 +355,7 @@ func TestLiveFailureNotices(t *testing.T) {
 	wake := clk.waitSleeping(t)
 	before = rec.count()
 	clk.set(wake)
-	for rec.count() == before {
-		time.Sleep(time.Millisecond)
-	}
+	rec.waitFrame(t, before)
 	f = rec.last()
 	if n := notices(f); len(n) != 1 || n[0].Severity != data.NoticeSeverityWarning || !strings.Contains(n[0].Text, "connection refused") || len(f.Fields) != 2 || f.Fields[1].Name != "value" {
 		t.Fatalf("failed poll: fields %v, notices %+v", f.Fields, n)
@@ -362,9 +370,7 @@ func TestLiveFailureNotices(t *testing.T) {
 	wake = clk.waitSleeping(t)
 	before = rec.count()
 	clk.set(wake)
-	for rec.count() == before {
-		time.Sleep(time.Millisecond)
-	}
+	rec.waitFrame(t, before)
 	if f = rec.last(); len(notices(f)) != 0 {
 		t.Fatalf("after the poll recovered: notices %+v", notices(f))
 	}
@@ -448,5 +454,92 @@ func TestRetryDelay(t *testing.T) {
 		if got := retryDelay(tc.attempt, tc.limit, tc.u); got != tc.want {
 			t.Errorf("retryDelay(%d, %s, %v) = %s, want %s", tc.attempt, tc.limit, tc.u, got, tc.want)
 		}
+	}
+}
+
+// kafkaTopic starts an in-process broker whose topic "t" holds n line
+// protocol messages of sensor temp at 1 Hz ending now; listOffsets counts
+// the ListOffsets requests it answers (each warm-up makes its own).
+func kafkaTopic(t *testing.T, n int) (addr string, listOffsets *atomic.Int64) {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	listOffsets = &atomic.Int64{}
+	c.ControlKey(kmsg.ListOffsets.Int16(), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		listOffsets.Add(1)
+		return nil, nil, false
+	})
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	now := time.Now().Truncate(time.Second)
+	var recs []*kgo.Record
+	for i := range n {
+		ts := now.Add(time.Duration(i-n) * time.Second)
+		recs = append(recs, &kgo.Record{Value: fmt.Appendf(nil, "sensor temp=%g %d", 50+math.Sin(float64(i)/7), ts.UnixNano())})
+	}
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	return c.ListenAddrs()[0], listOffsets
+}
+
+// TestKafkaLiveWarmup: the Kafka warm-up is bounded by Max points (a
+// notice, not an unbounded replay) and read once for N viewers and the
+// channel's RunStream; a viewer of the running stream causes no read.
+func TestKafkaLiveWarmup(t *testing.T) {
+	addr, listOffsets := kafkaTopic(t, 3000)
+	query := `{"queryType":"kafka","topic":"t","measurement":"sensor","fields":["temp"],"window":"10s","history":20,"settle":"100ms"}`
+	path := channel(t, "kafka", query)
+
+	small := newDatasource(t, "http://127.0.0.1:1", fmt.Sprintf(`{"defaultBucket":"b/autogen","kafkaBrokers":%q,"timeout":5,"maxPoints":1000}`, addr), "")
+	f := subscribe(t, small, path, query)
+	if n := notices(f); f.Rows() != 0 || len(n) != 1 || n[0].Severity != data.NoticeSeverityError || !strings.Contains(n[0].Text, "more than 1000 points") || !strings.Contains(n[0].Text, `topic "t"`) {
+		t.Fatalf("a warm-up over Max points: %d rows, notices %+v", f.Rows(), n)
+	}
+
+	warmups := func(viewers int) int64 {
+		ds := newDatasource(t, "http://127.0.0.1:1", fmt.Sprintf(`{"defaultBucket":"b/autogen","kafkaBrokers":%q,"timeout":5}`, addr), "")
+		before := listOffsets.Load()
+		var wg sync.WaitGroup
+		rows := make([]int, viewers)
+		for i := range viewers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rows[i] = subscribe(t, ds, path, query).Rows()
+			}()
+		}
+		wg.Wait()
+		for i, r := range rows {
+			if r < 250 || r != rows[0] {
+				t.Fatalf("viewer %d: %d rows (viewer 0: %d; want the last hour of 10 s windows)", i, r, rows[0])
+			}
+		}
+		subscribed := listOffsets.Load() - before
+		_, stop := streamRun(ds, path, query)
+		time.Sleep(time.Second) // it polls
+		late := subscribe(t, ds, path, query)
+		if late.Rows() < rows[0] {
+			t.Fatalf("a viewer of the running stream: %d rows, the first viewers %d", late.Rows(), rows[0])
+		}
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		if total := listOffsets.Load() - before; total != subscribed {
+			t.Fatalf("%d viewers: %d ListOffsets requests at subscription, %d after the stream ran and a viewer joined", viewers, subscribed, total)
+		}
+		return subscribed
+	}
+	one, eight := warmups(1), warmups(8)
+	t.Logf("ListOffsets requests: one viewer %d, eight viewers %d", one, eight)
+	if one == 0 || eight != one {
+		t.Fatalf("eight viewers made %d ListOffsets requests, one viewer %d: the warm-up is not shared", eight, one)
 	}
 }
