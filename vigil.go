@@ -34,6 +34,10 @@ type SettingsDefaults struct {
 	MaxPoints           int64   `json:"maxPoints"`
 	StateMaxMB          float64 `json:"stateMaxMB"`
 	StateHorizonWindows int     `json:"stateHorizonWindows"`
+	// KafkaLiveIdleSeconds: a Kafka Live series silent this long (event time) is forgotten.
+	KafkaLiveIdleSeconds float64 `json:"kafkaLiveIdleSeconds"`
+	// KafkaFutureToleranceSeconds: Kafka points further ahead of the clock are left out.
+	KafkaFutureToleranceSeconds float64 `json:"kafkaFutureToleranceSeconds"`
 	// AlertHistoryMeasurement is where the alert-history receiver writes
 	// (alertHistoryBucket has no constant default: it is the default bucket).
 	AlertHistoryMeasurement string `json:"alertHistoryMeasurement"`

@@ -42,7 +42,8 @@ func BenchmarkDecodeAndTest(b *testing.B) {
 		for b.Loop() {
 			d, w := NewDecoder(q), NewWindows(cfg, 5*time.Minute, q.TTest.Fields)
 			var newest int64
-			add := func(p Point) { w.Add(p); newest = p.Time }
+			now := time.Now()
+			add := func(p Point) { w.Add(p, now); newest = p.Time }
 			for i, m := range msgs {
 				d.Decode(Position{0, int64(i)}, nil, m, add)
 				if i%1000 == 999 { // a fetch's worth, then the watermark moves

@@ -37,6 +37,13 @@ type Client struct {
 	index   Index
 	// MetadataMaxAge is how often a Live stream looks for new partitions.
 	MetadataMaxAge time.Duration
+	// LiveIdle is how long (event time) a Live series may be silent before
+	// it is forgotten; FutureTolerance how far ahead of Now a point's time
+	// may be before it is left out (kafkaLiveIdleSeconds,
+	// kafkaFutureToleranceSeconds). Zero: the defaults.
+	LiveIdle, FutureTolerance time.Duration
+	// Now is the wall clock (tests set their own).
+	Now func() time.Time
 }
 
 // Error is a Kafka failure with its cause in words (unreachable, auth
@@ -70,7 +77,15 @@ func New(c models.KafkaConnection, timeout time.Duration) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{opts: opts, admin: admin, timeout: timeout, sasl: c.SASLMechanism != "", MetadataMaxAge: 10 * time.Second}, nil
+	return &Client{opts: opts, admin: admin, timeout: timeout, sasl: c.SASLMechanism != "", MetadataMaxAge: 10 * time.Second,
+		LiveIdle: c.LiveIdle, FutureTolerance: c.FutureTolerance, Now: time.Now}, nil
+}
+
+// options are the client's options followed by extra, in a slice of their
+// own: appending to c.opts, whose capacity may exceed its length, would let
+// concurrent reads write into one array and take each other's topics.
+func (c *Client) options(extra ...kgo.Opt) []kgo.Opt {
+	return slices.Concat(c.opts, extra)
 }
 
 // Close closes the client's connections.
@@ -180,7 +195,7 @@ func (c *Client) read(ctx context.Context, topic string, offsets Offsets, fn fun
 	if len(end) == 0 {
 		return nil, nil
 	}
-	cl, err := kgo.NewClient(append(c.opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}))...)
+	cl, err := kgo.NewClient(c.options(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}))...)
 	if err != nil {
 		return nil, err
 	}
@@ -232,6 +247,8 @@ type Summary struct {
 	// Skipped are the messages the index showed to hold no point needed.
 	Skipped int64
 	Points  int64
+	// Future are the points left out for being dated too far ahead of the clock.
+	Future  int64
 	Notices []string
 }
 
@@ -248,6 +265,8 @@ func (c *Client) Load(ctx context.Context, q models.Query, from, to time.Time, m
 	store := NewStore(q.TTest.Fields)
 	sum := Summary{Topic: q.Kafka.Topic}
 	lo, hi := from.UnixNano(), to.UnixNano()
+	ahead := c.ahead()
+	limit := aheadLimit(c.Now(), ahead)
 	offsets, err := c.Offsets(ctx, q.Kafka.Topic)
 	if err != nil {
 		return nil, sum, err
@@ -264,7 +283,13 @@ func (c *Client) Load(ctx context.Context, q models.Query, from, to time.Time, m
 	stalled, err := c.read(ctx, q.Kafka.Topic, seeks, func(r Record) error {
 		sum.Messages++
 		dec.Decode(r.At, r.Key, r.Value, func(p Point) {
+			// The index keeps the time as written: a block with a point
+			// dated ahead stays to be read when the clock reaches it.
 			read[p.At.Partition].add(p.At.Offset, p.Time)
+			if p.Time > limit {
+				sum.Future++
+				return
+			}
 			if p.Time >= lo && p.Time < hi {
 				sum.Points++
 				store.Add(p)
@@ -287,10 +312,27 @@ func (c *Client) Load(ctx context.Context, q models.Query, from, to time.Time, m
 	if n := dec.Notice(); n != "" {
 		sum.Notices = append(sum.Notices, n)
 	}
+	if sum.Future > 0 {
+		sum.Notices = append(sum.Notices, FutureNotice(sum.Future, ahead))
+	}
 	if len(stalled) > 0 {
 		sum.Notices = append(sum.Notices, fmt.Sprintf("partitions %v stopped short of their end offsets (transaction markers or compaction): read what they gave", stalled))
 	}
 	return store, sum, nil
+}
+
+// ahead is the client's future tolerance, or the default.
+func (c *Client) ahead() time.Duration {
+	if c.FutureTolerance > 0 {
+		return c.FutureTolerance
+	}
+	return defaultAhead
+}
+
+// FutureNotice says that n points were left out for being dated more than
+// ahead in the future.
+func FutureNotice(n int64, ahead time.Duration) string {
+	return fmt.Sprintf("left out %d point(s) dated more than %v ahead of the clock (kafkaFutureToleranceSeconds): a producer's clock or timestamps are wrong", n, ahead)
 }
 
 // Timeout is the client's request timeout (the data source's).

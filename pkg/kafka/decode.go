@@ -112,6 +112,14 @@ func (d *Decoder) skip(at Position, reason string) {
 	}
 }
 
+// forget lets go of a series (the live windows forgot it): a later message
+// of its tag set makes a new one.
+func (d *Decoder) forget(s *Series) {
+	if d.series[s.Key] == s {
+		delete(d.series, s.Key)
+	}
+}
+
 // Notice says how many messages were skipped and why the first was ("" for none).
 func (d *Decoder) Notice() string {
 	if d.Malformed == 0 {
@@ -321,6 +329,16 @@ func lookupPath(obj map[string]any, path []string) any {
 	return v
 }
 
+// The times a point can hold: nanoseconds since the epoch in an int64
+// (time.Time.UnixNano), less the lowest, which marks "no point yet".
+var (
+	earliest = time.Unix(0, math.MinInt64+1).UTC()
+	latest   = time.Unix(0, math.MaxInt64).UTC()
+	// outside says why a time cannot be held; UnixNano would wrap it
+	// around into today's range.
+	outside = fmt.Sprintf("is outside the times a point can hold (%s to %s)", earliest.Format(time.RFC3339), latest.Format(time.RFC3339))
+)
+
 // jsonTime reads an RFC 3339 string or a number of Unix milliseconds
 // (JavaScript's Date.now()), to the nanosecond.
 func jsonTime(v any) (int64, error) {
@@ -330,18 +348,22 @@ func jsonTime(v any) (int64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("%q is not an RFC 3339 time", t)
 		}
+		if p.Before(earliest) || p.After(latest) {
+			return 0, fmt.Errorf("%q %s", t, outside)
+		}
 		return p.UnixNano(), nil
 	case json.Number:
 		// Exact decimal arithmetic: 1451606403000.5 ms is ...000500000 ns.
 		ms, ok := new(big.Rat).SetString(string(t))
-		if ok {
-			ns := new(big.Rat).Mul(ms, big.NewRat(1_000_000, 1))
-			q := new(big.Int).Quo(ns.Num(), ns.Denom())
-			if q.IsInt64() {
-				return q.Int64(), nil
-			}
+		if !ok {
+			return 0, fmt.Errorf("%s is not a time in Unix milliseconds", t)
 		}
-		return 0, fmt.Errorf("%s is not a time in Unix milliseconds", t)
+		ns := new(big.Rat).Mul(ms, big.NewRat(1_000_000, 1))
+		q := new(big.Int).Quo(ns.Num(), ns.Denom())
+		if !q.IsInt64() || q.Int64() == math.MinInt64 {
+			return 0, fmt.Errorf("%s ms %s", t, outside)
+		}
+		return q.Int64(), nil
 	case nil:
 		return 0, fmt.Errorf("is missing")
 	}

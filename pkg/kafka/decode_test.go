@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
@@ -104,6 +105,43 @@ func TestDecodeJSON(t *testing.T) {
 	}
 }
 
+// TestJSONTimeRange: JSON times that nanoseconds since the epoch cannot
+// hold (before 1677-09-21, after 2262-04-11) are malformed messages with
+// their reason, never a wrapped-around time; the edges are points.
+func TestJSONTimeRange(t *testing.T) {
+	tests := []struct {
+		ts   string
+		want int64 // the point's time; 0: malformed
+		why  string
+	}{
+		{`"2262-04-11T23:47:16.854775807Z"`, math.MaxInt64, ""},
+		{`"2262-04-11T23:47:16.854775808Z"`, 0, "is outside the times a point can hold (1677-09-21T00:12:43Z to 2262-04-11T23:47:16Z)"},
+		{`"2263-01-01T00:00:00Z"`, 0, "is outside the times"},
+		{`"9999-12-31T23:59:59Z"`, 0, "is outside the times"},
+		{`"1677-09-21T00:12:43.145224193Z"`, math.MinInt64 + 1, ""},
+		{`"1677-09-21T00:12:43.145224192Z"`, 0, "is outside the times"},
+		{`"1600-01-01T00:00:00+02:00"`, 0, "is outside the times"},
+		{`"0001-01-01T00:00:00Z"`, 0, "is outside the times"},
+		{`9223372036854.775807`, math.MaxInt64, ""},
+		{`9223372036854.775808`, 0, "9223372036854.775808 ms is outside the times"},
+		{`-9223372036854.775808`, 0, "ms is outside the times"}, // the lowest marks "no point"
+		{`-9223372036854.775807`, math.MinInt64 + 1, ""},
+		{`1e300`, 0, "ms is outside the times"},
+		{`253402300799000`, 0, "ms is outside the times"}, // 9999-12-31 in ms
+	}
+	for _, tt := range tests {
+		d := NewDecoder(models.Query{TTest: models.TTest{Fields: []string{"v"}}, Kafka: models.Kafka{Format: models.KafkaJSON, TimePath: "ts"}})
+		var got []int64
+		d.Decode(Position{}, nil, []byte(`{"ts":`+tt.ts+`,"v":1}`), func(p Point) { got = append(got, p.Time) })
+		switch {
+		case tt.want != 0 && (len(got) != 1 || got[0] != tt.want || d.Malformed != 0):
+			t.Errorf("%s: got %v (%s), want %d", tt.ts, got, d.First, tt.want)
+		case tt.want == 0 && (len(got) != 0 || d.Malformed != 1 || !strings.Contains(d.First, "ts: ") || !strings.Contains(d.First, tt.why)):
+			t.Errorf("%s: got %v, malformed %d %q, want malformed with %q", tt.ts, got, d.Malformed, d.First, tt.why)
+		}
+	}
+}
+
 // FuzzDecode: any message, in either format, is decoded or counted as
 // malformed, never a panic, and every point is a finite value of a selected
 // field.
@@ -112,19 +150,42 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("temperatures,b=2,a=1 hotend=\"x\" 5\ntemperatures hotend=3"), false)
 	f.Add([]byte(`{"time":"2016-01-01T00:00:00Z","k":"p1","hotend":1.5,"s":{"bed":2}}`), true)
 	f.Add([]byte(`{"time":1451606400000.25,"hotend":"x"}`), true)
-	f.Fuzz(func(t *testing.T, msg []byte, json bool) {
+	// Times beyond what nanoseconds since the epoch hold.
+	f.Add([]byte(`{"time":"2300-01-01T00:00:00Z","k":"p1","hotend":1}`), true)
+	f.Add([]byte(`{"time":"1601-01-01T00:00:00-12:00","k":"p1","hotend":1}`), true)
+	f.Add([]byte(`{"time":"2262-04-11T23:47:16.854775807Z","k":"p1","hotend":1}`), true)
+	f.Add([]byte(`{"time":-9223372036854.775808,"k":"p1","hotend":1}`), true)
+	f.Add([]byte(`{"time":1e19,"k":"p1","hotend":1}`), true)
+	f.Fuzz(func(t *testing.T, msg []byte, isJSON bool) {
 		q := lineQuery(nil, "hotend", "s.bed")
-		if json {
+		if isJSON {
 			q.Measurement, q.Kafka = "", models.Kafka{Format: models.KafkaJSON, TimePath: "time", KeyPath: "k"}
 		}
 		d := NewDecoder(q)
+		written := writtenTime(msg, isJSON)
 		d.Decode(Position{}, []byte("key"), msg, func(p Point) {
 			if p.Field < 0 || p.Field >= 2 || math.IsNaN(p.Value) || math.IsInf(p.Value, 0) || p.Series == nil {
 				t.Fatalf("point %+v from %q", p, msg)
+			}
+			// A point's time is the time written, never one wrapped around.
+			if !written.IsZero() && !time.Unix(0, p.Time).Equal(written) || p.Time == math.MinInt64 {
+				t.Fatalf("point at %v from %q, written %v", time.Unix(0, p.Time).UTC(), msg, written)
 			}
 		})
 		if d.Malformed > 0 && d.First == "" {
 			t.Fatalf("malformed without a reason: %q", msg)
 		}
 	})
+}
+
+// writtenTime is a JSON message's RFC 3339 "time", read apart from the
+// decoder (zero: none, or not a string).
+func writtenTime(msg []byte, isJSON bool) time.Time {
+	var obj map[string]any
+	if !isJSON || json.Unmarshal(msg, &obj) != nil {
+		return time.Time{}
+	}
+	s, _ := obj["time"].(string)
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
 }

@@ -20,7 +20,9 @@ const noPoint = -1 << 63
 // messages), so skipping a block whose newest point is older than the
 // query needs is safe whatever the messages' own timestamps say, which are
 // never used. A partition whose end offset went back (the topic was
-// recreated) forgets its blocks.
+// recreated) forgets its blocks; blocks wholly below a partition's start
+// offset (removed by retention) are dropped, so that the index holds only
+// what the topic retains.
 type Index struct {
 	mu  sync.Mutex
 	sel map[string]map[int32]*partitionIndex
@@ -31,6 +33,7 @@ type partitionIndex struct {
 	// [b*indexBlock, (b+1)*indexBlock)); only blocks read to their end.
 	newest map[int64]int64
 	end    int64 // the end offset at the last read
+	first  int64 // no block below first is kept
 }
 
 // maxSelections bounds the index: beyond it, it starts over.
@@ -49,6 +52,7 @@ func (ix *Index) seek(key string, p int32, start, end, lo int64) int64 {
 		delete(ix.sel[key], p) // recreated: its offsets hold other messages
 		return start
 	}
+	pi.prune(start / indexBlock)
 	b := start / indexBlock
 	for {
 		t, ok := pi.newest[b]
@@ -57,6 +61,25 @@ func (ix *Index) seek(key string, p int32, start, end, lo int64) int64 {
 		}
 		b++
 	}
+}
+
+// prune drops the blocks below first: retention removed their messages.
+func (pi *partitionIndex) prune(first int64) {
+	if first <= pi.first {
+		return
+	}
+	if first-pi.first > int64(len(pi.newest)) {
+		for b := range pi.newest {
+			if b < first {
+				delete(pi.newest, b)
+			}
+		}
+	} else {
+		for b := pi.first; b < first; b++ {
+			delete(pi.newest, b)
+		}
+	}
+	pi.first = first
 }
 
 // blocks collects the newest point time per block during one read of a partition.
@@ -86,7 +109,8 @@ func (ix *Index) record(key string, p int32, seek, end int64, read blocks) {
 		ix.sel[key][p] = pi
 	}
 	pi.end = end
-	for b := seek / indexBlock; b < end/indexBlock; b++ {
+	// A concurrent read may have pruned past this one's seek meanwhile.
+	for b := max(seek/indexBlock, pi.first); b < end/indexBlock; b++ {
 		t, ok := read[b]
 		if !ok {
 			t = noPoint

@@ -194,7 +194,7 @@ func TestWindowsOutOfOrderArrival(t *testing.T) {
 		}
 		next[p]++
 		done++
-		w.Add(pts[i])
+		w.Add(pts[i], day0)
 		w.Mark(int32(p), pts[i].Time, true, false, time.Now())
 		for _, s := range w.Emit(time.Now()) {
 			got = append(got, s.Results...)

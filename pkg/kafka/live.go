@@ -3,10 +3,13 @@ package kafka
 import (
 	"context"
 	"errors"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	vigil "github.com/vigil/vigil-anomaly-datasource"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/ttest"
 )
@@ -17,7 +20,12 @@ import (
 // over the same points. The watermark is event time, never the clock: the
 // lowest of the partitions' newest point times, leaving out partitions
 // that are idle (caught up and silent for Idle). A point that arrives for a
-// window already emitted is late: it is counted and left out.
+// window already emitted is late: it is counted and left out. A point dated
+// further ahead of the wall clock than Ahead is counted as future and left
+// out, so that one wrong clock cannot move the watermark past every other
+// producer's points. A series without a point for IdleSeries of event time
+// is forgotten, so that series that come and go do not hold memory for
+// ever.
 type Windows struct {
 	cfg    analysis.Config
 	width  int64
@@ -32,9 +40,30 @@ type Windows struct {
 	Idle time.Duration
 	// Late counts the points left out because their window was emitted.
 	Late int64
+	// Ahead is how far ahead of the wall clock a point may be dated
+	// (kafkaFutureToleranceSeconds); Future counts those left out.
+	Ahead  time.Duration
+	Future int64
+	// IdleSeries is how long (event time: up to the windows emitted) a
+	// series may go without a point before it is forgotten
+	// (kafkaLiveIdleSeconds); a point that comes later starts it afresh,
+	// with an empty history. Zero: never. Forgotten counts them.
+	IdleSeries time.Duration
+	Forgotten  int64
+	// forgotten are the series forgotten since the decoder last heard.
+	forgotten []*Series
 }
 
+// The defaults of Ahead and IdleSeries: src/defaults.json's.
+var (
+	defaultAhead      = seconds(vigil.Default.Settings.KafkaFutureToleranceSeconds)
+	defaultIdleSeries = seconds(vigil.Default.Settings.KafkaLiveIdleSeconds)
+)
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
 type windowSeries struct {
+	newest  int64 // the newest point time taken
 	pending []Point
 	// fields[i] is field i's windows, made at its first point.
 	fields []*analysis.Windows
@@ -50,22 +79,51 @@ type partitionMark struct {
 // NewWindows returns the live t-test of fields with the given window.
 func NewWindows(cfg analysis.Config, window time.Duration, fields []string) *Windows {
 	return &Windows{cfg: cfg, width: int64(window), fields: fields, series: map[*Series]*windowSeries{},
-		closed: -1 << 63, parts: map[int32]*partitionMark{}, Idle: time.Second}
+		closed: -1 << 63, parts: map[int32]*partitionMark{}, Idle: time.Second,
+		Ahead: defaultAhead, IdleSeries: defaultIdleSeries}
 }
 
-// Add takes one point; it is late (and left out) when its window was emitted.
-func (w *Windows) Add(p Point) {
+// NewWindows returns the live t-test of fields with the client's settings
+// (kafkaFutureToleranceSeconds, kafkaLiveIdleSeconds).
+func (c *Client) NewWindows(cfg analysis.Config, window time.Duration, fields []string) *Windows {
+	w := NewWindows(cfg, window, fields)
+	w.Ahead = c.ahead()
+	if c.LiveIdle > 0 {
+		w.IdleSeries = c.LiveIdle
+	}
+	return w
+}
+
+// aheadLimit is the latest point time accepted at now.
+func aheadLimit(now time.Time, ahead time.Duration) int64 {
+	n := now.UnixNano()
+	if n > math.MaxInt64-int64(ahead) {
+		return math.MaxInt64
+	}
+	return n + int64(ahead)
+}
+
+// Add takes one point, unless it is dated too far ahead of now (counted in
+// Future; Add reports false: it must not move the watermark) or late
+// (counted in Late: its window was emitted).
+func (w *Windows) Add(p Point, now time.Time) bool {
+	if p.Time > aheadLimit(now, w.Ahead) {
+		w.Future++
+		return false
+	}
 	if p.Time < w.closed {
 		w.Late++
-		return
+		return true
 	}
 	s, ok := w.series[p.Series]
 	if !ok {
-		s = &windowSeries{fields: make([]*analysis.Windows, len(w.fields))}
+		s = &windowSeries{newest: p.Time, fields: make([]*analysis.Windows, len(w.fields))}
 		w.series[p.Series] = s
 		w.order = append(w.order, p.Series)
 	}
+	s.newest = max(s.newest, p.Time)
 	s.pending = append(s.pending, p)
+	return true
 }
 
 // Mark records a partition's progress: its newest point time so far (if
@@ -141,6 +199,7 @@ func (w *Windows) Advance(watermark int64) []*ttest.Series {
 		return nil
 	}
 	var out []*ttest.Series
+	idle := false
 	for _, key := range w.order {
 		s := w.series[key]
 		SortPoints(s.pending)
@@ -185,9 +244,30 @@ func (w *Windows) Advance(watermark int64) []*ttest.Series {
 				out = append(out, n)
 			}
 		}
+		if w.IdleSeries > 0 && s.newest < cut-int64(w.IdleSeries) {
+			// Every point of it was emitted (pending ones are >= cut).
+			delete(w.series, key)
+			w.forgotten = append(w.forgotten, key)
+			w.Forgotten++
+			idle = true
+		}
+	}
+	if idle {
+		w.order = slices.DeleteFunc(w.order, func(s *Series) bool { return w.series[s] == nil })
 	}
 	w.closed = cut
 	return out
+}
+
+// Series is how many series the windows hold.
+func (w *Windows) Series() int { return len(w.series) }
+
+// forget tells dec of the series forgotten, so that it lets go of them too.
+func (w *Windows) forget(dec *Decoder) {
+	for _, s := range w.forgotten {
+		dec.forget(s)
+	}
+	w.forgotten = w.forgotten[:0]
 }
 
 // Follower reads a topic from its start, then follows it: all partitions,
@@ -207,7 +287,7 @@ func (c *Client) Follow(ctx context.Context, topic string) (*Follower, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := kgo.NewClient(append(c.opts, kgo.ConsumeTopics(topic), kgo.MetadataMaxAge(c.MetadataMaxAge),
+	cl, err := kgo.NewClient(c.options(kgo.ConsumeTopics(topic), kgo.MetadataMaxAge(c.MetadataMaxAge),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))...)
 	if err != nil {
 		return nil, err
@@ -228,7 +308,7 @@ func (f *Follower) Pending(w *Windows) {
 // partitions count as caught up, so that the watermark moves.
 func (f *Follower) StopWaiting(w *Windows) {
 	for p := range f.end {
-		w.Mark(p, 0, false, true, time.Now())
+		w.Mark(p, 0, false, true, f.c.Now())
 		delete(f.end, p)
 	}
 }
@@ -244,10 +324,11 @@ func (f *Follower) Retained() bool { return len(f.end) == 0 }
 // error (broker down, topic gone) is returned after the records that did
 // arrive are taken.
 func (f *Follower) Poll(ctx context.Context, wait time.Duration, dec *Decoder, w *Windows) (int, error) {
+	w.forget(dec)
 	pctx, cancel := context.WithTimeout(ctx, wait)
 	fetches := f.cl.PollFetches(pctx)
 	cancel()
-	now := time.Now()
+	now := f.c.Now()
 	var ferr error
 	fetches.EachError(func(_ string, _ int32, err error) {
 		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) && ferr == nil {
@@ -261,8 +342,9 @@ func (f *Follower) Poll(ctx context.Context, wait time.Duration, dec *Decoder, w
 		newest, has := int64(-1<<63), false
 		for _, r := range p.Records {
 			dec.Decode(Position{r.Partition, r.Offset}, r.Key, r.Value, func(pt Point) {
-				w.Add(pt)
-				newest, has = max(newest, pt.Time), true
+				if w.Add(pt, now) {
+					newest, has = max(newest, pt.Time), true
+				}
 			})
 		}
 		last := p.Records[len(p.Records)-1].Offset

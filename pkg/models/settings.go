@@ -61,6 +61,13 @@ type KafkaConnection struct {
 	// Password is the SASL password. Never log it.
 	Password string
 	TLS      bool
+	// LiveIdle is how long (event time) a Kafka Live series may go without
+	// a point before it is forgotten (kafkaLiveIdleSeconds).
+	LiveIdle time.Duration
+	// FutureTolerance is how far ahead of the wall clock a Kafka point's
+	// time may be; points further ahead are counted and left out
+	// (kafkaFutureToleranceSeconds).
+	FutureTolerance time.Duration
 }
 
 // jsonData is the non-secret part of the settings as Grafana stores it. Numbers
@@ -80,6 +87,8 @@ type jsonData struct {
 	KafkaSASL     string          `json:"kafkaSaslMechanism"`
 	KafkaUser     string          `json:"kafkaUser"`
 	KafkaTLS      json.RawMessage `json:"kafkaTls"`
+	KafkaLiveIdle json.RawMessage `json:"kafkaLiveIdleSeconds"`
+	KafkaFuture   json.RawMessage `json:"kafkaFutureToleranceSeconds"`
 }
 
 // JSONDataKeys are the jsonData keys the plugin reads, in order.
@@ -217,7 +226,27 @@ func loadKafka(jd jsonData, password string) (KafkaConnection, error) {
 	default:
 		return KafkaConnection{}, &SettingsError{"kafkaTls", fmt.Sprintf("must be true or false, got %s", tls)}
 	}
+	var err error
+	if k.LiveIdle, err = kafkaSeconds("kafkaLiveIdleSeconds", jd.KafkaLiveIdle, vigil.Default.Settings.KafkaLiveIdleSeconds); err != nil {
+		return KafkaConnection{}, err
+	}
+	if k.FutureTolerance, err = kafkaSeconds("kafkaFutureToleranceSeconds", jd.KafkaFuture, vigil.Default.Settings.KafkaFutureToleranceSeconds); err != nil {
+		return KafkaConnection{}, err
+	}
 	return k, nil
+}
+
+// maxKafkaSeconds bounds the Kafka durations (a year), far inside
+// time.Duration, so that adding them to a point's time cannot overflow.
+const maxKafkaSeconds = 366 * 24 * 3600
+
+// kafkaSeconds reads a Kafka duration setting given in seconds.
+func kafkaSeconds(setting string, raw json.RawMessage, def float64) (time.Duration, error) {
+	v, err := positiveNumber(setting, raw, def, "seconds")
+	if err == nil && v > maxKafkaSeconds {
+		err = &SettingsError{setting, fmt.Sprintf("must be at most %d seconds (366 days), got %v", maxKafkaSeconds, v)}
+	}
+	return time.Duration(v * float64(time.Second)), err
 }
 
 func validateURL(raw string) error {

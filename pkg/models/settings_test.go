@@ -25,7 +25,8 @@ func TestLoadSettings(t *testing.T) {
 	}
 	want := Settings{URL: "http://127.0.0.1:8086", Organization: "acme", DefaultBucket: "printer/autogen",
 		Timeout: 12500 * time.Millisecond, MaxPoints: 5000, StateMaxBytes: 512 << 10, StateHorizon: 3, Token: "u:p",
-		AlertHistoryBucket: "printer/autogen", AlertHistoryMeasurement: "alerts"}
+		AlertHistoryBucket: "printer/autogen", AlertHistoryMeasurement: "alerts",
+		Kafka: KafkaConnection{LiveIdle: 24 * time.Hour, FutureTolerance: time.Minute}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
@@ -33,16 +34,23 @@ func TestLoadSettings(t *testing.T) {
 
 func TestLoadKafkaSettings(t *testing.T) {
 	s := instance("http://influx:8086", `{"defaultBucket":"b","kafkaBrokers":" 127.0.0.1:9092, kafka-2:9093 ,",
-		"kafkaClientId":"vigil","kafkaSaslMechanism":"SCRAM-SHA-512","kafkaUser":" ops ","kafkaTls":"true"}`, "")
+		"kafkaClientId":"vigil","kafkaSaslMechanism":"SCRAM-SHA-512","kafkaUser":" ops ","kafkaTls":"true",
+		"kafkaLiveIdleSeconds":"7200","kafkaFutureToleranceSeconds":0.5}`, "")
 	s.DecryptedSecureJSONData = map[string]string{"kafkaPassword": "hunter2"}
 	got, err := LoadSettings(s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := KafkaConnection{Brokers: []string{"127.0.0.1:9092", "kafka-2:9093"}, ClientID: "vigil",
-		SASLMechanism: "SCRAM-SHA-512", User: "ops", Password: "hunter2", TLS: true}
+		SASLMechanism: "SCRAM-SHA-512", User: "ops", Password: "hunter2", TLS: true,
+		LiveIdle: 2 * time.Hour, FutureTolerance: 500 * time.Millisecond}
 	if !reflect.DeepEqual(got.Kafka, want) {
 		t.Fatalf("got %+v, want %+v", got.Kafka, want)
+	}
+	// Unset: src/defaults.json's.
+	got, err = LoadSettings(instance("http://influx:8086", `{"defaultBucket":"b"}`, ""))
+	if err != nil || got.Kafka.LiveIdle != 24*time.Hour || got.Kafka.FutureTolerance != time.Minute {
+		t.Fatalf("defaults: %+v, %v", got.Kafka, err)
 	}
 }
 
@@ -57,6 +65,10 @@ func TestLoadKafkaSettingsErrors(t *testing.T) {
 		{`"kafkaBrokers":"a:1","kafkaUser":"u"`, "pw", "kafkaSaslMechanism", "is empty but"},
 		{`"kafkaBrokers":"a:1","kafkaTls":"yes"`, "", "kafkaTls", "must be true or false, got yes"},
 		{`"kafkaBrokers":"a:1","kafkaClientId":"a\tb"`, "", "kafkaClientId", "control character"},
+		{`"kafkaLiveIdleSeconds":-1`, "", "kafkaLiveIdleSeconds", "must be positive (number of seconds), got -1"},
+		{`"kafkaLiveIdleSeconds":"a day"`, "", "kafkaLiveIdleSeconds", "must be a number of seconds, got a day"},
+		{`"kafkaFutureToleranceSeconds":1e12`, "", "kafkaFutureToleranceSeconds", "must be at most 31622400 seconds (366 days)"},
+		{`"kafkaFutureToleranceSeconds":-60`, "", "kafkaFutureToleranceSeconds", "must be positive (number of seconds), got -60"},
 	}
 	for _, tt := range tests {
 		s := instance("http://influx:8086", `{"defaultBucket":"b",`+tt.jsonData+`}`, "")
