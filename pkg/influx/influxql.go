@@ -96,25 +96,42 @@ type Series struct {
 // InfluxDB 1.x, 2.x with a DBRP mapping, 3.x) with nanosecond epochs, and
 // streams the answer to fn chunk by chunk, one series at a time. Numbers
 // arrive as json.Number.
+//
+// It sends by GET, as Grafana's InfluxDB data source does by default: raw
+// queries go this way. InfluxDB 1.x marks a GET query read-only, but 1.8
+// still runs a write sent so (with a "deprecated use ... in a read only
+// context" warning): CheckReadOnlyInfluxQL is what refuses writes.
 func (c *Client) InfluxQL(ctx context.Context, db, statement string, fn func(Series) error) error {
-	return c.send(ctx, db, statement, func(h header) rowSink { return &genericSink{h: h, fn: fn} })
+	return c.send(ctx, http.MethodGet, db, statement, func(h header) rowSink { return &genericSink{h: h, fn: fn} })
 }
 
 // numeric runs a statement whose columns after time are all numbers and
 // streams its rows to fn as Batch; typeErr makes the error for a value
 // that is not a number.
 func (c *Client) numeric(ctx context.Context, db, statement string, fn func(Batch) error, typeErr func(column string, v any) error) error {
-	return c.send(ctx, db, statement, func(h header) rowSink { return newNumericSink(h, fn, typeErr) })
+	// By POST: Vigil's own SELECTs name every field and tag and can be
+	// longer than a proxy takes in a URL.
+	return c.send(ctx, http.MethodPost, db, statement, func(h header) rowSink { return newNumericSink(h, fn, typeErr) })
 }
 
-// send sends one statement to /query and decodes the answer as it arrives.
-func (c *Client) send(ctx context.Context, db, statement string, open func(header) rowSink) error {
+// send sends one statement to /query, in the URL (GET) or the form body
+// (POST), and decodes the answer as it arrives.
+func (c *Client) send(ctx context.Context, method, db, statement string, open func(header) rowSink) error {
 	form := url.Values{"db": {db}, "q": {statement}, "epoch": {"ns"}, "chunked": {"true"}, "chunk_size": {"10000"}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.url, "/")+"/query", strings.NewReader(form.Encode()))
+	endpoint := strings.TrimRight(c.url, "/") + "/query"
+	var body io.Reader
+	if method == http.MethodGet {
+		endpoint += "?" + form.Encode()
+	} else {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, endpoint, body)
 	if err != nil {
 		return c.fail(err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
 	// Uncompressed: gzip made InfluxDB 1.8 serve the reference day 2.7 times
 	// slower on loopback, and costs the plugin as much again to inflate
 	// (BenchmarkAnswerFormats).

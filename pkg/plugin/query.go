@@ -90,8 +90,13 @@ func (d *Datasource) explainMissingBucket(ctx context.Context, err error, bucket
 	return err
 }
 
-// runFlux executes a script and decodes its result as it streams in.
+// runFlux executes a script and decodes its result as it streams in. A
+// script that can write is refused before it is sent (the check reads the
+// script as sent, after the v.* variables).
 func (d *Datasource) runFlux(ctx context.Context, script string) (data.Frames, error) {
+	if err := influx.CheckReadOnlyFlux(script); err != nil {
+		return nil, &models.QueryError{Field: "flux", Reason: err.Error()}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the download when the guard trips early
 	res, err := d.client.Query(ctx, script)
@@ -117,8 +122,13 @@ func (d *Datasource) runFlux(ctx context.Context, script string) (data.Frames, e
 }
 
 // runInfluxQL runs a raw statement on the query bucket's database and
-// collects its answer into frames as it streams in.
+// collects its answer into frames as it streams in. Unless every statement
+// only reads, the query is refused before it is sent (the check reads the
+// text as sent, after the macros).
 func (d *Datasource) runInfluxQL(ctx context.Context, q models.Query, statement string) (data.Frames, error) {
+	if err := influx.CheckReadOnlyInfluxQL(statement); err != nil {
+		return nil, &models.QueryError{Field: "influxql", Reason: err.Error()}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the download when the guard trips early
 	b := &frames.InfluxQL{MaxPoints: d.settings.MaxPoints}
