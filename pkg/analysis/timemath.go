@@ -108,3 +108,14 @@ func WindowEnd(t, width int64) int64 {
 func WindowHolds(start, end, t int64) bool {
 	return t >= start && (t < end || end == math.MaxInt64)
 }
+
+// FirstWindowStart is the start of the first whole window of this width
+// (> 0) inside the range: the window holding MinInt64 begins before it
+// unless MinInt64 is a multiple of width. A reader that groups by window
+// (InfluxDB) cannot place that partial window.
+func FirstWindowStart(width int64) int64 {
+	if math.MinInt64%width == 0 {
+		return math.MinInt64
+	}
+	return WindowEnd(math.MinInt64, width)
+}

@@ -87,6 +87,18 @@ func TestWindowStartEnd(t *testing.T) {
 	}
 }
 
+func TestFirstWindowStart(t *testing.T) {
+	for _, c := range []struct{ width, want int64 }{
+		{1, minI}, {2, minI}, {1 << 62, minI}, {1<<63 - 1, -maxI},
+		{7, minI + 1}, {10, minI + 8}, {day, minI - minI%day},
+	} {
+		got := FirstWindowStart(c.width)
+		if got != c.want || WindowStart(got, c.width) != got {
+			t.Errorf("FirstWindowStart(%d) = %d, want %d", c.width, got, c.want)
+		}
+	}
+}
+
 func TestWindowHolds(t *testing.T) {
 	for _, c := range []struct {
 		start, end, t int64

@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
+
 	vigil "github.com/vigil/vigil-anomaly-datasource"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx/influxtest"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
@@ -215,6 +218,74 @@ func TestRangesAtTheEndsOfTime(t *testing.T) {
 			if err != nil || len(cached.Series) != 1 || len(cached.Series[0].Ends) != len(ends) {
 				t.Fatalf("%s: through a cache: %v %+v", label, err, cached)
 			}
+		}
+	}
+}
+
+// endsOfTime writes 60 points, 12 hours apart, from InfluxDB's earliest
+// time (math.MinInt64 + 2) and 60 up to its latest (math.MaxInt64 - 1)
+// into database "ends" once.
+var endsOnce = sync.OnceValue(func() error {
+	ctx := context.Background()
+	if err := influxDB.CreateDatabase(ctx, "ends"); err != nil {
+		return err
+	}
+	var lines []string
+	for i := range 120 {
+		ts := int64(math.MinInt64) + 2 + int64(i)*int64(12*time.Hour)
+		if i >= 60 {
+			ts = int64(math.MaxInt64) - 1 - int64(i-60)*int64(12*time.Hour)
+		}
+		lines = append(lines, fmt.Sprintf("m v=%d %d", i%5, ts))
+	}
+	w := influxdb2.NewClient(influxDB.URL, influxDB.Token()) // nanoseconds
+	defer w.Close()
+	return w.WriteAPIBlocking("", "ends/autogen").WriteRecord(ctx, lines...)
+})
+
+// Through InfluxDB itself: ranges beyond 1677 and 2262 read its earliest
+// and latest points, and windows mode answers the windows points mode
+// answers (but the first one, which begins before 1677-09-21 and which
+// InfluxDB cannot place: it stamped it 1970 before, and an aggregate from
+// math.MinInt64 answered nothing).
+func TestEndsOfTimeOnInfluxDB(t *testing.T) {
+	devenv.NeedInfluxDB(t)
+	if err := endsOnce(); err != nil {
+		t.Fatal(err)
+	}
+	c := influx.NewClient(influx.Config{URL: influxDB.URL, Token: influxDB.Token()})
+	t.Cleanup(c.Close)
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		name     string
+		from, to time.Time
+		skip     int // windows mode leaves out the first, partial window
+	}{
+		{"from 1600", time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1678, 1, 1, 0, 0, 0, 0, time.UTC), 1},
+		{"to 9999", time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), 0},
+	} {
+		req := Request{Selection: influx.Selection{Bucket: "ends/autogen", Measurement: "m", Fields: []string{"v"}},
+			Window: day, Config: analysis.Config{History: 10, Alpha: 0.001}, From: tc.from, To: tc.to, MaxPoints: 1_000_000}
+		ends := map[models.Mode][]time.Time{}
+		for _, mode := range []models.Mode{models.ModePoints, models.ModeWindows} {
+			req.Mode = mode
+			out, err := Run(context.Background(), c, req)
+			if err != nil {
+				t.Fatalf("%s, %s: %v", tc.name, mode, err)
+			}
+			if len(out.Series) != 1 {
+				t.Fatalf("%s, %s: %+v", tc.name, mode, out)
+			}
+			ends[mode] = out.Series[0].Ends
+			for i, end := range ends[mode] {
+				if !end.After(tc.from) || end.After(analysis.MaxTime) || (i > 0 && !end.After(ends[mode][i-1])) {
+					t.Fatalf("%s, %s: window ends %v", tc.name, mode, ends[mode])
+				}
+			}
+		}
+		p, w := ends[models.ModePoints], ends[models.ModeWindows]
+		if len(p) < 20 || fmt.Sprint(p[tc.skip:]) != fmt.Sprint(w) {
+			t.Fatalf("%s: points mode ends %v\nwindows mode ends %v", tc.name, p, w)
 		}
 	}
 }

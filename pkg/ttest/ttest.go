@@ -419,7 +419,10 @@ func (r *runner) feed(st *state, ts int64, x float64, emit bool) {
 // runs WindowDetector over them.
 func (r *runner) windows(ctx context.Context, lookback int) error {
 	r.reset()
-	return r.readWindows(ctx, r.prefixStart(lookback))
+	// InfluxDB misplaces a window that begins before 1677-09-21 (its start
+	// wraps around): window rows start at the first whole window.
+	first := time.Unix(0, analysis.FirstWindowStart(int64(r.req.Window))).UTC()
+	return r.readWindows(ctx, maxTime(r.prefixStart(lookback), first))
 }
 
 // prefixStart is where a warm-up of lookback windows starts reading: no
