@@ -57,10 +57,11 @@ type kafkaStepper struct {
 	maxPoints int64
 	// recent is the last hour sent, for new viewers.
 	recent recentWindows
-	// notice is the last malformed-message notice sent; late the late
-	// points reported so far.
+	// notice is the last malformed-message notice sent; late and future
+	// the late points and those dated ahead of the clock reported so far.
 	notice string
 	late   int64
+	future int64
 }
 
 // start reads the retained messages (the warm-up: at most Max points of
@@ -125,8 +126,13 @@ func (k *kafkaStepper) frame(series []*ttest.Series) *data.Frame {
 	}
 	if k.win.Late > k.late {
 		k.late = k.win.Late
-		f.Meta.Custom = map[string]any{"latePoints": k.late}
+		f.Meta.Custom = k.counts()
 		f.Meta.Notices = append(f.Meta.Notices, lateNotice(k.late))
+	}
+	if k.win.Future > k.future {
+		k.future = k.win.Future
+		f.Meta.Custom = k.counts()
+		f.Meta.Notices = append(f.Meta.Notices, k.futureNotice())
 	}
 	// A new viewer's initial data carries the notices shown so far.
 	var standing []data.Notice
@@ -135,11 +141,28 @@ func (k *kafkaStepper) frame(series []*ttest.Series) *data.Frame {
 		standing = append(standing, data.Notice{Severity: data.NoticeSeverityWarning, Text: k.notice})
 	}
 	if k.late > 0 {
-		custom = map[string]any{"latePoints": k.late}
+		custom = k.counts()
 		standing = append(standing, lateNotice(k.late))
+	}
+	if k.future > 0 {
+		custom = k.counts()
+		standing = append(standing, k.futureNotice())
 	}
 	k.recent.standing(standing, custom)
 	return f
+}
+
+// counts are the points left out so far, for meta.custom.
+func (k *kafkaStepper) counts() map[string]any {
+	c := map[string]any{"latePoints": k.late}
+	if k.future > 0 {
+		c["futurePoints"] = k.future
+	}
+	return c
+}
+
+func (k *kafkaStepper) futureNotice() data.Notice {
+	return data.Notice{Severity: data.NoticeSeverityWarning, Text: kafka.FutureNotice(k.future, k.win.Ahead)}
 }
 
 func lateNotice(late int64) data.Notice {
