@@ -3,9 +3,9 @@ package ttest
 import (
 	"container/list"
 	"context"
-	"fmt"
 	"maps"
 	"math"
+	"math/big"
 	"slices"
 	"sort"
 	"sync"
@@ -44,7 +44,11 @@ import (
 // cold cache only costs time.
 type Cache struct {
 	// MaxBytes caps the state kept; least recently used entries go first.
+	// Every entry counts at least entryOverhead and its key, so entries of
+	// queries that found no data are evicted like the others.
 	MaxBytes int64
+	// MaxEntries caps the number of entries (0: defaultMaxEntries).
+	MaxEntries int
 	// Horizon is how many windows before the end of the last range read are
 	// read again, for late points.
 	Horizon int
@@ -54,8 +58,18 @@ type Cache struct {
 	mu      sync.Mutex
 	lru     *list.List // of *entry, most recently used first
 	entries map[string]*list.Element
-	bytes   int64
+	bytes   int64 // the entries' accounted sizes, added up
 }
+
+// entryOverhead is what an entry costs besides its key and its series: the
+// entry, its LRU element, its map slot and its (empty) series map, measured
+// with the runtime's heap statistics (TestCacheEntryOverhead: 255 to 280
+// bytes with Go 1.26 on amd64, the key's rounding up included).
+const entryOverhead = 320
+
+// defaultMaxEntries caps the number of entries when MaxEntries is 0: 10,000
+// distinct t-test queries on one data source.
+const defaultMaxEntries = 10_000
 
 // CacheMetrics receives the cache's counters (Prometheus in the plugin).
 type CacheMetrics interface {
@@ -68,7 +82,12 @@ type CacheMetrics interface {
 // entry is one query identity's state.
 type entry struct {
 	key string
-	mu  sync.Mutex // one query advances an entry at a time
+	// el (nil once the entry is dropped) and accounted, the size the cache
+	// counts it at, belong to the cache: read and written under Cache.mu.
+	el        *list.Element
+	accounted int64
+
+	mu sync.Mutex // one query advances an entry at a time; guards what follows
 	// mode is the read mode the entry's first query resolved.
 	mode models.Mode
 	// origin and settled (ns): results are kept for the windows ending in
@@ -82,7 +101,7 @@ type entry struct {
 	// results are kept.
 	span   time.Duration
 	series map[string]*cachedSeries
-	bytes  int64
+	bytes  int64 // the series' size, as store counts it
 }
 
 type cachedSeries struct {
@@ -92,29 +111,39 @@ type cachedSeries struct {
 	results []analysis.Result
 }
 
-// Key is a query's cache identity.
-func Key(req Request) string {
-	tags := make([]string, 0, len(req.Selection.Tags))
-	for k, v := range req.Selection.Tags {
-		tags = append(tags, k+"="+v)
-	}
-	sort.Strings(tags)
-	return fmt.Sprintf("%q %q %q %q %s %d %v %s", req.Selection.Bucket, req.Selection.Measurement,
-		req.Selection.Fields, tags, req.Window, req.Config.History, req.Config.Alpha, req.Mode)
+// Key is a query's cache identity: the canonical JSON (models.CanonicalJSON,
+// the encoding Live channels are identified by) of the parsed query's
+// identity, so no bucket, measurement, field or tag can pass for another
+// whatever its characters. The window is in nanoseconds: "5m" and "300s"
+// share an entry.
+func Key(req Request) (string, error) {
+	b, err := models.CanonicalJSON(map[string]any{
+		"bucket":      req.Selection.Bucket,
+		"measurement": req.Selection.Measurement,
+		"fields":      req.Selection.Fields, // nil is written [] and {}
+		"tags":        req.Selection.Tags,
+		"window":      int64(req.Window),
+		"history":     req.Config.History,
+		"alpha":       req.Config.Alpha,
+		"mode":        string(req.Mode),
+	})
+	return string(b), err
 }
 
 // Run answers a t-test query from the cache where it can, reading only
 // what is new, and updates the cache.
 func (c *Cache) Run(ctx context.Context, src Source, req Request) (*Outcome, error) {
-	e := c.entry(Key(req))
-	e.mu.Lock()
+	key, err := Key(req)
+	if err != nil {
+		return nil, err
+	}
+	e := c.lock(key)
 	defer e.mu.Unlock()
 	w := req.Window
 	start, stop := alignDown(req.From, w), alignDown(req.To, w)
 	settleAt := analysis.ClampTime(stop.Add(-analysis.SatDuration(int64(c.horizon()), w)))
 	var out *Outcome
 	var r *runner
-	var err error
 	if e.series != nil && e.covers(start, stop) {
 		c.count(true)
 		out, r, err = e.advance(ctx, src, req, start, stop, settleAt)
@@ -314,9 +343,10 @@ func readTails(ctx context.Context, src Source, run *runner, tails map[string]*p
 }
 
 // lateSince counts and sums each series' points in [settled, readUntil):
-// late is true when a count or sum differs from the series' tail (points
-// arrived late, were overwritten with other values, or were deleted). rows
-// is the number of count rows read.
+// late is true when a count differs from the series' tail, or a sum cannot
+// be the sum of its values (sumMatches): points arrived late, were
+// overwritten with other values, or were deleted. rows is the number of
+// count rows read.
 func (e *entry) lateSince(ctx context.Context, src Source, sel influx.Selection, settled time.Time) (late bool, rows int64, err error) {
 	counts, err := src.SeriesCounts(ctx, sel, settled, time.Unix(0, e.readUntil))
 	if err != nil {
@@ -325,7 +355,7 @@ func (e *entry) lateSince(ctx context.Context, src Source, sel influx.Selection,
 	seen := 0
 	for _, c := range counts {
 		cs := e.series[seriesKey(c.Field, c.Tags)]
-		if cs == nil || int64(len(cs.tail.t)) != c.N || !cs.tail.sums(c.Sum) {
+		if cs == nil || int64(len(cs.tail.t)) != c.N || !sumMatches(cs.tail.v, c.Sum) {
 			return true, int64(len(counts)), nil
 		}
 		seen++
@@ -337,6 +367,43 @@ func (e *entry) lateSince(ctx context.Context, src Source, sel influx.Selection,
 	}
 	return seen != 0, int64(len(counts)), nil
 }
+
+// sumMatches reports whether sum, InfluxDB's float64 sum of a series'
+// values in an order of its own, can be the sum of values: whether it is
+// within (n-1)·2⁻⁵³·Σ|v| (Higham's γ(n-1) bound, for n values added in
+// any order or tree of float64 additions) of their exact sum. No rounding of
+// an unchanged series is taken for a change, and a change of the values'
+// sum by more than twice that bound, about (n-1)·2.2e-16·Σ|v|, is always
+// seen; a smaller one can be missed (for 600 points near 200: 2.6e-8).
+func sumMatches(values []float64, sum float64) bool {
+	n := len(values)
+	exact, abs := new(big.Float).SetPrec(exactSumPrec), new(big.Float).SetPrec(exactSumPrec)
+	var x big.Float
+	for _, v := range values {
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			return false // not a number InfluxDB stores: read again
+		}
+		exact.Add(exact, x.SetFloat64(v))
+		abs.Add(abs, x.SetFloat64(math.Abs(v)))
+	}
+	if math.IsInf(sum, 0) || math.IsNaN(sum) {
+		return false
+	}
+	diff := new(big.Float).SetPrec(exactSumPrec).Sub(x.SetFloat64(sum), exact)
+	if n <= 1 {
+		return diff.Sign() == 0
+	}
+	// tol = γ(n-1)·Σ|v| = (n-1)u/(1-(n-1)u)·Σ|v|, rounded up.
+	ku := new(big.Float).SetPrec(exactSumPrec).SetMantExp(big.NewFloat(float64(n-1)), -53)
+	den := new(big.Float).SetPrec(exactSumPrec).Sub(big.NewFloat(1), ku)
+	tol := new(big.Float).SetPrec(exactSumPrec).SetMode(big.AwayFromZero).Mul(abs, ku)
+	tol.Quo(tol, den)
+	return diff.Abs(diff).Cmp(tol) <= 0
+}
+
+// exactSumPrec holds any sum of float64 values exactly: their bits span
+// 2^-1074 to 2^1024, and 2^64 of them add 64 more.
+const exactSumPrec = 1074 + 1024 + 64
 
 // store moves the entry on to the states the run settled, keeping the
 // results of the windows ending by then and dropping those older than the
@@ -382,6 +449,23 @@ func (e *entry) store(r *runner, settleAt int64, span time.Duration) {
 	e.bytes = bytes
 }
 
+// lock returns key's entry, locked: the most recently used, created empty.
+// An entry dropped while this query waited for it is not used (its state
+// would be kept nowhere); the query takes the key's current entry.
+func (c *Cache) lock(key string) *entry {
+	for {
+		e := c.entry(key)
+		e.mu.Lock()
+		c.mu.Lock()
+		kept := e.el != nil
+		c.mu.Unlock()
+		if kept {
+			return e
+		}
+		e.mu.Unlock()
+	}
+}
+
 // entry returns the entry for key, created empty, as the most recently used.
 func (c *Cache) entry(key string) *entry {
 	c.mu.Lock()
@@ -393,39 +477,54 @@ func (c *Cache) entry(key string) *entry {
 		c.lru.MoveToFront(el)
 		return el.Value.(*entry)
 	}
-	e := &entry{key: key}
-	c.entries[key] = c.lru.PushFront(e)
+	e := &entry{key: key, accounted: entryOverhead + int64(len(key))}
+	e.el = c.lru.PushFront(e)
+	c.entries[key] = e.el
+	c.bytes += e.accounted
 	return e
 }
 
-// resize accounts for e's new size, drops it if it holds nothing (a query
+// resize accounts for e's new size, drops e if it holds nothing (a query
 // with no window yet), and evicts the least recently used entries while the
-// cache is over MaxBytes (e itself last).
+// cache is over MaxBytes or MaxEntries. The caller holds e.mu; other
+// entries are known by their accounted size only, which their own queries
+// change under c.mu. An entry dropped while its query ran stays dropped: its
+// key may have a newer entry.
 func (c *Cache) resize(e *entry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.entries[e.key]; ok && e.series == nil {
-		c.lru.Remove(el)
-		delete(c.entries, e.key)
+	if e.el != nil {
+		if e.series == nil {
+			c.drop(e)
+		} else {
+			size := entryOverhead + int64(len(e.key)) + e.bytes
+			c.bytes += size - e.accounted
+			e.accounted = size
+		}
 	}
-	var total int64
-	for el := c.lru.Front(); el != nil; el = el.Next() {
-		total += el.Value.(*entry).bytes
+	maxEntries := c.MaxEntries
+	if maxEntries <= 0 {
+		maxEntries = defaultMaxEntries
 	}
-	for total > c.MaxBytes && c.lru.Len() > 0 {
-		el := c.lru.Back()
-		old := el.Value.(*entry)
-		total -= old.bytes
-		c.lru.Remove(el)
-		delete(c.entries, old.key)
+	for c.lru.Len() > 0 && (c.bytes > c.MaxBytes || c.lru.Len() > maxEntries) {
+		c.drop(c.lru.Back().Value.(*entry))
 		if c.Metrics != nil {
 			c.Metrics.Evict()
 		}
 	}
-	c.bytes = total
 	if c.Metrics != nil {
-		c.Metrics.Bytes(total)
+		c.Metrics.Bytes(c.bytes)
 	}
+}
+
+// drop removes e, and only e, from the cache (c.mu held).
+func (c *Cache) drop(e *entry) {
+	c.lru.Remove(e.el)
+	if c.entries[e.key] == e.el {
+		delete(c.entries, e.key)
+	}
+	c.bytes -= e.accounted
+	e.el, e.accounted = nil, 0
 }
 
 func (c *Cache) count(hit bool) {

@@ -256,17 +256,6 @@ type points struct {
 
 func (p *points) add(t int64, v float64) { p.t, p.v = append(p.t, t), append(p.v, v) }
 
-// sums reports whether sum (InfluxDB's, summed in its own order) is the sum
-// of the values, to 1e-10 of their magnitude: a value overwritten by a
-// different one since shows.
-func (p *points) sums(sum float64) bool {
-	var own, abs float64
-	for _, v := range p.v {
-		own, abs = own+v, abs+math.Abs(v)
-	}
-	return math.Abs(own-sum) <= 1e-10*abs
-}
-
 func (r *runner) reset() {
 	r.series = map[string]*state{}
 	r.order = nil
