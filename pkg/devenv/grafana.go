@@ -179,13 +179,14 @@ enabled = false
 }
 
 // issueReceiverToken gives the alert-history contact point a real
-// credential: a service account and token are created through the API, the
+// credential: a service account with the Editor role (the receiver refuses
+// a Viewer) and its token are created through the API, the
 // run's copy of the alerting provisioning gets the token in place of the
 // placeholder, and Grafana reloads it. Grafana cannot issue a token before it
 // runs, which is why provisioning starts with a placeholder.
 func (g *Grafana) issueReceiverToken(ctx context.Context) error {
 	var sa struct{ ID int64 }
-	if err := g.API(ctx, "POST", "/api/serviceaccounts", map[string]any{"name": "vigil-alert-history", "role": "Viewer"}, &sa); err != nil {
+	if err := g.API(ctx, "POST", "/api/serviceaccounts", map[string]any{"name": "vigil-alert-history", "role": "Editor"}, &sa); err != nil {
 		return err
 	}
 	var tok struct{ Key string }

@@ -153,6 +153,8 @@ func run(m *testing.M) (int, error) {
 	host = stack.Host
 	noFlux := vigilDatasource(4, dsNoFlux, influxNoFlux.Token(), "printer/autogen")
 	noFlux.URL = influxNoFlux.URL
+	// Its receiver writes the household's alert history (fluxOffHouse).
+	noFlux.JSONData = json.RawMessage(`{"defaultBucket":"printer/autogen","alertHistoryBucket":"house/autogen","timeout":30,"maxPoints":1000000}`)
 	for _, ds := range []backend.DataSourceInstanceSettings{
 		vigilDatasource(2, dsHouse, influxDB.Token(), "house/autogen"),
 		vigilDatasource(3, dsWrongAuth, influxDB.User+":"+wrongPassword, "e2e/autogen"),

@@ -384,25 +384,11 @@ func (h *Host) Metrics(ctx context.Context, dsUID string) (string, error) {
 	return text, err
 }
 
-// CallResource calls a resource of the data source and collects the
-// streamed response into one (status and headers from the first message,
-// the body from all of them).
+// CallResource calls a resource of the data source as the signed-in admin
+// (see CallResourceAs) and collects the streamed response into one (status
+// and headers from the first message, the body from all of them).
 func (h *Host) CallResource(ctx context.Context, dsUID string, req *backend.CallResourceRequest) (*backend.CallResourceResponse, error) {
-	pc, err := h.pluginContext(dsUID)
-	if err != nil {
-		return nil, err
-	}
-	req.PluginContext = pc
-	if req.URL == "" {
-		req.URL = req.Path
-	}
-	out, err := h.callResource(ctx, req)
-	if err != nil {
-		h.record("CallResource", nil, err)
-		return nil, err
-	}
-	h.record("CallResource", map[string]any{"status": out.Status, "headers": out.Headers, "body": string(out.Body)}, nil)
-	return out, nil
+	return h.CallResourceAs(ctx, dsUID, nil, req)
 }
 
 func (h *Host) callResource(ctx context.Context, req *backend.CallResourceRequest) (*backend.CallResourceResponse, error) {

@@ -24,7 +24,8 @@ type Stack struct {
 	// LogPath holds the plugin's log.
 	LogPath string
 	// ResourcesURL serves Grafana's resource route; Token is the
-	// service-account token it requires.
+	// service-account token it requires, whose account has the Editor role
+	// (pluginhost.ReceiverAccount), as the alert-history receiver requires.
 	ResourcesURL, Token string
 	Project             *grafanaprov.Project
 	Webhook             *devenv.WebhookListener
@@ -46,7 +47,8 @@ type StackOptions struct {
 	DefaultBucket string
 	// KafkaBrokers are the provisioned data source's Kafka brokers ("" for none).
 	KafkaBrokers string
-	// Token is the service-account token of the resource route.
+	// Token is the service-account token of the resource route (an Editor's,
+	// which the alert-history contact point sends).
 	Token string
 	// Notifications, when set, gets a line per webhook alert.
 	Notifications io.Writer
@@ -82,7 +84,8 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 	env := map[string]string{
 		"VIGIL_DASHBOARDS_DIR": filepath.Join(o.Root, "dashboards"),
 		// The host serves Grafana's resource route, where the alert-history
-		// contact point posts with a service-account token.
+		// contact point posts with the token of a service account whose
+		// role is Editor (a Viewer's would be refused).
 		"VIGIL_GRAFANA_URL":    s.ResourcesURL,
 		"VIGIL_RECEIVER_TOKEN": o.Token,
 	}

@@ -124,10 +124,7 @@ func newEnv(t *testing.T, repeat time.Duration) *env {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	e := &env{db: fmt.Sprintf("notify%d", dbSeq.Add(1))}
-	if err := influxDB.CreateDatabase(ctx, e.db); err != nil {
-		t.Fatal(err)
-	}
+	e := newDatabase(t)
 	dir := t.TempDir()
 	var err error
 	if e.smtp, err = devenv.StartSMTP(ctx, dir); err != nil {
@@ -152,9 +149,29 @@ func newEnv(t *testing.T, repeat time.Duration) *env {
 	return e
 }
 
+// newDatabase gives a test its own database, and a data source whose
+// alert-history target is there (the receiver writes nowhere else).
+func newDatabase(t *testing.T) *env {
+	t.Helper()
+	n := dbSeq.Add(1)
+	e := &env{db: fmt.Sprintf("notify%d", n)}
+	if err := influxDB.CreateDatabase(context.Background(), e.db); err != nil {
+		t.Fatal(err)
+	}
+	host.AddDatasource(backend.DataSourceInstanceSettings{
+		ID: 1 + n, UID: e.uid(), Name: "Vigil " + e.db, Type: "vigil-anomaly-datasource", URL: influxDB.URL,
+		JSONData:                json.RawMessage(fmt.Sprintf(`{"defaultBucket":"notify/autogen","alertHistoryBucket":"%s/autogen","timeout":5}`, e.db)),
+		DecryptedSecureJSONData: map[string]string{"token": influxDB.Token()},
+	})
+	return e
+}
+
+// uid is the test's data source.
+func (e *env) uid() string { return dsUID + "-" + e.db }
+
 // receiverURL is the webhook URL a Grafana contact point would hold.
 func (e *env) receiverURL() string {
-	return fmt.Sprintf("%s/api/datasources/uid/%s/resources/alert-history?bucket=%s/autogen&measurement=alerts", baseURL, dsUID, e.db)
+	return fmt.Sprintf("%s/api/datasources/uid/%s/resources/alert-history", baseURL, e.uid())
 }
 
 // The seed's Power consumption rule (provisioning/alerting/house.yaml): its
@@ -424,10 +441,7 @@ func TestRejectsWhatItCannotUse(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: starts InfluxDB and the plugin")
 	}
-	e := &env{db: fmt.Sprintf("notify%d", dbSeq.Add(1))}
-	if err := influxDB.CreateDatabase(context.Background(), e.db); err != nil {
-		t.Fatal(err)
-	}
+	e := newDatabase(t)
 	valid := `{"version":"4","status":"firing","receiver":"vigil","alerts":[{"status":"firing","labels":{"alertname":"x"},"startsAt":"2026-01-01T00:00:00Z","endsAt":"0001-01-01T00:00:00Z"}]}`
 	tests := []struct {
 		name, auth, body string
