@@ -38,8 +38,8 @@ const raceReport = "WARNING: DATA RACE"
 // and metrics, while Live subscriptions of ttest, power and kafka channels
 // come and go, on a data source whose kept-state cache is a few KiB (so
 // entries are evicted all the time). The race detector must report
-// nothing, the plugin must still run, and every kind of call must have
-// answered without an error.
+// nothing, the plugin must still run, every kind of call must have
+// answered without an error, and no secret may be in the plugin's stderr.
 func TestRaceThroughHost(t *testing.T) {
 	needServers(t)
 	runFor := 30 * time.Second
@@ -183,9 +183,13 @@ func TestRaceThroughHost(t *testing.T) {
 	wg.Wait()
 
 	// A race ends the plugin (halt_on_error): its report comes first.
-	if report := stderr.String(); strings.Contains(report, raceReport) {
-		i := strings.Index(report, raceReport)
-		t.Fatalf("the race detector reported (the plugin's stderr from the first report):\n%.12000s", report[i:])
+	if report := firstRace(stderr.String()); report != "" {
+		t.Fatalf("the race detector reported (its first report):\n%s", report)
+	}
+	for _, secret := range []string{kafkaPassword, influxDB.Password} {
+		if strings.Contains(stderr.String(), secret) {
+			t.Errorf("a secret in the plugin's stderr")
+		}
 	}
 	if h.Exited() {
 		t.Fatalf("the plugin exited; its stderr ends:\n%s", tail([]byte(stderr.String()), 8192))
@@ -208,6 +212,20 @@ func TestRaceThroughHost(t *testing.T) {
 		}
 	}
 	t.Logf("no race in %s under the race detector; answers: %s", runFor, strings.Join(summary, ", "))
+}
+
+// firstRace is the first race report in the plugin's stderr ("" if none):
+// from its warning to the line of = that ends it.
+func firstRace(stderr string) string {
+	i := strings.Index(stderr, raceReport)
+	if i < 0 {
+		return ""
+	}
+	report := stderr[i:]
+	if j := strings.Index(report, "\n=================="); j >= 0 {
+		report = report[:j]
+	}
+	return report
 }
 
 // syncBuffer is a bytes.Buffer safe to write from go-plugin's stderr reader
