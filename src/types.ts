@@ -88,6 +88,10 @@ export interface VigilOptions extends DataSourceJsonData {
   /** SASL user, sent with secureJsonData.kafkaPassword. */
   kafkaUser?: string;
   kafkaTls?: boolean;
+  /** Seconds (event time) a Kafka Live series may go without a point before it is forgotten. */
+  kafkaLiveIdleSeconds?: number;
+  /** Seconds a Kafka point may be dated ahead of the clock; further ahead it is left out. */
+  kafkaFutureToleranceSeconds?: number;
 }
 
 /** Secret settings (secureJsonData); Grafana never sends them back to the browser. */

@@ -131,6 +131,18 @@ describe('ConfigEditor', () => {
     expect(onChange.mock.calls.at(-1)[0].jsonData).toMatchObject({ kafkaSaslMechanism: 'PLAIN' });
   });
 
+  it('writes the Kafka Live idle and future tolerance seconds, showing their defaults', () => {
+    const onChange = renderEditor(settings({ jsonData: { defaultBucket: 'b', kafkaFutureToleranceSeconds: 30 } }));
+    expect(screen.getByLabelText(/^Live idle series/)).toHaveValue(null);
+    expect(screen.getByLabelText(/^Live idle series/)).toHaveAttribute('placeholder', '86400');
+    expect(screen.getByText(/its t-test history starts afresh\. Default 86400\./)).toBeInTheDocument();
+    expect(screen.getByLabelText(/^Future tolerance/)).toHaveValue(30);
+    fireEvent.change(screen.getByLabelText(/^Live idle series/), { target: { value: '3600' } });
+    expect(onChange.mock.calls.at(-1)[0].jsonData).toMatchObject({ kafkaLiveIdleSeconds: 3600 });
+    fireEvent.change(screen.getByLabelText(/^Future tolerance/), { target: { value: '' } });
+    expect(onChange.mock.calls.at(-1)[0].jsonData.kafkaFutureToleranceSeconds).toBeUndefined();
+  });
+
   it('hides the SASL user and password without a mechanism, and checks the brokers', () => {
     renderEditor(settings({ jsonData: { defaultBucket: 'printer/autogen', kafkaBrokers: 'localhost' } }));
     expect(screen.queryByLabelText(/^SASL user/)).not.toBeInTheDocument();
@@ -173,6 +185,7 @@ describe('ConfigEditor', () => {
     ['a negative max points', { jsonData: { defaultBucket: 'b', maxPoints: -5 } }, /Must be positive \(number of points\)/],
     ['a negative state memory', { jsonData: { defaultBucket: 'b', stateMaxMB: -1 } }, /Must be positive \(number of MiB\)/],
     ['a fractional late-points horizon', { jsonData: { defaultBucket: 'b', stateHorizonWindows: 1.5 } }, /whole number of windows/],
+    ['a negative Kafka idle time', { jsonData: { defaultBucket: 'b', kafkaLiveIdleSeconds: -1 } }, /Must be positive \(number of seconds\)/],
   ])('explains %s', (_name, patch, message) => {
     renderEditor(settings(patch as Partial<Settings>));
     expect(screen.getByText(message)).toBeInTheDocument();

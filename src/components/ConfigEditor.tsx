@@ -15,7 +15,13 @@ type Props = DataSourcePluginOptionsEditorProps<VigilOptions, VigilSecureJsonDat
 
 const WIDTH = 60;
 
-type NumberSetting = 'timeout' | 'maxPoints' | 'stateMaxMB' | 'stateHorizonWindows';
+type NumberSetting =
+  | 'timeout'
+  | 'maxPoints'
+  | 'stateMaxMB'
+  | 'stateHorizonWindows'
+  | 'kafkaLiveIdleSeconds'
+  | 'kafkaFutureToleranceSeconds';
 type TextSetting =
   | 'organization'
   | 'defaultBucket'
@@ -55,6 +61,8 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
     stateMaxMB: positiveNumberError(jsonData.stateMaxMB, 'MiB'),
     stateHorizonWindows: positiveNumberError(jsonData.stateHorizonWindows, 'windows', true),
     kafkaBrokers: brokersError(jsonData.kafkaBrokers),
+    kafkaLiveIdleSeconds: positiveNumberError(jsonData.kafkaLiveIdleSeconds, 'seconds'),
+    kafkaFutureToleranceSeconds: positiveNumberError(jsonData.kafkaFutureToleranceSeconds, 'seconds'),
   };
   // A text setting of jsonData.
   const text = (
@@ -219,6 +227,16 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             onChange={(e: React.FormEvent<HTMLInputElement>) => setJsonData({ kafkaTls: e.currentTarget.checked })}
           />
         </Field>
+        {numberSetting(
+          'kafkaLiveIdleSeconds',
+          'Live idle series (s)',
+          'A series of a Kafka Live stream without a point for this many seconds of event time is forgotten (its memory freed); if it comes back, its t-test history starts afresh.'
+        )}
+        {numberSetting(
+          'kafkaFutureToleranceSeconds',
+          'Future tolerance (s)',
+          "Points dated more than this many seconds ahead of the Grafana server's clock are counted, shown in a notice and left out, so that one wrong producer clock cannot hold back everyone else's points."
+        )}
       </FieldSet>
     </>
   );
