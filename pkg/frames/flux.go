@@ -3,6 +3,7 @@ package frames
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
@@ -36,6 +37,11 @@ const (
 
 // FromFlux decodes a Flux result stream into frames, one per Flux table, and
 // stops with a *models.TooManyPointsError once more than maxPoints records were read.
+// Whatever the stream holds, the frames are bounded: a string (value, name,
+// label) longer than influx.MaxString, or strings of more than
+// influx.MaxAnswerStrings in all, end the answer with an error; invalid
+// UTF-8 is replaced (the HTTP transport of influx.NewClient bounds the
+// lines the CSV reader holds).
 //
 // A table that is a single series (a _time and a _value column, every other
 // column part of the group key) becomes a timeseries-multi frame whose value
@@ -47,6 +53,7 @@ func FromFlux(rs RecordStream, maxPoints int64) (data.Frames, error) {
 		cur   *tableBuilder
 		table int
 		count int64
+		keep  = &kept{}
 	)
 	for rs.Next() {
 		// TableChanged only reports a new schema; tables that share one are
@@ -55,14 +62,19 @@ func FromFlux(rs RecordStream, maxPoints int64) (data.Frames, error) {
 			if cur != nil {
 				out = append(out, cur.frame)
 			}
-			cur = newTableBuilder(rs.TableMetadata(), rs.Record())
+			var err error
+			if cur, err = newTableBuilder(rs.TableMetadata(), rs.Record(), keep); err != nil {
+				return nil, err
+			}
 			table = rs.Record().Table()
 		}
 		count++
 		if count > maxPoints {
 			return nil, &models.TooManyPointsError{MaxPoints: maxPoints, Hint: "shorten the time range, aggregate in the query (e.g. |> aggregateWindow(every: v.windowPeriod, fn: mean))"}
 		}
-		cur.append(rs.Record())
+		if err := cur.append(rs.Record()); err != nil {
+			return nil, err
+		}
 	}
 	if err := rs.Err(); err != nil {
 		return nil, err
@@ -73,14 +85,38 @@ func FromFlux(rs RecordStream, maxPoints int64) (data.Frames, error) {
 	return out, nil
 }
 
+// kept counts the bytes of the strings the frames keep.
+type kept struct{ bytes int64 }
+
+// str is s as the frames keep it: refused beyond influx.MaxString, or once
+// the answer's strings pass influx.MaxAnswerStrings; invalid UTF-8 replaced.
+func (k *kept) str(what, s string) (string, error) {
+	if len(s) > influx.MaxString {
+		return "", fmt.Errorf("InfluxDB answered a Flux %s of %d bytes, more than the %d Vigil reads", what, len(s), influx.MaxString)
+	}
+	k.bytes += int64(len(s)) + 16
+	if k.bytes > influx.MaxAnswerStrings {
+		return "", fmt.Errorf("InfluxDB answered Flux strings of more than %d MiB in all, more than Vigil reads: narrow the query", influx.MaxAnswerStrings>>20)
+	}
+	return strings.ToValidUTF8(s, "\uFFFD"), nil
+}
+
 type tableBuilder struct {
 	frame   *data.Frame
 	columns []string // record value keys, in field order
 	series  bool
+	keep    *kept
 }
 
-func newTableBuilder(meta *query.FluxTableMetadata, first *query.FluxRecord) *tableBuilder {
-	b := &tableBuilder{}
+func newTableBuilder(meta *query.FluxTableMetadata, first *query.FluxRecord, keep *kept) (*tableBuilder, error) {
+	b := &tableBuilder{keep: keep}
+	seen := map[string]bool{}
+	for _, c := range meta.Columns() {
+		if seen[c.Name()] { // the record keeps one value of the two
+			return nil, fmt.Errorf("InfluxDB answered a Flux table with two columns named %s", influx.String(strings.ToValidUTF8(c.Name(), "\uFFFD")))
+		}
+		seen[c.Name()] = true
+	}
 	if isSeries(meta) {
 		b.series = true
 		valueCol := meta.Column(influx.ColumnIndex(meta, colValue))
@@ -88,52 +124,75 @@ func newTableBuilder(meta *query.FluxTableMetadata, first *query.FluxRecord) *ta
 		if f, ok := first.Values()[colField].(string); ok {
 			name = f
 		}
+		measurement := stringValue(first.Values()[colMeasurement])
+		var err error
+		for _, s := range []*string{&name, &measurement} {
+			if *s, err = keep.str("name", *s); err != nil {
+				return nil, err
+			}
+		}
 		value := data.NewFieldFromFieldType(fieldType(valueCol.DataType()), 0)
 		value.Name = name
-		value.Labels = labels(meta, first)
-		b.frame = data.NewFrame(stringValue(first.Values()[colMeasurement]),
-			data.NewField("Time", nil, []time.Time{}), value)
+		if value.Labels, err = labels(meta, first, keep); err != nil {
+			return nil, err
+		}
+		b.frame = data.NewFrame(measurement, data.NewField("Time", nil, []time.Time{}), value)
 		b.columns = []string{colTime, colValue}
 		b.frame.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesMulti, TypeVersion: data.FrameTypeVersion{0, 1}}
-		return b
+		return b, nil
 	}
 	b.frame = data.NewFrame("")
 	for _, c := range meta.Columns() {
 		if c.Name() == colResult || c.Name() == colTable {
 			continue
 		}
+		name, err := keep.str("column name", c.Name())
+		if err != nil {
+			return nil, err
+		}
 		f := data.NewFieldFromFieldType(fieldType(c.DataType()), 0)
-		f.Name = c.Name()
+		f.Name = name
 		b.frame.Fields = append(b.frame.Fields, f)
 		b.columns = append(b.columns, c.Name())
 	}
 	b.frame.Meta = &data.FrameMeta{Type: data.FrameTypeTable}
-	return b
+	return b, nil
 }
 
-func (b *tableBuilder) append(r *query.FluxRecord) {
+func (b *tableBuilder) append(r *query.FluxRecord) error {
 	values := r.Values()
 	if b.series {
 		t, ok := values[colTime].(time.Time)
 		if !ok {
-			return // a series point needs a time
+			return nil // a series point needs a time
 		}
 		b.frame.Fields[0].Append(t)
-		appendValue(b.frame.Fields[1], values[colValue])
-		return
+		return b.appendValue(b.frame.Fields[1], values[colValue])
 	}
 	for i, c := range b.columns {
-		appendValue(b.frame.Fields[i], values[c])
+		if err := b.appendValue(b.frame.Fields[i], values[c]); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // appendValue adds one row to a nullable field; a Flux null stays null.
-func appendValue(f *data.Field, v any) {
+func (b *tableBuilder) appendValue(f *data.Field, v any) error {
+	p := nullable(v)
+	if s, ok := p.(*string); ok {
+		kept, err := b.keep.str("string", *s)
+		if err != nil {
+			return err
+		}
+		p = &kept
+	}
 	i := f.Len()
 	f.Extend(1)
-	if p := nullable(v); p != nil {
+	if p != nil {
 		f.Set(i, p)
 	}
+	return nil
 }
 
 // isSeries: _time and _value present, every other column in the group key
@@ -158,7 +217,7 @@ func isSeries(meta *query.FluxTableMetadata) bool {
 	return true
 }
 
-func labels(meta *query.FluxTableMetadata, first *query.FluxRecord) data.Labels {
+func labels(meta *query.FluxTableMetadata, first *query.FluxRecord, keep *kept) (data.Labels, error) {
 	l := data.Labels{}
 	for _, c := range meta.Columns() {
 		switch c.Name() {
@@ -166,13 +225,19 @@ func labels(meta *query.FluxTableMetadata, first *query.FluxRecord) data.Labels 
 			continue
 		}
 		if c.IsGroup() {
-			l[c.Name()] = fmt.Sprint(first.Values()[c.Name()])
+			name, err := keep.str("label", c.Name())
+			if err != nil {
+				return nil, err
+			}
+			if l[name], err = keep.str("label", fmt.Sprint(first.Values()[c.Name()])); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if len(l) == 0 {
-		return nil
+		return nil, nil
 	}
-	return l
+	return l, nil
 }
 
 // fieldType maps a Flux annotated-CSV data type to a nullable frame field type.

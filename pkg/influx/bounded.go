@@ -23,7 +23,11 @@ const (
 	// maxFluxLine is the longest line of a Flux (annotated CSV) answer: one
 	// record, every column of it. encoding/csv, which the InfluxDB client
 	// reads it with, would hold a line that never ends until the timeout.
-	maxFluxLine = 16 << 20
+	maxFluxLine = 4 << 20
+	// maxFluxCommas bounds the columns of a Flux answer line (commas in
+	// strings count too): the InfluxDB client makes an object per column
+	// of every table before Vigil sees one.
+	maxFluxCommas = 1 << 16
 	// stringOverhead is what a Go string costs beyond its bytes.
 	stringOverhead = 16
 )
@@ -50,42 +54,49 @@ type fluxLines struct{ next http.RoundTripper }
 func (f fluxLines) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := f.next.RoundTrip(req)
 	if err == nil && strings.HasSuffix(req.URL.Path, "/api/v2/query") {
-		resp.Body = &lineLimit{ReadCloser: resp.Body, max: maxFluxLine, url: req.URL.Scheme + "://" + req.URL.Host}
+		resp.Body = &lineLimit{ReadCloser: resp.Body, max: maxFluxLine, maxCommas: maxFluxCommas, url: req.URL.Scheme + "://" + req.URL.Host}
 	}
 	return resp, err
 }
 
-// lineLimit fails a read once a line is longer than max bytes.
+// lineLimit fails a read once a line is longer than max bytes or has more
+// than maxCommas commas.
 type lineLimit struct {
 	io.ReadCloser
-	max, line int
-	url       string
+	max, maxCommas int
+	line, commas   int // of the line being read
+	url            string
 }
 
 func (l *lineLimit) Read(p []byte) (int, error) {
-	if l.line > l.max {
+	if l.over() {
 		return 0, l.tooLong()
 	}
 	n, err := l.ReadCloser.Read(p)
-	for rest := p[:n]; len(rest) > 0; {
+	for rest := p[:n]; len(rest) > 0 && !l.over(); {
 		i := bytes.IndexByte(rest, '\n')
 		if i < 0 {
 			l.line += len(rest)
+			l.commas += bytes.Count(rest, []byte{','})
 			break
 		}
 		l.line += i
-		if l.line > l.max {
+		l.commas += bytes.Count(rest[:i], []byte{','})
+		if l.over() {
 			break
 		}
-		l.line, rest = 0, rest[i+1:]
+		l.line, l.commas, rest = 0, 0, rest[i+1:]
 	}
-	if l.line > l.max {
+	if l.over() {
 		return 0, l.tooLong()
 	}
 	return n, err
 }
 
+func (l *lineLimit) over() bool { return l.line > l.max || l.commas > l.maxCommas }
+
 func (l *lineLimit) tooLong() error {
 	return &Error{Kind: KindUnavailable, Message: fmt.Sprintf(
-		"InfluxDB at %s sent a Flux answer with a line longer than %d bytes: not an answer Vigil reads", l.url, l.max)}
+		"InfluxDB at %s sent a Flux answer with a line longer than %d bytes or %d columns: not an answer Vigil reads",
+		l.url, l.max, l.maxCommas)}
 }
