@@ -148,6 +148,7 @@ var fuzzTargets = []struct{ pkg, name string }{
 	{"./pkg/influx", "FuzzDecodeAnswer"},
 	{"./pkg/influx", "FuzzGenericAnswer"},
 	{"./pkg/influx", "FuzzNamesRoundTrip"}, // against a real InfluxDB
+	{"./pkg/frames", "FuzzFluxCSV"},
 	{"./pkg/influx", "FuzzReadOnlyInfluxQL"},
 	{"./pkg/alerthistory", "FuzzParse"},
 	{"./pkg/kafka", "FuzzDecode"},
