@@ -374,7 +374,7 @@ func (e *entry) lateSince(ctx context.Context, src Source, sel influx.Selection,
 // any order or tree of float64 additions) of their exact sum. No rounding of
 // an unchanged series is taken for a change, and a change of the values'
 // sum by more than twice that bound, about (n-1)·2.2e-16·Σ|v|, is always
-// seen; a smaller one can be missed (for 600 points near 200: 2.6e-8).
+// seen; a smaller one can be missed (for 600 points near 200: 1.6e-8).
 func sumMatches(values []float64, sum float64) bool {
 	n := len(values)
 	exact, abs := new(big.Float).SetPrec(exactSumPrec), new(big.Float).SetPrec(exactSumPrec)
