@@ -227,3 +227,96 @@ func missedAround(want map[time.Time]float64, s streamed, at time.Time) int {
 	}
 	return n
 }
+
+// TestLiveMissingBucket: a Live subscription to a bucket that does not
+// exist yet is accepted, and the viewer gets a frame whose notice says so
+// (as the query's error words it) and when the stream tries again; the
+// stream repeats it at each try, backing off. Once the bucket is created
+// and written, the windows flow, without the notice.
+func TestLiveMissingBucket(t *testing.T) {
+	needServers(t)
+	ctx := context.Background()
+	db := fmt.Sprintf("livelater%d", time.Now().UnixNano()%1e9)
+	query := json.RawMessage(fmt.Sprintf(`{"queryType":"ttest","bucket":"%s/autogen","measurement":"late","fields":["temp"],"window":"1s","history":5,"alpha":0.001,"pollInterval":"200ms","settle":"300ms"}`, db))
+	sub, err := host.Subscribe(ctx, dsMain, liveChannel(t, "ttest", query), query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close(host)
+	cause := func(f *data.Frame) string {
+		if f == nil || f.Meta == nil || len(f.Meta.Notices) != 1 || f.Meta.Notices[0].Severity != data.NoticeSeverityError {
+			return ""
+		}
+		return f.Meta.Notices[0].Text
+	}
+	// The notice words the cause as the query's error does.
+	var model map[string]any
+	if err := json.Unmarshal(query, &model); err != nil {
+		t.Fatal(err)
+	}
+	model["refId"] = "A"
+	qerr := panelQuery(t, dsMain, time.Now().Add(-time.Hour), time.Now(), model).Responses["A"].Error
+	if text := cause(sub.Initial); qerr == nil || sub.Initial.Rows() != 0 || !strings.Contains(text, qerr.Error()) || !strings.Contains(text, db) || !strings.Contains(text, "Next try at") {
+		t.Fatalf("initial data of a missing bucket: %d rows, notice %q; the query's error: %v", sub.Initial.Rows(), text, qerr)
+	}
+	next := func(within time.Duration) *data.Frame {
+		t.Helper()
+		select {
+		case f := <-sub.Frames:
+			return f
+		case <-time.After(within):
+			t.Fatalf("no frame within %s", within)
+			return nil
+		}
+	}
+	// The stream tries again within two windows (the backoff's cap) and says so.
+	for range 2 {
+		if f := next(10 * time.Second); !strings.Contains(cause(f), "does not exist") {
+			t.Fatalf("a retry's frame: %d rows, notices %v", f.Rows(), f.Meta)
+		}
+	}
+
+	// The bucket is created, with a minute of history, and written in real time.
+	if err := influxDB.CreateDatabase(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	line := func(ts time.Time) string { return fmt.Sprintf("late temp=%v %d", 50+rng.NormFloat64(), ts.UnixNano()) }
+	var history []string
+	for ts := time.Now().Add(-time.Minute); ts.Before(time.Now()); ts = ts.Add(100 * time.Millisecond) {
+		history = append(history, line(ts))
+	}
+	if err := writeNs(ctx, db+"/autogen", history...); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+				_ = writeNs(context.Background(), db+"/autogen", line(time.Now()))
+			}
+		}
+	}()
+	// The frames carry windows and no notice: first the recent windows
+	// (the viewer saw only the notice), then the new ones.
+	rows, framesWithRows := 0, 0
+	for deadline := time.Now().Add(30 * time.Second); framesWithRows < 3; {
+		f := next(time.Until(deadline))
+		if f.Rows() == 0 {
+			continue // a last retry's notice, or the empty frame that clears it
+		}
+		if f.Meta != nil && len(f.Meta.Notices) > 0 {
+			t.Fatalf("a frame with windows still has notices %v", f.Meta.Notices)
+		}
+		rows += f.Rows()
+		framesWithRows++
+	}
+	if rows < 30 {
+		t.Fatalf("%d windows in the first frames after the bucket was created, want the recent ones (about 50) and more", rows)
+	}
+	t.Logf("after the bucket was created: %d windows in %d frames", rows, framesWithRows)
+}
