@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
 )
 
 // Ident renders s as an InfluxQL quoted identifier: backslash, double quote
@@ -65,7 +68,7 @@ func (s Selection) From() string {
 
 // where is the InfluxQL condition: the time range [start, stop) and the tag filters.
 func (s Selection) Where(start, stop time.Time) string {
-	where := []string{fmt.Sprintf("time >= %d AND time < %d", start.UnixNano(), stop.UnixNano())}
+	where := []string{TimeRange(start, stop)}
 	keys := make([]string, 0, len(s.Tags))
 	for k := range s.Tags {
 		keys = append(keys, k)
@@ -75,6 +78,18 @@ func (s Selection) Where(start, stop time.Time) string {
 		where = append(where, fmt.Sprintf("%s = %s", Ident(k), Literal(s.Tags[k])))
 	}
 	return strings.Join(where, " AND ")
+}
+
+// minNanoTime is the earliest time InfluxDB stores, math.MinInt64 + 2 (it
+// keeps the two lowest as sentinels). InfluxDB 1.8 answers an aggregate
+// over "time >= -9223372036854775808" with no rows at all.
+const minNanoTime = math.MinInt64 + 2
+
+// TimeRange is the InfluxQL condition for [start, stop), clamped to the
+// times InfluxDB holds: time.Time's UnixNano wraps beyond 1677 and 2262.
+func TimeRange(start, stop time.Time) string {
+	ns := func(t time.Time) int64 { return max(analysis.UnixNano(t), minNanoTime) }
+	return fmt.Sprintf("time >= %d AND time < %d", ns(start), ns(stop))
 }
 
 // Database is the bucket's database (the part before "/").
@@ -102,7 +117,7 @@ type Series struct {
 // still runs a write sent so (with a "deprecated use ... in a read only
 // context" warning): CheckReadOnlyInfluxQL is what refuses writes.
 func (c *Client) InfluxQL(ctx context.Context, db, statement string, fn func(Series) error) error {
-	return c.send(ctx, http.MethodGet, db, statement, func(h header) rowSink { return &genericSink{h: h, fn: fn} })
+	return c.send(ctx, http.MethodPost, db, statement, func(h header) rowSink { return &genericSink{h: h, fn: fn} })
 }
 
 // numeric runs a statement whose columns after time are all numbers and

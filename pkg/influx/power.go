@@ -50,6 +50,6 @@ func (p PowerRead) Statement() string {
 	if p.Aggregate == AggregateNone {
 		return inner
 	}
-	return fmt.Sprintf(`SELECT %s("value") AS "value" FROM (%s) WHERE time >= %d AND time < %d GROUP BY time(%s) fill(none)`,
-		p.Aggregate, inner, p.Start.UnixNano(), p.Stop.UnixNano(), Duration(p.Every))
+	return fmt.Sprintf(`SELECT %s("value") AS "value" FROM (%s) WHERE %s GROUP BY time(%s) fill(none)`,
+		p.Aggregate, inner, TimeRange(p.Start, p.Stop), Duration(p.Every))
 }

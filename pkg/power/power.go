@@ -68,6 +68,13 @@ func Run(ctx context.Context, src Source, req Request) (*Outcome, error) {
 	}
 	read := influx.PowerRead{Selection: req.Selection, ActivePower: req.ActivePower, SubMeters: req.SubMeters,
 		Start: req.From, Stop: req.To, Aggregate: out.Aggregate, Every: out.Every}
+	if out.Aggregate != influx.AggregateNone {
+		// InfluxDB misplaces an interval that begins before 1677-09-21 (its
+		// start wraps around): aggregates start at the first whole interval.
+		if first := time.Unix(0, analysis.FirstWindowStart(int64(out.Every))); read.Start.Before(first) {
+			read.Start = first.UTC()
+		}
+	}
 	out.Statements = append(out.Statements, read.Statement())
 	var rows int64
 	err := src.Power(ctx, read, func(b influx.Batch) error {
