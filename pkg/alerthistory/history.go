@@ -46,8 +46,12 @@ func Read(ctx context.Context, src Source, sel influx.Selection, from, to time.T
 				v := row[i]
 				switch col {
 				case "time":
-					n, _ := v.(json.Number).Int64()
-					r.Time = time.Unix(0, n).UTC()
+					n, ok := v.(json.Number)
+					if !ok {
+						return fmt.Errorf("InfluxDB answered the alert history with a time that is not an epoch: %.40v", v)
+					}
+					ns, _ := n.Int64()
+					r.Time = time.Unix(0, ns).UTC()
 				case TagAlertID:
 					r.AlertID = str(v)
 				case TagAlertName:

@@ -56,23 +56,27 @@ func FromFlux(rs RecordStream, maxPoints int64) (data.Frames, error) {
 		keep  = &kept{}
 	)
 	for rs.Next() {
+		rec := rs.Record()
+		if rec == nil {
+			continue // the client's Next is true for an unknown annotation ("#x") before any record
+		}
 		// TableChanged only reports a new schema; tables that share one are
 		// told apart by the record's table number.
-		if cur == nil || rs.TableChanged() || rs.Record().Table() != table {
+		if cur == nil || rs.TableChanged() || rec.Table() != table {
 			if cur != nil {
 				out = append(out, cur.frame)
 			}
 			var err error
-			if cur, err = newTableBuilder(rs.TableMetadata(), rs.Record(), keep); err != nil {
+			if cur, err = newTableBuilder(rs.TableMetadata(), rec, keep); err != nil {
 				return nil, err
 			}
-			table = rs.Record().Table()
+			table = rec.Table()
 		}
 		count++
 		if count > maxPoints {
 			return nil, &models.TooManyPointsError{MaxPoints: maxPoints, Hint: "shorten the time range, aggregate in the query (e.g. |> aggregateWindow(every: v.windowPeriod, fn: mean))"}
 		}
-		if err := cur.append(rs.Record()); err != nil {
+		if err := cur.append(rec); err != nil {
 			return nil, err
 		}
 	}
