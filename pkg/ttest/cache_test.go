@@ -480,30 +480,36 @@ func TestCacheEntryOverhead(t *testing.T) {
 	const n = 4000
 	ctx := context.Background()
 	reqs := emptyRequests(n)
-	cache := &Cache{MaxBytes: 1 << 40, MaxEntries: n}
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
 	var keys int64
 	for _, req := range reqs {
-		if _, err := cache.Run(ctx, emptySource{}, req); err != nil {
-			t.Fatal(err)
-		}
 		k, _ := Key(req)
 		keys += int64(len(k))
 	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	if got, _ := cache.Size(); got != n {
-		t.Fatalf("%d entries kept of %d", got, n)
+	// The least of three measures: another goroutine's allocations can only add.
+	per := int64(math.MaxInt64)
+	for range 3 {
+		cache := &Cache{MaxBytes: 1 << 40, MaxEntries: n}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for _, req := range reqs {
+			if _, err := cache.Run(ctx, emptySource{}, req); err != nil {
+				t.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if got, _ := cache.Size(); got != n {
+			t.Fatalf("%d entries kept of %d", got, n)
+		}
+		per = min(per, (int64(after.HeapAlloc)-int64(before.HeapAlloc)-keys)/n)
+		runtime.KeepAlive(cache)
 	}
-	per := (int64(after.HeapAlloc) - int64(before.HeapAlloc) - keys) / n
+	runtime.KeepAlive(reqs)
 	t.Logf("an empty entry: %d bytes besides its key (entryOverhead %d)", per, entryOverhead)
 	if per > entryOverhead || per < entryOverhead/2 {
 		t.Errorf("an empty entry costs %d bytes besides its key; entryOverhead is %d", per, entryOverhead)
 	}
-	runtime.KeepAlive(cache)
-	runtime.KeepAlive(reqs)
 }
 
 // TestSumMatches: the overwrite check takes no float64 rounding of an
