@@ -117,7 +117,7 @@ type Series struct {
 // still runs a write sent so (with a "deprecated use ... in a read only
 // context" warning): CheckReadOnlyInfluxQL is what refuses writes.
 func (c *Client) InfluxQL(ctx context.Context, db, statement string, fn func(Series) error) error {
-	return c.send(ctx, http.MethodPost, db, statement, func(h header) rowSink { return &genericSink{h: h, fn: fn} })
+	return c.send(ctx, http.MethodGet, db, statement, func(h header) rowSink { return &genericSink{h: h, fn: fn} })
 }
 
 // numeric runs a statement whose columns after time are all numbers and
