@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -65,3 +66,113 @@ func TestInfluxQLQueryAsPanel(t *testing.T) {
 		}
 	}
 }
+
+// TestRawQueriesCannotWrite: through the built plugin, with a data source
+// whose InfluxDB user is an admin, raw queries that would drop or create a
+// database, drop a measurement, create an admin user, write with SELECT
+// INTO, hide a DROP after a SELECT, or write with Flux's to() each get a
+// per-query error naming the field, while the reads beside them answer; and
+// InfluxDB shows afterwards that nothing changed.
+func TestRawQueriesCannotWrite(t *testing.T) {
+	needServers(t)
+	ctx := context.Background()
+	const db = "readonly_canary"
+	if err := influxDB.CreateDatabase(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = influxDB.Exec(ctx, `DROP DATABASE "`+db+`"`) }()
+	if err := writeNs(ctx, db+"/autogen", "m,host=a v=1 1000000000", "m,host=a v=2 2000000000"); err != nil {
+		t.Fatal(err)
+	}
+	ql := func(refID, statement string) map[string]any {
+		return map[string]any{"refId": refID, "queryType": "influxql", "bucket": db + "/autogen", "influxql": statement}
+	}
+	resp := panelQuery(t, dsMain, time.Unix(0, 0), time.Unix(3, 0),
+		ql("A", `DROP DATABASE "`+db+`"`),
+		ql("B", `CREATE DATABASE "readonly_created"`),
+		ql("C", `DROP MEASUREMENT "m"`),
+		ql("D", `CREATE USER eve WITH PASSWORD 'eve-secret-1' WITH ALL PRIVILEGES`),
+		ql("E", `SELECT * INTO "copy" FROM "m" GROUP BY *`),
+		ql("F", "SELECT * FROM \"m\" WHERE $timeFilter;\n\tdrop /* hidden */ database \""+db+"\""),
+		map[string]any{"refId": "G", "queryType": "flux", "flux": `from(bucket: "` + db + `/autogen") |> range(start: 0) |> set(key: "_measurement", value: "copied") |> to(bucket: "` + db + `/autogen")`},
+		ql("R", `SELECT count("v") FROM "m"; SHOW DATABASES`),
+	)
+	for refID, want := range map[string]string{
+		"A": `query field "influxql": statement 1 (line 1, char 1: ` + "`DROP DATABASE \"" + db + "\"`) is a DROP, not a read",
+		"B": `query field "influxql": statement 1 (line 1, char 1: ` + "`CREATE DATABASE \"readonly_created\"`) is a CREATE",
+		"C": `query field "influxql": statement 1 (line 1, char 1: ` + "`DROP MEASUREMENT \"m\"`) is a DROP",
+		"D": `query field "influxql": statement 1 (line 1, char 1: ` + "`CREATE USER eve WITH PASSWORD 'eve-secr…`) is a CREATE",
+		"E": `query field "influxql": statement 1 (line 1, char 1: ` + "`SELECT * INTO \"copy\" FROM \"m\" GROUP BY *`) writes with INTO",
+		"F": `query field "influxql": statement 2 (line 2, char 2: ` + "`drop /* hidden */ database \"readonly_ca…`) is a DROP",
+		"G": `query field "flux": line 1, char 108: to() writes to InfluxDB`,
+	} {
+		r := resp.Responses[refID]
+		if r.Error == nil || !strings.HasPrefix(r.Error.Error(), want) || r.Status != backend.StatusBadRequest || r.ErrorSource != backend.ErrorSourceDownstream {
+			t.Errorf("%s: %v (%d %s), want %q", refID, r.Error, r.Status, r.ErrorSource, want)
+		}
+	}
+	if r := resp.Responses["R"]; r.Error != nil || len(r.Frames) != 2 {
+		t.Errorf("R: %v, %d frames", r.Error, len(r.Frames))
+	}
+
+	// InfluxDB itself, asked directly: nothing changed.
+	names := func(database, statement string) map[string]bool {
+		got := map[string]bool{}
+		if err := scenario.QueryInfluxQL(ctx, influxDB, database, statement, func(_ []string, v []any) {
+			got[fmt.Sprint(v[0])] = true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if dbs := names("", "SHOW DATABASES"); !dbs[db] || dbs["readonly_created"] {
+		t.Errorf("databases: %v", dbs)
+	}
+	if ms := names(db, "SHOW MEASUREMENTS"); len(ms) != 1 || !ms["m"] {
+		t.Errorf("measurements of %s: %v", db, ms)
+	}
+	if users := names("", "SHOW USERS"); users["eve"] {
+		t.Errorf("users: %v", users)
+	}
+	var n any
+	if err := scenario.QueryInfluxQL(ctx, influxDB, db, `SELECT count("v") FROM "m"`, func(_ []string, v []any) { n = v[1] }); err != nil || fmt.Sprint(n) != "2" {
+		t.Errorf("points of m: %v %v", n, err)
+	}
+}
+
+// TestGETAloneDoesNotStopWrites: Vigil sends raw InfluxQL by GET, as
+// Grafana does, but InfluxDB 1.8 still runs a write sent so (it only adds a
+// "deprecated use ... in a read only context" warning to the answer): the
+// client path, which has no read-only check of its own, creates a database
+// by GET. Vigil's check before sending is what refuses writes; a read-only
+// InfluxDB user is the guard behind it.
+func TestGETAloneDoesNotStopWrites(t *testing.T) {
+	needServers(t)
+	ctx := context.Background()
+	const db = "readonly_by_get"
+	defer func() { _ = influxDB.Exec(ctx, `DROP DATABASE "`+db+`"`) }()
+	var methods []string
+	c := influx.NewClient(influx.Config{URL: influxDB.URL, Token: influxDB.Token(), HTTPClient: &http.Client{
+		Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			methods = append(methods, r.Method+" "+r.URL.Query().Get("q"))
+			return http.DefaultTransport.RoundTrip(r)
+		})}})
+	defer c.Close()
+	if err := c.InfluxQL(ctx, "", `CREATE DATABASE "`+db+`"`, func(influx.Series) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(methods) != 1 || methods[0] != `GET CREATE DATABASE "`+db+`"` {
+		t.Fatalf("sent %q, want one GET with the statement in the URL", methods)
+	}
+	found := false
+	if err := scenario.QueryInfluxQL(ctx, influxDB, "", "SHOW DATABASES", func(_ []string, v []any) { found = found || v[0] == db }); err != nil {
+		t.Fatal(err)
+	}
+	if !found {
+		t.Fatal("InfluxDB refused a CREATE DATABASE sent by GET: update the README's Security section (GET would then guard too)")
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
