@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -448,7 +449,7 @@ func (r *recentWindows) add(series []*ttest.Series) {
 	}
 	newest := time.Time{}
 	for _, s := range series {
-		key := fmt.Sprint(s.Field, s.Tags)
+		key := seriesKey(s)
 		m := r.byKey[key]
 		if m == nil {
 			m = &ttest.Series{Field: s.Field, Tags: s.Tags}
@@ -480,7 +481,7 @@ func (r *recentWindows) add(series []*ttest.Series) {
 		i := sort.Search(len(s.Ends), func(i int) bool { return s.Ends[i].After(cut) })
 		s.Ends, s.Results = slices.Clone(s.Ends[i:]), slices.Clone(s.Results[i:])
 		if len(s.Ends) == 0 {
-			delete(r.byKey, fmt.Sprint(s.Field, s.Tags))
+			delete(r.byKey, seriesKey(s))
 			continue
 		}
 		r.n += int64(len(s.Ends))
@@ -488,6 +489,13 @@ func (r *recentWindows) add(series []*ttest.Series) {
 	}
 	clear(r.series[len(kept):])
 	r.series = kept
+}
+
+// seriesKey identifies a series without ambiguity (JSON: quoted, keys
+// sorted), as fmt's map syntax would not: {"a:b": "c"} and {"a": "b:c"}.
+func seriesKey(s *ttest.Series) string {
+	b, _ := json.Marshal([]any{s.Field, s.Tags})
+	return string(b)
 }
 
 // standing replaces the standing notices and custom meta.

@@ -19,9 +19,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/kafka"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/ttest"
 )
 
 // fakeClock is a clock that moves only when the test says.
@@ -541,5 +543,40 @@ func TestKafkaLiveWarmup(t *testing.T) {
 	t.Logf("ListOffsets requests: one viewer %d, eight viewers %d", one, eight)
 	if one == 0 || eight != one {
 		t.Fatalf("eight viewers made %d ListOffsets requests, one viewer %d: the warm-up is not shared", eight, one)
+	}
+}
+
+// TestRecentWindows: the initial data of a running channel keeps each
+// series apart (tags that fmt would print alike) and only its last hour,
+// at most limit windows.
+func TestRecentWindows(t *testing.T) {
+	end := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	series := func(tags map[string]string, from, to time.Duration) *ttest.Series {
+		s := &ttest.Series{Field: "temp", Tags: tags}
+		for d := from; d <= to; d += time.Minute {
+			s.Ends = append(s.Ends, end.Add(d))
+			s.Results = append(s.Results, analysis.Result{P: 0.5, N: 1})
+		}
+		return s
+	}
+	windows := func(r *recentWindows) map[string]int {
+		out := map[string]int{}
+		for _, s := range r.series {
+			out[seriesKey(s)] = len(s.Ends)
+		}
+		return out
+	}
+	a, b := map[string]string{"a:b": "c"}, map[string]string{"a": "b:c"}
+	r := &recentWindows{}
+	r.add([]*ttest.Series{series(a, -90*time.Minute, 0)})
+	r.add([]*ttest.Series{series(b, -10*time.Minute, 0), series(a, time.Minute, 2*time.Minute)})
+	ka, kb := seriesKey(&ttest.Series{Field: "temp", Tags: a}), seriesKey(&ttest.Series{Field: "temp", Tags: b})
+	if got := windows(r); len(got) != 2 || got[ka] != 60 || got[kb] != 11 {
+		t.Fatalf("windows kept per series: %v (want 60 of a: the hour before the newest end, 11 of b)", got)
+	}
+	r = &recentWindows{limit: 10}
+	r.add([]*ttest.Series{series(a, -30*time.Minute, 0), series(b, -30*time.Minute, 0)})
+	if got := windows(r); got[ka] != 5 || got[kb] != 5 {
+		t.Fatalf("windows kept under a limit of 10: %v", got)
 	}
 }
