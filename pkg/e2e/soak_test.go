@@ -33,7 +33,9 @@ import (
 // and go. Kept state is capped at 8 MiB (stateMaxMB), so that the cache is
 // full before the warm-up ends. Prints a row per minute and reports the
 // slopes after VIGIL_SOAK_WARMUP (default 5m; a third of a shorter soak),
-// least squares over the minutes after it, in KiB/min and goroutines/min.
+// least squares over the minutes after it: resident memory and the Go heap
+// in use in KiB/min (RSS also holds what a burst took and the runtime has
+// not yet returned; the heap in use is what stays), goroutines per minute.
 func BenchmarkSoak(b *testing.B) {
 	if testing.Short() {
 		b.Skip("needs the servers")
@@ -67,6 +69,7 @@ const soakStateMB = 8
 type soakSample struct {
 	minute     float64
 	rssKiB     float64
+	heapKiB    float64
 	goroutines float64
 	calls      int
 	errors     int
@@ -237,11 +240,12 @@ func runSoak(b *testing.B, soak, warmup time.Duration) {
 			b.Fatal(err)
 		}
 		mu.Lock()
-		s := soakSample{minute: time.Since(started).Minutes(), rssKiB: rss, goroutines: metric(b, text, "go_goroutines"), calls: calls, errors: errs}
+		s := soakSample{minute: time.Since(started).Minutes(), rssKiB: rss, heapKiB: metric(b, text, "go_memstats_heap_inuse_bytes") / 1024,
+			goroutines: metric(b, text, "go_goroutines"), calls: calls, errors: errs}
 		mu.Unlock()
 		samples = append(samples, s)
 		fmt.Printf("soak minute %5.1f: RSS %7.1f MiB, heap in use %7.1f MiB, kept state %6.1f MiB, %5.0f goroutines, %6d calls, %d errors\n",
-			s.minute, s.rssKiB/1024, metric(b, text, "go_memstats_heap_inuse_bytes")/(1<<20),
+			s.minute, s.rssKiB/1024, s.heapKiB/1024,
 			metric(b, text, `vigil_ttest_state_bytes{datasource_uid="`+ds+`"}`)/(1<<20), s.goroutines, s.calls, s.errors)
 	}
 	sample()
@@ -257,14 +261,14 @@ func runSoak(b *testing.B, soak, warmup time.Duration) {
 			after = append(after, s)
 		}
 	}
-	minutes, rss, gor := make([]float64, len(after)), make([]float64, len(after)), make([]float64, len(after))
+	minutes, rss, heap, gor := make([]float64, len(after)), make([]float64, len(after)), make([]float64, len(after)), make([]float64, len(after))
 	for i, s := range after {
-		minutes[i], rss[i], gor[i] = s.minute, s.rssKiB, s.goroutines
+		minutes[i], rss[i], heap[i], gor[i] = s.minute, s.rssKiB, s.heapKiB, s.goroutines
 	}
-	rssSlope, gorSlope := slope(minutes, rss), slope(minutes, gor)
+	rssSlope, heapSlope, gorSlope := slope(minutes, rss), slope(minutes, heap), slope(minutes, gor)
 	last := samples[len(samples)-1]
-	fmt.Printf("soak %s: after the first %s (%d samples), RSS %+.1f KiB/min, goroutines %+.2f/min; %d calls, %d errors\n",
-		soak, warmup, len(after), rssSlope, gorSlope, last.calls, last.errors)
+	fmt.Printf("soak %s: after the first %s (%d samples), RSS %+.1f KiB/min, heap in use %+.1f KiB/min, goroutines %+.2f/min; %d calls, %d errors\n",
+		soak, warmup, len(after), rssSlope, heapSlope, gorSlope, last.calls, last.errors)
 	if len(firstErrs) > 0 {
 		fmt.Printf("soak: the first errors: %s\n", strings.Join(firstErrs, "; "))
 	}
@@ -272,6 +276,7 @@ func runSoak(b *testing.B, soak, warmup time.Duration) {
 		b.Fatalf("soak: %d of %d calls failed, the first: %v", last.errors, last.calls, firstErrs)
 	}
 	b.ReportMetric(rssSlope, "rss-KiB/min")
+	b.ReportMetric(heapSlope, "heap-KiB/min")
 	b.ReportMetric(gorSlope, "goroutines/min")
 	b.ReportMetric(samples[0].rssKiB/1024, "rss-MiB-start")
 	b.ReportMetric(last.rssKiB/1024, "rss-MiB-end")
