@@ -2,6 +2,7 @@ package influx
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -199,11 +200,9 @@ func (l *fxLexer) code(interpolation bool) error {
 				l.emit(fxKeyword, word, start)
 			}
 		case c >= '0' && c <= '9' || c == '.' && l.peek(1) >= '0' && l.peek(1) <= '9':
-			// numbers, durations (1h30m) and times (2024-01-01T00:00:00Z):
-			// whatever is read here, the last token is an operand.
-			for l.pos < len(l.src) && (isFluxWordByte(l.src[l.pos]) || l.src[l.pos] == '.') {
-				l.pos++
-			}
+			// A number, duration or time ends where Flux's does: in "0to"
+			// the identifier to follows the number 0.
+			l.pos += fluxNumber.FindStringIndex(l.src[l.pos:])[1]
 			l.emit(fxLiteral, "", start)
 			operandEnd = true
 		case c == '}' && interpolation && depth == 0:
@@ -232,6 +231,20 @@ func (l *fxLexer) code(interpolation bool) error {
 	}
 	return nil
 }
+
+// fluxNumber matches Flux's integer, float, duration and date-time literals
+// at the start of a text, the longest first, as Flux's scanner does.
+var fluxNumber = func() *regexp.Regexp {
+	integer := `(?:0|[1-9][0-9]*)`
+	unit := `(?:y|mo|w|d|h|m|s|ms|us|µs|ns)`
+	re := regexp.MustCompile(`^(?:` +
+		`[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?` +
+		`|[0-9]+\.[0-9]*|\.[0-9]+` +
+		`|(?:` + integer + unit + `)+` +
+		`|` + integer + `)`)
+	re.Longest()
+	return re
+}()
 
 func isFluxWordByte(c byte) bool {
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80

@@ -55,6 +55,11 @@ func TestCheckReadOnlyFluxRefuses(t *testing.T) {
 		// After an operator a regex: "/.../" hides nothing it does not hide from Flux.
 		{`a = b |> filter(fn: (r) => r.x =~ /"/) |> to(bucket: "x") // "`, "to() writes"},
 		{`from(bucket: "a") |> to(bucket: "b") /* no block comments in Flux */`, "to() writes"},
+		// A number ends where Flux's does: the identifier after it is read.
+		{`data |> 0to(bucket: "b")`, "to() writes"},
+		{`data |> 1msto(bucket: "b")`, "to() writes"},
+		{`data |> 1.to(bucket: "b")`, "to() writes"},
+		{`data |> 2024-01-01to(bucket: "b")`, "to() writes"},
 		{`x = "unterminated`, "an unterminated string at line 1, char 5"},
 		{`x = "${unterminated"`, "an unterminated"},
 	} {
