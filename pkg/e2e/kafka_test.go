@@ -200,7 +200,9 @@ func partitionCounts(t *testing.T, addr, topic string) map[int32]int64 {
 // recent windows as initial data, already warmed from the history. While
 // it streams, a partition is added and a third printer is produced to it
 // only (its viewer gets its windows), a malformed message is produced
-// (counted and shown in a notice; the stream goes on), and the broker is
+// (counted and shown in a notice; the stream goes on), so is one dated a
+// day ahead (counted, shown in a notice and left out: it does not move the
+// watermark, so the points after it are not late), and the broker is
 // restarted (kcat and Vigil reconnect). Every pushed window carries the p-value the kafka
 // query over the same messages computes afterwards, none comes twice, and
 // windows keep coming after the restart.
@@ -258,6 +260,9 @@ func TestKafkaLive(t *testing.T) {
 				var err error
 				if malformed == 20 { // once, mid-stream: counted and skipped, the stream goes on
 					err = writers["p1"].Line(fmt.Sprintf("livekafka,printer=p1 temp=oops %d", ts.UnixNano()))
+				}
+				if malformed == 30 { // once, a day ahead of the clock: left out
+					err = writers["p1"].Line(line("p1", ts.Add(24*time.Hour)))
 				}
 				malformed++
 				for printer, w := range writers {
@@ -376,6 +381,9 @@ func TestKafkaLive(t *testing.T) {
 	}
 	check("p1", sa, "p1")
 	check("p3 (the added partition)", sc, "p3")
+	if !strings.Contains(strings.Join(sa.notices, "\n"), "left out 1 point(s) dated more than 1m0s ahead of the clock") {
+		t.Fatalf("p1's stream does not say it left out the point dated a day ahead: %q", sa.notices)
+	}
 }
 
 // BenchmarkKafkaLiveLatency: the delay from a window's last message to its
