@@ -60,7 +60,8 @@ func TestPowerRangeBeyondTheEnds(t *testing.T) {
 			t.Fatalf("%s: %v %v", agg, out.Times, out.Values)
 		}
 		want := "time >= -9223372036854775806 AND time < 9223372036854775807" // InfluxDB's earliest
-		if agg == "mean" {                                                    // from the first whole interval
+		if agg == "mean" {
+			// from the first whole interval
 			want = fmt.Sprintf("time >= %d AND time < 9223372036854775807", analysis.FirstWindowStart(int64(out.Every)))
 		}
 		if stmt := out.Statements[len(out.Statements)-1]; !strings.Contains(stmt, want) {
