@@ -454,3 +454,24 @@ func TestDecodeRowShape(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeEndless: a string, a number or a row that never ends is
+// refused once past its bound, not accumulated until the timeout.
+func TestDecodeEndless(t *testing.T) {
+	head := `{"results":[{"series":[{"name":"m","columns":["time","a"],"values":[[1,`
+	for _, tc := range []struct {
+		name, head, body, want string
+	}{
+		{"string", head + `"`, strings.Repeat("x", 4096), "a string longer than"},
+		{"name", `{"results":[{"series":[{"name":"`, strings.Repeat("x", 4096), "a string longer than"},
+		{"number", head + "1", strings.Repeat("0", 4096), "longer than 1024 bytes"},
+		{"nesting", head, strings.Repeat("[", 4096), "nested deeper"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := generic(&endless{head: tc.head, body: tc.body}, 0)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
