@@ -2,7 +2,11 @@
 package frames
 
 import (
+	"encoding/base64"
+	"encoding/csv"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -81,12 +85,35 @@ func FromFlux(rs RecordStream, maxPoints int64) (data.Frames, error) {
 		}
 	}
 	if err := rs.Err(); err != nil {
-		return nil, err
+		return nil, answerError(err)
 	}
 	if cur != nil {
 		out = append(out, cur.frame)
 	}
 	return out, nil
+}
+
+// answerError is an *influx.Error for a Flux answer the client could not
+// parse (CSV, a number, a time, base64), shortened: such errors quote the
+// value, which may be MBs. Other errors (the connection's, InfluxDB's own)
+// pass unchanged, for the caller to classify.
+func answerError(err error) error {
+	var (
+		ce *csv.ParseError
+		ne *strconv.NumError
+		te *time.ParseError
+		be base64.CorruptInputError
+	)
+	if errors.As(err, &ce) || errors.As(err, &ne) || errors.As(err, &te) || errors.As(err, &be) {
+		return answerLimit("InfluxDB sent a Flux answer Vigil cannot read (%.200s)", strings.ToValidUTF8(err.Error(), "\uFFFD"))
+	}
+	return err
+}
+
+// answerLimit is an answer Vigil does not read, as an *influx.Error (which
+// the client's classification passes unchanged).
+func answerLimit(format string, args ...any) error {
+	return &influx.Error{Kind: influx.KindUnavailable, Message: fmt.Sprintf(format, args...)}
 }
 
 // kept counts the bytes of the strings the frames keep.
@@ -96,11 +123,11 @@ type kept struct{ bytes int64 }
 // the answer's strings pass influx.MaxAnswerStrings; invalid UTF-8 replaced.
 func (k *kept) str(what, s string) (string, error) {
 	if len(s) > influx.MaxString {
-		return "", fmt.Errorf("InfluxDB answered a Flux %s of %d bytes, more than the %d Vigil reads", what, len(s), influx.MaxString)
+		return "", answerLimit("InfluxDB answered a Flux %s of %d bytes, more than the %d Vigil reads", what, len(s), influx.MaxString)
 	}
 	k.bytes += int64(len(s)) + 16
 	if k.bytes > influx.MaxAnswerStrings {
-		return "", fmt.Errorf("InfluxDB answered Flux strings of more than %d MiB in all, more than Vigil reads: narrow the query", influx.MaxAnswerStrings>>20)
+		return "", answerLimit("InfluxDB answered Flux strings of more than %d MiB in all, more than Vigil reads: narrow the query", influx.MaxAnswerStrings>>20)
 	}
 	return strings.ToValidUTF8(s, "\uFFFD"), nil
 }
@@ -117,7 +144,7 @@ func newTableBuilder(meta *query.FluxTableMetadata, first *query.FluxRecord, kee
 	seen := map[string]bool{}
 	for _, c := range meta.Columns() {
 		if seen[c.Name()] { // the record keeps one value of the two
-			return nil, fmt.Errorf("InfluxDB answered a Flux table with two columns named %s", influx.String(strings.ToValidUTF8(c.Name(), "\uFFFD")))
+			return nil, answerLimit("InfluxDB answered a Flux table with two columns named %.200s", influx.String(strings.ToValidUTF8(c.Name(), "\uFFFD")))
 		}
 		seen[c.Name()] = true
 	}

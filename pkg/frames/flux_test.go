@@ -207,3 +207,24 @@ func FuzzFluxCSV(f *testing.F) {
 		}
 	})
 }
+
+// TestFromFluxParseErrors: a Flux answer the client cannot parse is an
+// *influx.Error of a few hundred bytes at most, whatever the value it quotes.
+func TestFromFluxParseErrors(t *testing.T) {
+	long := strings.Repeat("9", 1<<20)
+	for _, tc := range []struct{ name, csv string }{
+		{"a number beyond float64", "#datatype,string,double\n,result,v\n,,1e400\n"},
+		{"a long number", "#datatype,string,long\n,result,v\n,,1" + long + "\n"},
+		{"a time", "#datatype,string,dateTime:RFC3339\n,result,t\n,,yesterday" + long + "\n"},
+		{"base64", "#datatype,string,base64Binary\n,result,b\n,,!!\n"},
+		{"a quote", "#datatype,string,string\n,result,s\n,,a\"b\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := fluxCSV(tc.csv, 100)
+			var e *influx.Error
+			if !errors.As(err, &e) || !strings.Contains(e.Message, "a Flux answer Vigil cannot read") || len(e.Message) > 400 {
+				t.Fatalf("got %T %.500v", err, err)
+			}
+		})
+	}
+}
