@@ -103,7 +103,9 @@ func (d *Datasource) runFlux(ctx context.Context, script string) (data.Frames, e
 	if err != nil {
 		return nil, err
 	}
-	defer res.Close()
+	// Close drains the rest of the body: cancel first, so that an answer cut
+	// short by Max points stops at once instead of at the timeout.
+	defer func() { cancel(); res.Close() }()
 	fr, err := frames.FromFlux(res, d.settings.MaxPoints)
 	if err != nil {
 		var tooMany *models.TooManyPointsError
