@@ -176,13 +176,13 @@ func callback(err error) error {
 func answerError(err error, url string) error {
 	var known *Error
 	var netErr net.Error
-	var limit *errLimit
+	var answer *errAnswer
 	switch {
 	case errors.As(err, &known), errors.Is(err, context.Canceled):
 		return err
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr):
 		return classify(err, url)
-	case errors.As(err, &limit):
+	case errors.As(err, &answer) && answer.beyond:
 		return &Error{Kind: KindUnavailable, Err: err, Message: fmt.Sprintf(
 			"InfluxDB at %s sent an answer beyond what Vigil reads (%s): not an answer InfluxDB sends", url, err)}
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):

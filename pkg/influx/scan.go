@@ -73,16 +73,18 @@ func (b *budget) point(n int64) error {
 	return nil
 }
 
-// errLimit is an answer beyond what the scanner reads (limits above).
-type errLimit struct {
-	at  int64
-	msg string
+// errAnswer is a body that is not JSON or, when beyond, an answer beyond
+// what the scanner reads (limits above).
+type errAnswer struct {
+	at     int64
+	msg    string
+	beyond bool
 }
 
-func (e *errLimit) Error() string { return fmt.Sprintf("%s at byte %d", e.msg, e.at) }
+func (e *errAnswer) Error() string { return fmt.Sprintf("%s at byte %d", e.msg, e.at) }
 
 func (s *scanner) limit(format string, args ...any) error {
-	return &errLimit{at: s.read + int64(s.pos), msg: fmt.Sprintf(format, args...)}
+	return &errAnswer{at: s.read + int64(s.pos), msg: fmt.Sprintf(format, args...), beyond: true}
 }
 
 // hold charges a string of n bytes the answer keeps in memory to its budget.
@@ -116,16 +118,8 @@ func (s *scanner) held() (string, error) {
 	return v, err
 }
 
-// errSyntax is a body that is not JSON.
-type errSyntax struct {
-	at  int64
-	msg string
-}
-
-func (e *errSyntax) Error() string { return fmt.Sprintf("%s at byte %d", e.msg, e.at) }
-
 func (s *scanner) syntax(format string, args ...any) error {
-	return &errSyntax{at: s.read + int64(s.pos), msg: fmt.Sprintf(format, args...)}
+	return &errAnswer{at: s.read + int64(s.pos), msg: fmt.Sprintf(format, args...)}
 }
 
 // more reads into the buffer, keeping buf[keep:end]; it reports whether
