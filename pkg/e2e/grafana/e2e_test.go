@@ -26,6 +26,7 @@ import (
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/e2e/scenario"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/loader"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/pluginhost"
 )
 
 var (
@@ -107,6 +108,11 @@ func run(m *testing.M, binary string) int {
 		return 1
 	}
 	defer hook.Stop()
+	// Grafana loads dist/ as it is: refuse one older than the sources.
+	if err := devenv.CheckFresh(pluginhost.Executable(root)); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	grafana, err = devenv.StartGrafana(ctx, devenv.GrafanaOptions{
 		Binary:       binary,
 		Dir:          filepath.Join(dir, "grafana"),
