@@ -429,16 +429,8 @@ func (s *scanner) number(tok []byte) (float64, error) {
 
 // isJSONNumber: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
 func isJSONNumber(b []byte) bool {
-	i := 0
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		i = digits(b, i)
-	default:
+	i := jsonIntegerEnd(b)
+	if i < 0 {
 		return false
 	}
 	if i < len(b) && b[i] == '.' {
@@ -462,28 +454,34 @@ func isJSONNumber(b []byte) bool {
 	return i == len(b)
 }
 
-// digits is the index after the run of digits starting at i.
-func digits(b []byte, i int) int {
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		i++
-	}
-	return i
-}
-
 // isJSONInteger: -?(0|[1-9][0-9]*), JSON's numbers without fraction or
 // exponent (strconv.ParseInt also reads "+1" and "007").
 func isJSONInteger(b []byte) bool {
+	return jsonIntegerEnd(b) == len(b)
+}
+
+// jsonIntegerEnd is the index after b's leading -?(0|[1-9][0-9]*), or -1
+// when b does not start with one.
+func jsonIntegerEnd(b []byte) int {
 	i := 0
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
 	switch {
 	case i < len(b) && b[i] == '0':
-		i++
+		return i + 1
 	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		i = digits(b, i)
+		return digits(b, i)
 	}
-	return i > 0 && i == len(b) && b[i-1] != '-'
+	return -1
+}
+
+// digits is the index after the run of digits starting at i.
+func digits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 // literalValue is the Go value of the literals null, true and false.
