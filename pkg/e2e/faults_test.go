@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/devenv"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/pluginhost"
@@ -31,6 +32,47 @@ const (
 type outcome struct {
 	err, answer string
 	hung        bool
+}
+
+// callWithin makes one endpoint call on data source uid, or says it hung
+// when it has not answered within d.
+func callWithin(ctx context.Context, d time.Duration, uid string, call func(context.Context, string) outcome) outcome {
+	callCtx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	done := make(chan outcome, 1)
+	go func() { done <- call(callCtx, uid) }()
+	select {
+	case o := <-done:
+		return o
+	case <-callCtx.Done():
+		return outcome{hung: true}
+	}
+}
+
+// panelCall is an endpoint that runs model as panel query A over [from,
+// to); check looks at (and may change) the frames, and says what is wrong
+// with them, or "".
+func panelCall(t *testing.T, host *pluginhost.Host, from, to time.Time, model map[string]any, check func(data.Frames) string) func(context.Context, string) outcome {
+	return func(ctx context.Context, uid string) outcome {
+		model["refId"] = "A"
+		req, err := pluginhost.PanelRequest(from, to, 1000, time.Second, model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := host.QueryData(ctx, uid, req)
+		if err != nil {
+			return outcome{err: "QueryData: " + err.Error()}
+		}
+		r := resp.Responses["A"]
+		if r.Error != nil {
+			return outcome{err: r.Error.Error()}
+		}
+		if bad := check(r.Frames); bad != "" {
+			return outcome{err: bad}
+		}
+		answer, _ := json.Marshal(r.Frames)
+		return outcome{answer: string(answer)}
+	}
 }
 
 // TestFaultsThroughProxy: a fault-injecting proxy between the plugin and
@@ -97,26 +139,12 @@ func TestFaultsThroughProxy(t *testing.T) {
 	alertBody := fmt.Sprintf(`{"receiver":"vigil","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"Fault check","severity":"warning"},
 		"annotations":{"message":"written through the fault proxy"},"startsAt":%q,"endsAt":"0001-01-01T00:00:00Z"}]}`, alertAt.Format(time.RFC3339))
 	query := func(model map[string]any) func(context.Context, string) outcome {
-		return func(ctx context.Context, uid string) outcome {
-			model["refId"] = "A"
-			req, err := pluginhost.PanelRequest(fixedEnd.Add(-90*time.Second), fixedEnd, 1000, time.Second, model)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := host.QueryData(ctx, uid, req)
-			if err != nil {
-				return outcome{err: "QueryData: " + err.Error()}
-			}
-			r := resp.Responses["A"]
-			if r.Error != nil {
-				return outcome{err: r.Error.Error()}
-			}
-			for _, f := range r.Frames {
+		return panelCall(t, host, fixedEnd.Add(-90*time.Second), fixedEnd, model, func(frames data.Frames) string {
+			for _, f := range frames {
 				f.Meta = nil // what was read and from where differs with kept state; the data may not
 			}
-			answer, _ := json.Marshal(r.Frames)
-			return outcome{answer: string(answer)}
-		}
+			return ""
+		})
 	}
 	resource := func(method, url, body string) func(context.Context, string) outcome {
 		return func(ctx context.Context, uid string) outcome {
@@ -161,16 +189,7 @@ func TestFaultsThroughProxy(t *testing.T) {
 		{"tag-values", resource("GET", "tag-values?bucket=e2e/autogen&measurement=faults&key=printer", "")},
 	}
 	run := func(uid string, call func(context.Context, string) outcome) outcome {
-		callCtx, cancel := context.WithTimeout(ctx, faultTimeout+faultMargin)
-		defer cancel()
-		done := make(chan outcome, 1)
-		go func() { done <- call(callCtx, uid) }()
-		select {
-		case o := <-done:
-			return o
-		case <-callCtx.Done():
-			return outcome{hung: true}
-		}
+		return callWithin(ctx, faultTimeout+faultMargin, uid, call)
 	}
 
 	// Without a fault, an answer cut short is retried (at most twice, and

@@ -16,8 +16,6 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
-
-	"github.com/vigil/vigil-anomaly-datasource/pkg/pluginhost"
 )
 
 // hostileAnswer is one answer no InfluxDB sends: its InfluxQL (/query) and
@@ -219,26 +217,12 @@ func TestHostileUpstream(t *testing.T) {
 
 	to := time.Now().Truncate(time.Second)
 	query := func(model map[string]any) func(context.Context, string) outcome {
-		return func(ctx context.Context, uid string) outcome {
-			model["refId"] = "A"
-			req, err := pluginhost.PanelRequest(to.Add(-time.Hour), to, 1000, time.Second, model)
-			if err != nil {
-				t.Fatal(err)
+		return panelCall(t, host, to.Add(-time.Hour), to, model, func(frames data.Frames) string {
+			if bad := invalidText(frames); bad != "" {
+				return "an answer with invalid UTF-8: " + bad
 			}
-			resp, err := host.QueryData(ctx, uid, req)
-			if err != nil {
-				return outcome{err: "QueryData: " + err.Error()}
-			}
-			r := resp.Responses["A"]
-			if r.Error != nil {
-				return outcome{err: r.Error.Error()}
-			}
-			if bad := invalidText(r.Frames); bad != "" {
-				return outcome{err: "an answer with invalid UTF-8: " + bad}
-			}
-			answer, _ := json.Marshal(r.Frames)
-			return outcome{answer: string(answer)}
-		}
+			return ""
+		})
 	}
 	resource := func(url string) func(context.Context, string) outcome {
 		return func(ctx context.Context, uid string) outcome {
@@ -287,16 +271,7 @@ func TestHostileUpstream(t *testing.T) {
 		{"tag-values", "all", resource("tag-values?measurement=m&key=p")},
 	}
 	run := func(uid string, call func(context.Context, string) outcome) outcome {
-		callCtx, cancel := context.WithTimeout(ctx, timeout+faultMargin)
-		defer cancel()
-		done := make(chan outcome, 1)
-		go func() { done <- call(callCtx, uid) }()
-		select {
-		case o := <-done:
-			return o
-		case <-callCtx.Done():
-			return outcome{hung: true}
-		}
+		return callWithin(ctx, timeout+faultMargin, uid, call)
 	}
 	healthy := query(map[string]any{"queryType": "influxql", "influxql": `SHOW MEASUREMENTS ON "printer"`})
 	clear := regexp.MustCompile(`(?i)influxdb|timeout|max points|answer|holds .* values`)
