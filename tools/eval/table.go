@@ -1,0 +1,65 @@
+package eval
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// Num is a number that is written to JSON as null when it is not finite
+// (a threshold that detects nothing, a precision without detections).
+type Num float64
+
+// MarshalJSON writes null for NaN and ±Inf, which JSON cannot hold.
+func (n Num) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(float64(n)) || math.IsInf(float64(n), 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(n))
+}
+
+// UnmarshalJSON reads null as NaN.
+func (n *Num) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*n = Num(math.NaN())
+		return nil
+	}
+	return json.Unmarshal(b, (*float64)(n))
+}
+
+// Markdown renders rows as one table: detector × corpus × profile, the
+// defaults and the best setting.
+func Markdown(rows []Row) string {
+	var b strings.Builder
+	b.WriteString("| Detector | Corpus | Profile | Setting | NAB score | Threshold | Own threshold | Found | False alarms | Precision | Recall | F1 | Mean delay |\n")
+	b.WriteString("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s: %s | %s | %s | %s | %d/%d | %d | %s | %s | %s | %s |\n",
+			r.Detector, r.Corpus, r.Profile, r.Which, r.Setting, fixed(r.Score, 1), threshold(r.Threshold), fixed(r.OwnScore, 1),
+			r.Found, r.Windows, r.FalseAlarms, fixed(r.Precision, 2), fixed(r.Recall, 2), fixed(r.F1, 2), delay(r.DelaySeconds))
+	}
+	return b.String()
+}
+
+func fixed(n Num, prec int) string {
+	if math.IsNaN(float64(n)) {
+		return "–"
+	}
+	return fmt.Sprintf("%.*f", prec, float64(n))
+}
+
+func threshold(n Num) string {
+	if math.IsInf(float64(n), 1) || math.IsNaN(float64(n)) {
+		return "none"
+	}
+	return fmt.Sprintf("%.3g", float64(n))
+}
+
+func delay(seconds Num) string {
+	if math.IsNaN(float64(seconds)) {
+		return "–"
+	}
+	return time.Duration(float64(seconds) * float64(time.Second)).Round(time.Minute).String()
+}
