@@ -266,6 +266,16 @@ func Bench(ctx context.Context) error {
 		"-timeout", (soak + 30*time.Minute).String(), "./pkg/e2e")
 }
 
+// Eval measures detection quality: every detector at its defaults and at
+// the best setting of its grid, on NAB's labelled series and the synthetic
+// printer, household and server corpora, under NAB's three cost profiles
+// (tools/eval). It prints the table and writes it to
+// tools/eval/results/eval.{md,json} and into the README. The test command
+// runs a subset of it (TestEvalSubset).
+func Eval() error {
+	return sh.RunV("go", "run", "./tools/eval/vigil-eval")
+}
+
 // Run starts Vigil locally: builds the plugin, starts InfluxDB, Alertmanager
 // and an SMTP server on free loopback ports, loads the demo data, starts a
 // real-time printer writer, runs the plugin under the plugin host as Grafana

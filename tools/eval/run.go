@@ -17,8 +17,10 @@ import (
 // RowScores turns window scores into row scores without look-ahead: a
 // window's score is known once the window has ended, so it becomes the
 // score of the first row at or after its end (the highest, when several
-// windows end before the same row). Rows no window reaches are NaN.
-// ws must be in order of End.
+// windows end before the same row). Rows no window reaches are NaN. A
+// score of +Inf (p = 0, or a deviation from a baseline without spread)
+// becomes the largest float64, so that a threshold of +Inf still means
+// "detect nothing" to the scorer. ws must be in order of End.
 func RowScores(times []int64, ws []WindowScore) []float64 {
 	out := make([]float64, len(times))
 	for i := range out {
@@ -32,8 +34,8 @@ func RowScores(times []int64, ws []WindowScore) []float64 {
 		if i == len(times) {
 			break
 		}
-		if math.IsNaN(out[i]) || w.Score > out[i] {
-			out[i] = w.Score
+		if sc := math.Min(w.Score, math.MaxFloat64); math.IsNaN(out[i]) || sc > out[i] {
+			out[i] = sc
 		}
 	}
 	return out

@@ -24,6 +24,7 @@ func TestRowScores(t *testing.T) {
 		{"a window ending after the last row is lost", []WindowScore{{41, 9}}, []float64{nan, nan, nan, nan, nan}},
 		{"a NaN score stays no score", []WindowScore{{10, nan}, {30, 1}}, []float64{nan, nan, nan, 1, nan}},
 		{"a NaN does not hide a score at the same row", []WindowScore{{9, nan}, {10, 4}}, []float64{nan, 4, nan, nan, nan}},
+		{"+Inf is the largest float", []WindowScore{{0, math.Inf(1)}}, []float64{math.MaxFloat64, nan, nan, nan, nan}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got := RowScores(times, c.ws)

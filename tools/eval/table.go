@@ -51,8 +51,11 @@ func fixed(n Num, prec int) string {
 }
 
 func threshold(n Num) string {
-	if math.IsInf(float64(n), 1) || math.IsNaN(float64(n)) {
-		return "none"
+	switch {
+	case math.IsInf(float64(n), 1) || math.IsNaN(float64(n)):
+		return "none" // detecting nothing scores best
+	case n == math.MaxFloat64:
+		return "max" // only the windows that score +Inf
 	}
 	return fmt.Sprintf("%.3g", float64(n))
 }
@@ -61,5 +64,6 @@ func delay(seconds Num) string {
 	if math.IsNaN(float64(seconds)) {
 		return "–"
 	}
-	return time.Duration(float64(seconds) * float64(time.Second)).Round(time.Minute).String()
+	d := time.Duration(float64(seconds) * float64(time.Second)).Round(time.Minute)
+	return strings.TrimSuffix(d.String(), "0s")
 }
