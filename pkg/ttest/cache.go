@@ -105,19 +105,22 @@ type entry struct {
 }
 
 type cachedSeries struct {
-	state   *state // detector at settled
-	tail    points // points mode: the points in [settled, readUntil)
-	ends    []time.Time
-	results []analysis.Result
+	state *state // detector at settled
+	tail  points // points mode: the points in [settled, readUntil)
+	// kept holds the windows ending by settled (Ends with Results, or
+	// Verdicts and Means for a Model); its Field and Tags are unused.
+	kept Series
 }
 
 // Key is a query's cache identity: the canonical JSON (models.CanonicalJSON,
 // the encoding Live channels are identified by) of the parsed query's
 // identity, so no bucket, measurement, field or tag can pass for another
 // whatever its characters. The window is in nanoseconds: "5m" and "300s"
-// share an entry.
+// share an entry. A request with a detector (Model or Peers) adds its
+// Detector identity, so it never shares the t-test's entry nor another
+// detector's.
 func Key(req Request) (string, error) {
-	b, err := models.CanonicalJSON(map[string]any{
+	id := map[string]any{
 		"bucket":      req.Selection.Bucket,
 		"measurement": req.Selection.Measurement,
 		"fields":      req.Selection.Fields, // nil is written [] and {}
@@ -126,7 +129,11 @@ func Key(req Request) (string, error) {
 		"history":     req.Config.History,
 		"alpha":       req.Config.Alpha,
 		"mode":        string(req.Mode),
-	})
+	}
+	if req.modelled() {
+		id["detector"] = req.Detector
+	}
+	b, err := models.CanonicalJSON(id)
 	return string(b), err
 }
 
@@ -214,6 +221,7 @@ func (e *entry) advance(ctx context.Context, src Source, req Request, start, sto
 	} else if err := e.advancePoints(ctx, src, run, settled); err != nil {
 		return nil, nil, err
 	}
+	run.judgePeers() // every series' windows after settled were computed in this run
 	// The answer: kept windows in range, then the new ones.
 	from := req.From
 	keys := map[string]bool{}
@@ -227,9 +235,9 @@ func (e *entry) advance(ctx context.Context, src Source, req Request, start, sto
 		var s *Series
 		if cs := e.series[k]; cs != nil {
 			s = &Series{Field: cs.state.Field, Tags: cs.state.Tags}
-			for i, end := range cs.ends {
+			for i, end := range cs.kept.Ends {
 				if end.After(from) && !end.After(stop) {
-					s.Ends, s.Results = append(s.Ends, end), append(s.Results, cs.results[i])
+					s.appendWindow(&cs.kept, i)
 				}
 			}
 		}
@@ -241,7 +249,7 @@ func (e *entry) advance(ctx context.Context, src Source, req Request, start, sto
 				// Points read beyond the range (a query that read further
 				// shares the entry) may have closed windows after it.
 				if end.After(from) && !end.After(stop) {
-					s.Ends, s.Results = append(s.Ends, end), append(s.Results, st.Results[i])
+					s.appendWindow(st.Series, i)
 				}
 			}
 		}
@@ -424,26 +432,30 @@ func (e *entry) store(r *runner, settleAt int64, span time.Duration) {
 		}
 		cs.state = snap
 		cs.tail = st.tail
+		k := &cs.kept
 		for i, end := range st.Ends {
-			if end.UnixNano() <= settled && (len(cs.ends) == 0 || end.After(cs.ends[len(cs.ends)-1])) {
-				cs.ends, cs.results = append(cs.ends, end), append(cs.results, st.Results[i])
+			if end.UnixNano() <= settled && (len(k.Ends) == 0 || end.After(k.Ends[len(k.Ends)-1])) {
+				k.appendWindow(st.Series, i)
 			}
 		}
 		drop := 0
-		for drop < len(cs.ends) && cs.ends[drop].UnixNano() <= e.origin {
+		for drop < len(k.Ends) && k.Ends[drop].UnixNano() <= e.origin {
 			drop++
 		}
-		cs.ends, cs.results = cs.ends[drop:], cs.results[drop:]
+		k.dropFirst(drop)
 	}
 	e.settled = settled
 	var bytes int64
 	for key, cs := range e.series {
-		bytes += int64(len(key)) + 48*int64(len(cs.ends)) + 16*int64(cap(cs.tail.t)) + 128
+		bytes += int64(len(key)) + 48*int64(len(cs.kept.Ends)) + 56*int64(len(cs.kept.Verdicts)) + 16*int64(cap(cs.tail.t)) + 128
 		if cs.state.points != nil {
 			bytes += cs.state.points.Bytes()
 		}
 		if cs.state.windows != nil {
 			bytes += cs.state.windows.Bytes()
+		}
+		if cs.state.model != nil {
+			bytes += modelBytes(cs.state.model, r.req)
 		}
 	}
 	e.bytes = bytes

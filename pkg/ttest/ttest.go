@@ -31,7 +31,33 @@ type Request struct {
 	From, To  time.Time
 	Mode      models.Mode
 	MaxPoints int64
+
+	// Model, when set, makes a new series' detector: the query then runs
+	// it (analysis.ModelWindows, both read modes) instead of the t-test's
+	// Detector, and each window gets a Verdict. nil (and Peers false): the
+	// t-test, exactly as before.
+	Model func() analysis.Model
+	// Peers, instead of Model, compares the series with each other at each
+	// window end (analysis.Peers at PeersThreshold): no baseline, no
+	// warm-up.
+	Peers          bool
+	PeersThreshold float64
+	// Filter holds the effect-size filters applied to every verdict.
+	Filter analysis.Filter
+	// Detector names the detector and its settings (filters included) in
+	// the cache key: requests with the same Detector must build the same
+	// Model. "" for the t-test's own path.
+	Detector string
+	// LookbackWindows, when > 0, is how many windows before the range the
+	// detector's baseline needs (a seasonal detector: its seasons and one
+	// more); the warm-up reads that many, at most MaxModelLookbackWindows,
+	// with no doubling. 0: the history rule (History points accepted
+	// twice, see the warm-up constants).
+	LookbackWindows int
 }
+
+// modelled: the request runs a Model or Peers, not the t-test's Detector.
+func (r Request) modelled() bool { return r.Model != nil || r.Peers }
 
 // Series is one field (and tag set) and the windows emitted for it.
 type Series struct {
@@ -39,6 +65,11 @@ type Series struct {
 	Tags    map[string]string
 	Ends    []time.Time
 	Results []analysis.Result
+	// Verdicts and Means (the window means, the band output's value) are
+	// the windows' judgements when the request has a Model or Peers
+	// (Results is then nil).
+	Verdicts []analysis.Verdict
+	Means    []float64
 }
 
 // Outcome is a t-test query's answer.
@@ -71,6 +102,13 @@ const (
 	// autoShare: auto mode reads points while the estimate stays under this
 	// share of maxPoints, leaving room for denser stretches.
 	autoShare = 0.5
+	// MaxModelLookbackWindows caps a detector's LookbackWindows: 16384
+	// windows hold five weeks of 5-minute windows (a weekly seasonal
+	// detector with four past seasons needs 10,080) and 11 days of 1-minute
+	// windows. When the cap cuts the warm-up, a notice says so: the first
+	// windows in range then see a shorter baseline than a run from the
+	// beginning of the data would.
+	MaxModelLookbackWindows = 16384
 )
 
 // MaxLookback is the farthest before a range's start that a query with
@@ -129,6 +167,11 @@ func runWith(ctx context.Context, src Source, req Request, settleAt int64) (*Out
 		}
 	}
 	run := &runner{src: src, req: req, start: start, stop: stop, out: out, settleAt: settleAt}
+	if req.LookbackWindows > MaxModelLookbackWindows {
+		out.Notices = append(out.Notices, fmt.Sprintf(
+			"the detector's baseline needs %d windows of %s before the range; the warm-up reads at most %d, so the first windows in range see a shorter baseline than a run from the beginning of the data",
+			req.LookbackWindows, w, MaxModelLookbackWindows))
+	}
 	for lookback := p.lookbackWindows; ; {
 		if mode == models.ModeWindows {
 			err = run.windows(ctx, lookback)
@@ -150,6 +193,7 @@ func runWith(ctx context.Context, src Source, req Request, settleAt int64) (*Out
 		}
 		lookback = min(2*lookback, maxLookbackWindows)
 	}
+	run.judgePeers()
 	out.Series = run.result()
 	if len(out.Series) == 0 {
 		out.Notices = append(out.Notices, noData(req.Selection))
@@ -192,6 +236,12 @@ func probe(ctx context.Context, src Source, req Request, from, to time.Time, out
 	// an undefined int. (At most 2·10^7 / 10^-9 = 2·10^16 with history's
 	// bound, which fits, but history's bound must not decide it.)
 	p.lookbackWindows = int(max(1, min(math.Ceil(2*float64(req.Config.History)/math.Max(perWindow, 1e-9)), maxLookbackWindows)))
+	switch {
+	case req.Peers:
+		p.lookbackWindows = 0 // no baseline: each window end is judged on its own
+	case req.LookbackWindows > 0:
+		p.lookbackWindows = min(req.LookbackWindows, MaxModelLookbackWindows)
+	}
 	return p, nil
 }
 
@@ -242,6 +292,8 @@ type state struct {
 	*Series
 	points  *analysis.Windows
 	windows *analysis.WindowDetector
+	// model: a Model's (or Peers') series, in either read mode.
+	model *analysis.ModelWindows
 	// prefixAccepted: points that entered the history during the lookback.
 	prefixAccepted int
 	// tail holds the points read from the runner's settleAt on (Cache).
@@ -274,6 +326,11 @@ func (r *runner) settle(st *state) {
 			st.record(end, res, r.req.From)
 		}
 	}
+	if st.model != nil { // in windows mode no window is open: nothing to flush
+		if c, ok := st.model.Flush(r.settleAt); ok {
+			st.recordModel(c, r.req.From)
+		}
+	}
 	r.settled[st] = st.snapshot()
 }
 
@@ -285,6 +342,9 @@ func (st *state) snapshot() *state {
 	}
 	if st.windows != nil {
 		c.windows = st.windows.Clone()
+	}
+	if st.model != nil {
+		c.model = st.model.Clone()
 	}
 	return c
 }
@@ -304,7 +364,28 @@ func (r *runner) states(tags map[string]string) func(i int) *state {
 
 // newPointsState is a series' state in points mode: no history yet.
 func (r *runner) newPointsState() *state {
+	if r.req.modelled() {
+		return r.newModelState()
+	}
 	return &state{points: &analysis.Windows{Detector: analysis.NewDetector(r.req.Config), Width: int64(r.req.Window)}}
+}
+
+// newWindowsState is a series' state in windows mode: no history yet.
+func (r *runner) newWindowsState() *state {
+	if r.req.modelled() {
+		return r.newModelState()
+	}
+	return &state{windows: analysis.NewWindowDetector(r.req.Config)}
+}
+
+// newModelState is a series' state for a Model (or Peers, with no model:
+// its windows are only summarized), in either read mode.
+func (r *runner) newModelState() *state {
+	mw := &analysis.ModelWindows{Filter: r.req.Filter, Width: int64(r.req.Window)}
+	if !r.req.Peers {
+		mw.Model = r.req.Model()
+	}
+	return &state{model: mw}
 }
 
 // lookupSeries returns the state of a field and tag set, creating it.
@@ -340,6 +421,11 @@ func (r *runner) points(ctx context.Context, lookback int) error {
 	r.prefixGrew = prefix > r.prefixPoints
 	r.prefixPoints = prefix
 	for _, st := range r.series {
+		if st.model != nil {
+			st.model.Flush(r.start.UnixNano())
+			st.prefixAccepted = st.model.Accepted()
+			continue
+		}
 		st.points.Flush(r.start.UnixNano())
 		st.prefixAccepted = st.points.Accepted()
 	}
@@ -357,6 +443,12 @@ func (r *runner) finishPoints() {
 	for _, key := range r.order {
 		st := r.series[key]
 		r.settle(st)
+		if st.model != nil {
+			if c, ok := st.model.Flush(r.stop.UnixNano()); ok {
+				st.recordModel(c, r.req.From)
+			}
+			continue
+		}
 		if res, end, ok := st.points.Flush(r.stop.UnixNano()); ok {
 			st.record(end, res, r.req.From)
 		}
@@ -398,6 +490,12 @@ func (r *runner) feed(st *state, ts int64, x float64, emit bool) {
 		r.settle(st)
 		st.tail.add(ts, x)
 	}
+	if st.model != nil {
+		if c, ok := st.model.Add(ts, x); ok && emit {
+			st.recordModel(c, r.req.From)
+		}
+		return
+	}
 	if res, end, ok := st.points.Add(ts, x); ok && emit {
 		st.record(end, res, r.req.From)
 	}
@@ -434,7 +532,7 @@ func (r *runner) readWindows(ctx context.Context, prefixStart time.Time) error {
 		if err := r.count(1); err != nil {
 			return err
 		}
-		st := r.lookupSeries(w.Field, w.Tags, func() *state { return &state{windows: analysis.NewWindowDetector(r.req.Config)} })
+		st := r.lookupSeries(w.Field, w.Tags, r.newWindowsState)
 		s := analysis.Summary{N: int(w.N), Mean: w.Mean}
 		if s.N > 1 && !math.IsNaN(w.SD) {
 			s.M2 = w.SD * w.SD * float64(s.N-1)
@@ -453,12 +551,17 @@ func (r *runner) readWindows(ctx context.Context, prefixStart time.Time) error {
 			if r.settleAt != 0 && w.end > r.settleAt {
 				r.settle(st)
 			}
-			if res, ok := st.windows.Window(w.sum); ok {
+			if st.model != nil {
+				win := analysis.Window{End: w.end, Width: int64(r.req.Window), Summary: w.sum}
+				if c, ok := st.model.Window(win); ok {
+					st.recordModel(c, r.req.From)
+				}
+			} else if res, ok := st.windows.Window(w.sum); ok {
 				st.record(w.end, res, r.req.From)
 			}
 			if w.end <= start {
 				prefix += int64(w.sum.N)
-				st.prefixAccepted = st.windows.Accepted()
+				st.prefixAccepted = st.accepted()
 			}
 		}
 	}
@@ -482,8 +585,36 @@ func (s *Series) record(end int64, res analysis.Result, from time.Time) {
 	s.Results = append(s.Results, res)
 }
 
-// allWarm: every series refilled its history twice during the lookback.
+// recordModel keeps a model's window when it ends inside the range.
+func (s *Series) recordModel(c analysis.Closed, from time.Time) {
+	t := time.Unix(0, c.End).UTC()
+	if !t.After(from) {
+		return
+	}
+	s.Ends = append(s.Ends, t)
+	s.Verdicts = append(s.Verdicts, c.Verdict)
+	s.Means = append(s.Means, c.Mean)
+}
+
+// accepted is the number of points that entered the series' baseline.
+func (st *state) accepted() int {
+	switch {
+	case st.model != nil:
+		return st.model.Accepted()
+	case st.windows != nil:
+		return st.windows.Accepted()
+	}
+	return st.points.Accepted()
+}
+
+// allWarm: every series refilled its history twice during the lookback
+// (the history rule). A detector with a fixed LookbackWindows is warm once
+// that lookback is read (gaps in it are gaps in its baseline, as in a run
+// from the beginning), and Peers needs no warm-up.
 func (r *runner) allWarm() bool {
+	if r.req.Peers || r.req.LookbackWindows > 0 {
+		return len(r.series) > 0
+	}
 	for _, st := range r.series {
 		if st.prefixAccepted < 2*r.req.Config.History {
 			return false
