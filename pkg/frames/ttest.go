@@ -22,22 +22,7 @@ const FieldLabel = "field"
 // field=<name> and the series' tags. With no series, it returns one empty
 // frame (Grafana alerting reads that as NoData) carrying the notices.
 func TTest(out *ttest.Outcome, output models.Output, alpha float64) data.Frames {
-	meta := func() *data.FrameMeta {
-		custom := map[string]any{
-			"mode":       string(out.Mode),
-			"lookback":   out.Lookback.String(),
-			"pointsRead": out.PointsRead,
-		}
-		if out.State != "" {
-			custom["state"] = out.State // cold or warm: whether kept state answered
-		}
-		return &data.FrameMeta{
-			Type:                data.FrameTypeTimeSeriesMulti,
-			TypeVersion:         data.FrameTypeVersion{0, 1},
-			ExecutedQueryString: strings.Join(out.Scripts, "\n\n"),
-			Custom:              custom,
-		}
-	}
+	meta := func() *data.FrameMeta { return outcomeMeta(out) }
 	var frames data.Frames
 	for _, s := range out.Series {
 		values := make([]float64, len(s.Results))
@@ -57,6 +42,26 @@ func TTest(out *ttest.Outcome, output models.Output, alpha float64) data.Frames 
 		frames[0].Meta.Notices = append(frames[0].Meta.Notices, data.Notice{Severity: data.NoticeSeverityInfo, Text: n})
 	}
 	return frames
+}
+
+// outcomeMeta is a t-test (or anomaly) frame's metadata: the frame type,
+// the statements run, and meta.custom's read mode, warm-up lookback,
+// points read and kept state.
+func outcomeMeta(out *ttest.Outcome) *data.FrameMeta {
+	custom := map[string]any{
+		"mode":       string(out.Mode),
+		"lookback":   out.Lookback.String(),
+		"pointsRead": out.PointsRead,
+	}
+	if out.State != "" {
+		custom["state"] = out.State // cold or warm: whether kept state answered
+	}
+	return &data.FrameMeta{
+		Type:                data.FrameTypeTimeSeriesMulti,
+		TypeVersion:         data.FrameTypeVersion{0, 1},
+		ExecutedQueryString: strings.Join(out.Scripts, "\n\n"),
+		Custom:              custom,
+	}
 }
 
 // outputValue is what a window shows for the chosen output.
