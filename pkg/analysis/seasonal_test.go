@@ -1,0 +1,408 @@
+package analysis
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// seasRefWindow is one input window of a detector reference.
+type seasRefWindow struct {
+	End   int64  `json:"end"`
+	Width int64  `json:"width"`
+	Mean  string `json:"mean"`
+	N     int    `json:"n"`
+}
+
+// seasRefOut is the reference's verdict for one window; floats are
+// Python repr() strings, so that inf survives JSON.
+type seasRefOut struct {
+	OK       bool   `json:"ok"`
+	Expected string `json:"expected"`
+	Lower    string `json:"lower"`
+	Upper    string `json:"upper"`
+	Score    string `json:"score"`
+}
+
+func seasFloat(t *testing.T, s string) float64 {
+	t.Helper()
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+func (w seasRefWindow) window(t *testing.T) Window {
+	return Window{End: w.End, Width: w.Width, Summary: Summary{N: w.N, Mean: seasFloat(t, w.Mean)}}
+}
+
+// seasCompare checks one verdict against the reference: expected, score
+// and the band's half-width to tol relative; the band's ends to tol
+// relative to max(|expected|, half-width), as an end near 0 is the
+// difference of two close numbers. It returns the worst error.
+func seasCompare(t *testing.T, where string, got Verdict, ok bool, want seasRefOut, tol float64) float64 {
+	t.Helper()
+	if ok != want.OK {
+		t.Fatalf("%s: ok %v, reference %v", where, ok, want.OK)
+	}
+	if !ok {
+		return 0
+	}
+	e, lo, hi, sc := seasFloat(t, want.Expected), seasFloat(t, want.Lower), seasFloat(t, want.Upper), seasFloat(t, want.Score)
+	half := (hi - lo) / 2
+	scale := math.Max(math.Abs(e), math.Abs(half))
+	errs := []float64{
+		RelErr(got.Expected, e), RelErr(got.Score, sc), RelErr((got.Upper-got.Lower)/2, half),
+		math.Abs(got.Lower-lo) / scale, math.Abs(got.Upper-hi) / scale,
+	}
+	if scale == 0 {
+		errs[3], errs[4] = RelErr(got.Lower, lo), RelErr(got.Upper, hi)
+	}
+	worst := 0.0
+	for _, x := range errs {
+		worst = math.Max(worst, x)
+	}
+	if worst > tol || math.IsNaN(worst) {
+		t.Fatalf("%s: got %+v, reference expected %v band [%v, %v] score %v (error %.3g)", where, got, e, lo, hi, sc, worst)
+	}
+	return worst
+}
+
+func seasLoad(t *testing.T, name string, v any) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// seasNormal is the admission rule without filters.
+func seasNormal(v Verdict) bool { return !v.Anomalous() }
+
+// TestSeasonalAgainstNumpy replays reference_seasonal.py's cases (daily and
+// weekly seasons, gaps, n = 1 windows, quantized counts, a constant series
+// and a step, values near 1e300, a long run, negative times and a width
+// that does not divide the season) and compares every window's verdict
+// with numpy's at 1e-9.
+func TestSeasonalAgainstNumpy(t *testing.T) {
+	var ref struct {
+		Cases []struct {
+			Name      string          `json:"name"`
+			Season    int64           `json:"season"`
+			Width     int64           `json:"width"`
+			Seasons   int             `json:"seasons"`
+			Threshold float64         `json:"threshold"`
+			Windows   []seasRefWindow `json:"windows"`
+			Out       []seasRefOut    `json:"out"`
+		} `json:"cases"`
+	}
+	seasLoad(t, "reference_seasonal.json", &ref)
+	if len(ref.Cases) < 6 {
+		t.Fatalf("%d cases in the reference", len(ref.Cases))
+	}
+	for _, c := range ref.Cases {
+		t.Run(c.Name, func(t *testing.T) {
+			m := NewSeasonal(c.Season, c.Width, c.Seasons, c.Threshold)
+			worst, judged, anomalous := 0.0, 0, 0
+			for i, rw := range c.Windows {
+				v, ok := m.Step(rw.window(t), seasNormal)
+				worst = math.Max(worst, seasCompare(t, "window "+strconv.Itoa(i), v, ok, c.Out[i], 1e-9))
+				if ok {
+					judged++
+					if v.Anomalous() {
+						anomalous++
+					}
+				}
+			}
+			t.Logf("%d windows, %d judged, %d anomalous, worst error %.3g", len(c.Windows), judged, anomalous, worst)
+		})
+	}
+}
+
+func TestSeasonalPosition(t *testing.T) {
+	day, hour := int64(24*time.Hour), int64(time.Hour)
+	for _, c := range []struct {
+		name        string
+		season, wid int64
+		end         int64
+		want        int
+	}{
+		{"first hour of the epoch", day, hour, hour, 0},
+		{"last hour of a day", day, hour, 3*day + 24*hour, 23},
+		{"before the epoch", day, hour, -hour + hour, 23},
+		{"week, Thursday 01:00 is position 1", 7 * day, hour, 7*day + 2*hour, 1},
+		{"7h windows over a day: the 4th starts at 21:00", day, 7 * hour, 28 * hour, 3},
+		{"7h windows, next day: starts at 04:00", day, 7 * hour, 35 * hour, 0},
+	} {
+		m := NewSeasonal(c.season, c.wid, 3, 3).(*Seasonal)
+		if got := m.Position(Window{End: c.end, Width: c.wid}); got != c.want {
+			t.Errorf("%s: position %d, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+func TestCheckSeasonal(t *testing.T) {
+	day, week := int64(24*time.Hour), int64(7*24*time.Hour)
+	for _, c := range []struct {
+		season, width int64
+		seasons       int
+		threshold     float64
+		ok            bool
+	}{
+		{day, int64(5 * time.Minute), 4, 3, true},
+		{week, int64(time.Minute), 13, 3, true},      // 10080 × 13 = 131040 values
+		{week, int64(time.Minute), 14, 3, false},     // over MaxSeasonalValues
+		{week, int64(59 * time.Second), 1, 3, false}, // over MaxSeasonPositions
+		{day, 2 * day, 3, 3, false},
+		{day, 0, 3, 3, false},
+		{0, 1, 3, 3, false},
+		{day, int64(time.Hour), 0, 3, false},
+		{day, int64(time.Hour), 3, 0, false},
+		{day, int64(time.Hour), 3, math.NaN(), false},
+		{day, int64(time.Hour), 3, math.Inf(1), false},
+	} {
+		if err := CheckSeasonal(c.season, c.width, c.seasons, c.threshold); (err == nil) != c.ok {
+			t.Errorf("CheckSeasonal(%d, %d, %d, %v) = %v", c.season, c.width, c.seasons, c.threshold, err)
+		}
+	}
+}
+
+// seasonalSeries is n hourly windows of a daily sine with normal noise.
+func seasonalSeries(n int, seed uint64) []Window {
+	r := rand.New(rand.NewPCG(seed, 1))
+	ws := make([]Window, n)
+	for i := range ws {
+		x := 50 + 10*math.Sin(2*math.Pi*float64(i)/24) + r.NormFloat64()
+		ws[i] = Window{End: int64(i+1) * int64(time.Hour), Width: int64(time.Hour), Summary: Summary{N: 1, Mean: x}}
+	}
+	return ws
+}
+
+// TestSeasonalSeeding: nothing is judged until the fallback holds 24 means
+// (one day of hourly windows here), then the fallback judges until a
+// position holds 3 means, then the position (every judged window is kept,
+// so that the counts are known).
+func TestSeasonalSeeding(t *testing.T) {
+	m := NewSeasonal(int64(24*time.Hour), int64(time.Hour), 5, 3).(*Seasonal)
+	for i, w := range seasonalSeries(24*7, 1) {
+		_, ok := m.Step(w, func(Verdict) bool { return true })
+		if want := i >= 24; ok != want {
+			t.Fatalf("window %d: ok %v, want %v", i, ok, want)
+		}
+		if byPos := len(m.pos[m.Position(w)]) > 3; byPos != (i >= 3*24) {
+			t.Fatalf("window %d: position holds %d values", i, len(m.pos[m.Position(w)]))
+		}
+	}
+	for p, h := range m.pos {
+		if len(h) != 5 {
+			t.Errorf("position %d holds %d values, want the last 5 seasons", p, len(h))
+		}
+	}
+}
+
+// TestSeasonalAnomalyStaysOut: a spike is anomalous, leaves the position's
+// history and the fallback unchanged, and the same spike a season later is
+// anomalous again; a kept window enters.
+func TestSeasonalAnomalyStaysOut(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		delta float64
+		keep  func(Verdict) bool
+		enter bool
+	}{
+		{"spike", 100, seasNormal, false},
+		{"spike kept by the caller", 100, func(Verdict) bool { return true }, true},
+		{"normal window", 0, seasNormal, true},
+		{"normal window refused by a filter", 0, func(Verdict) bool { return false }, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ws := seasonalSeries(24*6, 2)
+			m := NewSeasonal(int64(24*time.Hour), int64(time.Hour), 4, 3).(*Seasonal)
+			for _, w := range ws[:24*5] {
+				m.Step(w, seasNormal)
+			}
+			w := ws[24*5]
+			w.Mean += c.delta
+			p := m.Position(w)
+			before := append([]float64(nil), m.pos[p]...)
+			v, ok := m.Step(w, c.keep)
+			if !ok || v.Anomalous() != (c.delta != 0) {
+				t.Fatalf("verdict %+v ok %v", v, ok)
+			}
+			entered := m.pos[p][len(m.pos[p])-1] == w.Mean
+			if entered != c.enter {
+				t.Fatalf("entered %v, want %v (history %v, was %v)", entered, c.enter, m.pos[p], before)
+			}
+			if !c.enter && !seasSameFloats(m.pos[p], before) {
+				t.Fatalf("history changed: %v, was %v", m.pos[p], before)
+			}
+		})
+	}
+}
+
+// seasSameVerdict compares verdicts field by field, NaN equal to NaN.
+func seasSameVerdict(a, b Verdict) bool {
+	return seasSameFloats([]float64{a.Score, a.Expected, a.Lower, a.Upper, a.P, a.T}, []float64{b.Score, b.Expected, b.Lower, b.Upper, b.P, b.T})
+}
+
+func seasSameFloats(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] && !(math.IsNaN(a[i]) && math.IsNaN(b[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestSeasonalCloneIndependent: a clone goes on from the state, and stepping
+// the clone (including a spike) does not change what the original says.
+func TestSeasonalCloneIndependent(t *testing.T) {
+	ws := seasonalSeries(24*8, 3)
+	a := NewSeasonal(int64(24*time.Hour), int64(time.Hour), 4, 3)
+	for _, w := range ws[:24*5] {
+		a.Step(w, seasNormal)
+	}
+	b := a.Clone()
+	ref := NewSeasonal(int64(24*time.Hour), int64(time.Hour), 4, 3)
+	for _, w := range ws[:24*5] {
+		ref.Step(w, seasNormal)
+	}
+	for _, w := range ws[24*5:] {
+		w.Mean += 3
+		b.Step(w, func(Verdict) bool { return true })
+	}
+	for i, w := range ws[24*5:] {
+		va, oka := a.Step(w, seasNormal)
+		vr, okr := ref.Step(w, seasNormal)
+		if !seasSameVerdict(va, vr) || oka != okr {
+			t.Fatalf("window %d: original %+v, untouched copy %+v", i, va, vr)
+		}
+	}
+}
+
+// TestSeasonalFloorQuantized: on quantized data most positions have MAD 0;
+// the floor keeps their spread at the pooled noise level, so a one-step
+// change is not +Inf.
+func TestSeasonalFloorQuantized(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	m := NewSeasonal(int64(24*time.Hour), int64(time.Hour), 5, 3).(*Seasonal)
+	var infs, judged int
+	for i := range 24 * 30 {
+		x := 5.0
+		if r.Float64() < 0.25 {
+			x = 6
+		}
+		v, ok := m.Step(Window{End: int64(i+1) * int64(time.Hour), Width: int64(time.Hour), Summary: Summary{N: 1, Mean: x}}, seasNormal)
+		if ok && i >= 24*3 {
+			judged++
+			if math.IsInf(v.Score, 1) {
+				infs++
+			}
+		}
+	}
+	if infs > 0 || m.floor() <= 0 {
+		t.Fatalf("%d of %d windows scored +Inf; floor %v", infs, judged, m.floor())
+	}
+}
+
+// TestSeasonalConstant: a constant series scores 0; a different value +Inf
+// and stays out.
+func TestSeasonalConstant(t *testing.T) {
+	m := NewSeasonal(int64(24*time.Hour), int64(time.Hour), 3, 3)
+	for i := range 24 * 4 {
+		v, ok := m.Step(Window{End: int64(i+1) * int64(time.Hour), Width: int64(time.Hour), Summary: Summary{N: 1, Mean: 2}}, seasNormal)
+		if ok && (v.Score != 0 || v.Lower != 2 || v.Upper != 2) {
+			t.Fatalf("window %d: %+v", i, v)
+		}
+	}
+	v, _ := m.Step(Window{End: int64(24*4+1) * int64(time.Hour), Width: int64(time.Hour), Summary: Summary{N: 1, Mean: 2.5}}, seasNormal)
+	if !math.IsInf(v.Score, 1) {
+		t.Fatalf("step after a constant series: %+v", v)
+	}
+}
+
+// TestSeasonalMemoryBounded: a long run keeps at most seasons values per
+// position and F values in the fallback and residual rings.
+func TestSeasonalMemoryBounded(t *testing.T) {
+	m := NewSeasonal(int64(24*time.Hour), int64(time.Hour), 3, 3).(*Seasonal)
+	for _, w := range seasonalSeries(24*400, 5) {
+		m.Step(w, seasNormal)
+	}
+	for p, h := range m.pos {
+		if len(h) != 3 || cap(h) != 3 {
+			t.Fatalf("position %d: %d values, capacity %d", p, len(h), cap(h))
+		}
+	}
+	if len(m.recent.buf) != 24 || len(m.resid.buf) != 24 {
+		t.Fatalf("rings hold %d and %d values", len(m.recent.buf), len(m.resid.buf))
+	}
+}
+
+func TestSelectMedian(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	for n := 1; n < 200; n++ {
+		xs := make([]float64, n)
+		for i := range xs {
+			xs[i] = float64(r.IntN(7)) // many ties
+		}
+		sorted := append([]float64(nil), xs...)
+		for i := 1; i < n; i++ { // insertion sort: independent of selectMedian
+			for j := i; j > 0 && sorted[j] < sorted[j-1]; j-- {
+				sorted[j], sorted[j-1] = sorted[j-1], sorted[j]
+			}
+		}
+		want := sorted[n/2]
+		if n%2 == 0 {
+			want = (sorted[n/2-1] + sorted[n/2]) / 2
+		}
+		if got := selectMedian(xs); got != want {
+			t.Fatalf("n %d: median %v, want %v", n, got, want)
+		}
+	}
+}
+
+// BenchmarkSeasonalStep: one Step per window in the steady state, a daily
+// season of 5-minute windows (288 positions) and 4 seasons, and a weekly
+// season of 1-minute windows (10080 positions, fallback of 1440 means)
+// while it still judges by the fallback.
+func BenchmarkSeasonalStep(b *testing.B) {
+	for _, c := range []struct {
+		name          string
+		season, width int64
+		seasons, warm int
+	}{
+		{"day_5m_4seasons", int64(24 * time.Hour), int64(5 * time.Minute), 4, 288 * 5},
+		{"week_1m_fallback", int64(7 * 24 * time.Hour), int64(time.Minute), 4, 2000},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			r := rand.New(rand.NewPCG(7, 7))
+			m := NewSeasonal(c.season, c.width, c.seasons, 3)
+			i := 0
+			next := func() Window {
+				i++
+				x := 10*math.Sin(2*math.Pi*float64(i)*float64(c.width)/float64(24*time.Hour)) + r.NormFloat64()
+				return Window{End: int64(i) * c.width, Width: c.width, Summary: Summary{N: 1, Mean: x}}
+			}
+			for range c.warm {
+				m.Step(next(), seasNormal)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				m.Step(next(), seasNormal)
+			}
+		})
+	}
+}
