@@ -21,6 +21,15 @@ import (
 //     history rule warm-up (History points accepted twice).
 //   - seasonal: NewSeasonal(season, window, seasons, threshold); a warm-up
 //     of seasons + 1 seasons of windows (LookbackWindows).
+//   - holtwinters: NewHoltWinters(season/window, hwAlpha, hwBeta, hwGamma,
+//     threshold), the smoothing fitted on the model's own warm-up when all
+//     three are 0; a warm-up of that warm-up (3 seasons fitted, 2 given)
+//     and one more season (LookbackWindows). Exponential smoothing never
+//     forgets its start entirely, and the fit depends on the windows it
+//     saw: a query answers as a run from its own warm-up start, which is
+//     the run from the beginning of the data only when the lookback
+//     reaches it. Kept state goes on from the first query's start, so an
+//     alert rule's answers stay consistent from one evaluation to the next.
 //   - peers: no per-series model: the series are compared at each window
 //     end (analysis.Peers at threshold); no warm-up.
 //
@@ -44,6 +53,22 @@ func WithDetector(req Request, a models.Anomaly) (Request, error) {
 		}
 		req.Model = func() analysis.Model { return analysis.NewSeasonal(season, width, seasons, threshold) }
 		req.LookbackWindows = seasonLookback(season, width, seasons)
+	case models.DetectorHoltWinters:
+		period := int(a.Season / req.Window)
+		alpha, beta, gamma, err := smoothing(a)
+		if err != nil {
+			return req, &models.QueryError{Field: "hwAlpha", Reason: err.Error()}
+		}
+		if err := analysis.CheckHoltWinters(period, alpha, beta, gamma, threshold); err != nil {
+			return req, &models.QueryError{Field: "season", Reason: err.Error()}
+		}
+		req.Model = func() analysis.Model { return analysis.NewHoltWinters(period, alpha, beta, gamma, threshold) }
+		// The warm-up the model seeds from (three seasons when it fits
+		// its smoothing, two otherwise) and one more season.
+		req.LookbackWindows = period * 4
+		if !math.IsNaN(alpha) {
+			req.LookbackWindows = period * 3
+		}
 	case models.DetectorPeers:
 		req.Peers, req.PeersThreshold = true, threshold
 	default:
@@ -65,6 +90,20 @@ func WithDetector(req Request, a models.Anomaly) (Request, error) {
 	}
 	req.Detector = string(id)
 	return req, nil
+}
+
+// smoothing is Holt-Winters' alpha, beta and gamma for the model: all
+// three 0 (the default) are fitted on the warm-up (NaN for
+// NewHoltWinters); the model fits the three together, so some 0 and others
+// given is refused.
+func smoothing(a models.Anomaly) (alpha, beta, gamma float64, err error) {
+	switch {
+	case a.HWAlpha == 0 && a.HWBeta == 0 && a.HWGamma == 0:
+		return math.NaN(), math.NaN(), math.NaN(), nil
+	case a.HWAlpha == 0 || a.HWBeta == 0 || a.HWGamma == 0:
+		return 0, 0, 0, fmt.Errorf("hwAlpha, hwBeta and hwGamma are fitted together: give all three, or none to fit them on the warm-up")
+	}
+	return a.HWAlpha, a.HWBeta, a.HWGamma, nil
 }
 
 // seasonLookback is the warm-up of a seasonal detector: seasons + 1

@@ -173,6 +173,8 @@ func detectorCases() []detectorCase {
 		{"mad", printersFake, printers, models.Anomaly{Detector: models.DetectorMAD, Threshold: 3.5, Direction: both}, 0, 3 * time.Hour, [2]time.Duration{80 * time.Minute, 150*time.Minute + 17*time.Second}},
 		{"seasonal", func(*testing.T) *influxtest.Fake { return seasonalFake() }, seasonal,
 			models.Anomaly{Detector: models.DetectorSeasonal, Threshold: 3.5, Season: 24 * time.Hour, Seasons: 2, Direction: both}, 0, 5 * 24 * time.Hour, [2]time.Duration{4 * 24 * time.Hour, 5 * 24 * time.Hour}},
+		{"holtwinters", func(*testing.T) *influxtest.Fake { return seasonalFake() }, seasonal,
+			models.Anomaly{Detector: models.DetectorHoltWinters, Threshold: 3, Season: 24 * time.Hour, Direction: both}, 0, 5 * 24 * time.Hour, [2]time.Duration{4 * 24 * time.Hour, 5 * 24 * time.Hour}},
 		{"peers", func(*testing.T) *influxtest.Fake { return peersFake() }, peers, models.Anomaly{Detector: models.DetectorPeers, Threshold: 3.5, MinDeviation: 2, Direction: both}, 0, 2 * time.Hour, [2]time.Duration{70 * time.Minute, 100 * time.Minute}},
 	}
 }
@@ -276,7 +278,7 @@ func TestAnomalyWarmupMatchesFullRun(t *testing.T) {
 // noise), in both read modes.
 func TestAnomalyPeersDrift(t *testing.T) {
 	ctx := context.Background()
-	dc := detectorCases()[5]
+	dc := detectorCases()[6]
 	if dc.name != "peers" {
 		t.Fatal("the peers case moved")
 	}
@@ -314,7 +316,7 @@ func TestAnomalyPeersNeedThree(t *testing.T) {
 			f.Write("b/autogen", "hosts", map[string]string{"host": fmt.Sprintf("h%d", h)}, day0.Add(time.Duration(s)*time.Second).UnixNano(), map[string]any{"load": float64(h + int(s%7))})
 		}
 	}
-	req := anomalyRequest(t, detectorCases()[5].req(day0, day0.Add(time.Hour), models.ModePoints), models.Anomaly{Detector: models.DetectorPeers, Threshold: 3.5, Direction: analysis.Both})
+	req := anomalyRequest(t, detectorCases()[6].req(day0, day0.Add(time.Hour), models.ModePoints), models.Anomaly{Detector: models.DetectorPeers, Threshold: 3.5, Direction: analysis.Both})
 	out, err := Run(context.Background(), f, req)
 	if err != nil {
 		t.Fatal(err)
@@ -341,7 +343,8 @@ func TestAnomalyCacheReadsOnlyNew(t *testing.T) {
 		{"zscore-points", detectorCases()[1], models.ModePoints},
 		{"zscore-windows", detectorCases()[1], models.ModeWindows},
 		{"seasonal-points", detectorCases()[4], models.ModePoints},
-		{"peers-points", detectorCases()[5], models.ModePoints},
+		{"peers-points", detectorCases()[6], models.ModePoints},
+		{"holtwinters-windows", detectorCases()[5], models.ModeWindows},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := tc.dc.fake(t)
