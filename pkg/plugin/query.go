@@ -63,6 +63,8 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) (res backe
 		fr, err = d.runTTest(ctx, q)
 	case models.QueryTypeKafka:
 		fr, err = d.runKafka(ctx, q)
+	case models.QueryTypeAnomaly:
+		fr, err = d.runAnomaly(ctx, q)
 	case models.QueryTypePower:
 		fr, err = d.runPower(ctx, q)
 	case models.QueryTypeAlerts:
@@ -143,7 +145,7 @@ func (d *Datasource) runInfluxQL(ctx context.Context, q models.Query, statement 
 
 // runTTest runs the t-test and shapes its windows into frames.
 func (d *Datasource) runTTest(ctx context.Context, q models.Query) (data.Frames, error) {
-	out, err := d.cache.Run(ctx, d.client, ttestRequest(q, d.settings.MaxPoints))
+	out, err := d.cache.Run(ctx, d.influxSource(), ttestRequest(q, d.settings.MaxPoints))
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +155,7 @@ func (d *Datasource) runTTest(ctx context.Context, q models.Query) (data.Frames,
 	return frames.TTest(out, q.TTest.Output, q.TTest.Alpha), nil
 }
 
-// ttestRequest is the t-test of a ttest or kafka query over its range.
+// ttestRequest is the t-test of a ttest, kafka or anomaly query over its range.
 func ttestRequest(q models.Query, maxPoints int64) ttest.Request {
 	return ttest.Request{
 		Selection: influx.Selection{Bucket: q.Bucket, Measurement: q.Measurement, Fields: q.TTest.Fields, Tags: q.Tags},
@@ -164,6 +166,46 @@ func ttestRequest(q models.Query, maxPoints int64) ttest.Request {
 		Mode:      q.TTest.Mode,
 		MaxPoints: maxPoints,
 	}
+}
+
+// runAnomaly runs an anomaly query's detector through the t-test's query
+// path (ttest.WithDetector builds it from the query's settings): over
+// InfluxDB with the kept state of alert rules and panels, or over a Kafka
+// topic's retained messages (loaded for the detector's whole warm-up) when
+// topic is set.
+func (d *Datasource) runAnomaly(ctx context.Context, q models.Query) (data.Frames, error) {
+	req, err := anomalyRequest(q, d.settings.MaxPoints)
+	if err != nil {
+		return nil, err
+	}
+	var out *ttest.Outcome
+	if q.Kafka.Topic != "" {
+		store, sum, err := d.topics.Load(ctx, q, req.From.Add(-req.MaxLookback()), req.To, d.settings.MaxPoints)
+		if err != nil {
+			return nil, err
+		}
+		if out, err = ttest.Run(ctx, store, req); err != nil {
+			return nil, err
+		}
+		out.Scripts = []string{sum.Describe()}
+		out.Notices = append(sum.Notices, out.Notices...)
+	} else if out, err = d.cache.Run(ctx, d.influxSource(), req); err != nil {
+		return nil, err
+	}
+	if q.Format == models.FormatAnnotations {
+		return frames.AnomalyAnnotations(out, q.TTest.Window, q.Anomaly.Detector), nil
+	}
+	return frames.Anomaly(out, q.Anomaly.Output), nil
+}
+
+// influxSource is what the ttest and anomaly queries read: the InfluxDB
+// client, or the in-memory stand-in a test gives the Live steppers
+// (liveSource), so that queries and streams read the same data.
+func (d *Datasource) influxSource() ttest.Source { return d.liveSource() }
+
+// anomalyRequest is an anomaly query's detector over its range.
+func anomalyRequest(q models.Query, maxPoints int64) (ttest.Request, error) {
+	return ttest.WithDetector(ttestRequest(q, maxPoints), q.Anomaly)
 }
 
 // runPower runs the power query and shapes it into a frame.

@@ -214,3 +214,13 @@ func (s *Series) dropFirst(n int) {
 		s.Verdicts, s.Means = s.Verdicts[n:], s.Means[n:]
 	}
 }
+
+// MaxLookback is the farthest before the range's start that this request's
+// warm-up reads: MaxLookback(window) for the history rule, or its
+// LookbackWindows (at most MaxModelLookbackWindows) and one window for the
+// alignment when that is further. A source loaded ahead (a Kafka topic's
+// store) must hold this much before the range.
+func (r Request) MaxLookback() time.Duration {
+	n := int64(min(r.LookbackWindows, MaxModelLookbackWindows)) + 1
+	return max(MaxLookback(r.Window), analysis.SatDuration(n, r.Window))
+}

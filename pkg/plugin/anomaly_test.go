@@ -1,0 +1,227 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/influx/influxtest"
+)
+
+// printerDatasource is a data source reading an in-memory InfluxDB holding
+// two hours of printer p1 at 1 Hz (the reference generator: the hotend
+// anomaly at 1 h).
+func printerDatasource(t *testing.T) *Datasource {
+	t.Helper()
+	fake := influxtest.New()
+	p := datagen.NewPrinter(t0, 1)
+	for s := 0; s < 2*3600; s++ {
+		pt := p.Next()
+		fields := map[string]any{}
+		for i, name := range datagen.PrinterFields {
+			fields[name] = pt.Values[i]
+		}
+		fake.Write("printer/autogen", "temperatures", map[string]string{"printer": "p1"}, pt.Time.UnixNano(), fields)
+	}
+	ping := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("X-Influxdb-Version", "1.8.10")
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(ping.Close)
+	ds := newDatasource(t, ping.URL, `{"defaultBucket":"printer/autogen","maxPoints":1000000}`, "user:secret")
+	ds.live.src = fake
+	return ds
+}
+
+// runQueries sends queries (JSON objects) over the first two hours and
+// returns the responses by refId (A, B, ...).
+func runQueries(t *testing.T, ds *Datasource, queries ...string) map[string]backend.DataResponse {
+	t.Helper()
+	req := &backend.QueryDataRequest{}
+	for i, q := range queries {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(q), &m); err != nil {
+			t.Fatal(err)
+		}
+		qt, _ := m["queryType"].(string)
+		req.Queries = append(req.Queries, backend.DataQuery{RefID: string(rune('A' + i)), QueryType: qt, JSON: json.RawMessage(q),
+			TimeRange: backend.TimeRange{From: t0, To: t0.Add(2 * time.Hour)}, Interval: time.Second, MaxDataPoints: 1000})
+	}
+	resp, err := ds.QueryData(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Responses
+}
+
+// floats is a frame's number field as float64s.
+func floatsOf(t *testing.T, f *data.Field) []float64 {
+	t.Helper()
+	out := make([]float64, f.Len())
+	for i := range out {
+		v, ok := f.At(i).(float64)
+		if !ok {
+			t.Fatalf("field %s holds %T", f.Name, f.At(i))
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// TestAnomalyQueryTTestIsTTestQuery: an anomaly query with the ttest
+// detector answers the ttest query bit for bit (p and t, every window,
+// both read modes), with the same labels and frame type, and its score is
+// log(p)/log(alpha).
+func TestAnomalyQueryTTestIsTTestQuery(t *testing.T) {
+	ds := printerDatasource(t)
+	for _, mode := range []string{"points", "windows"} {
+		for _, output := range []string{"pvalue", "t"} {
+			common := `"measurement":"temperatures","fields":["hotend","bed"],"window":"5m","mode":"` + mode + `","output":"` + output + `"`
+			res := runQueries(t, ds, `{"queryType":"ttest",`+common+`}`, `{"queryType":"anomaly","detector":"ttest",`+common+`}`)
+			want, got := res["A"], res["B"]
+			if want.Error != nil || got.Error != nil {
+				t.Fatalf("%s %s: errors %v, %v", mode, output, want.Error, got.Error)
+			}
+			if len(got.Frames) != 2 || len(want.Frames) != 2 {
+				t.Fatalf("%s %s: %d frames, ttest %d", mode, output, len(got.Frames), len(want.Frames))
+			}
+			for i, wf := range want.Frames {
+				gf := got.Frames[i]
+				if gf.Meta.Type != wf.Meta.Type || gf.Fields[1].Name != wf.Fields[1].Name || gf.Fields[1].Labels.String() != wf.Fields[1].Labels.String() {
+					t.Fatalf("frame %d: %s %s {%s}, ttest %s %s {%s}", i, gf.Meta.Type, gf.Fields[1].Name, gf.Fields[1].Labels, wf.Meta.Type, wf.Fields[1].Name, wf.Fields[1].Labels)
+				}
+				g, w := floatsOf(t, gf.Fields[1]), floatsOf(t, wf.Fields[1])
+				if len(g) != len(w) || len(w) < 20 {
+					t.Fatalf("frame %d: %d windows, ttest %d", i, len(g), len(w))
+				}
+				for j := range w {
+					if math.Float64bits(g[j]) != math.Float64bits(w[j]) && !(math.IsNaN(g[j]) && math.IsNaN(w[j])) {
+						t.Fatalf("%s %s frame %d window %d: %v, ttest %v", mode, output, i, j, g[j], w[j])
+					}
+				}
+			}
+		}
+	}
+	res := runQueries(t, ds,
+		`{"queryType":"ttest","measurement":"temperatures","fields":["hotend"],"mode":"points"}`,
+		`{"queryType":"anomaly","measurement":"temperatures","fields":["hotend"],"mode":"points"}`)
+	p, score := floatsOf(t, res["A"].Frames[0].Fields[1]), floatsOf(t, res["B"].Frames[0].Fields[1])
+	if res["B"].Frames[0].Fields[1].Name != "score" {
+		t.Fatalf("the default output is %s, want score", res["B"].Frames[0].Fields[1].Name)
+	}
+	for i := range p {
+		if want := math.Max(0, math.Log(p[i])/math.Log(0.001)); score[i] != want {
+			t.Fatalf("window %d: score %v, log(p)/log(alpha) %v", i, score[i], want)
+		}
+	}
+}
+
+// TestAnomalyQueryDetectors: every detector answers through QueryData with
+// the outputs' shapes; the printer's hotend anomaly at 1 h is anomalous for
+// the t-test and zscore (at threshold 2: its score at 3 is 0.85); band is one frame per series with value, expected,
+// lower and upper, value inside [lower, upper] when not anomalous.
+func TestAnomalyQueryDetectors(t *testing.T) {
+	ds := printerDatasource(t)
+	base := `"queryType":"anomaly","measurement":"temperatures","fields":["hotend","bed","air"],"window":"5m"`
+	for _, tc := range []struct {
+		detector string
+		extra    string
+	}{
+		{"ttest", ``},
+		{"zscore", `,"threshold":2`},
+		{"mad", ``},
+		{"holtwinters", `,"season":"1d"`}, // two hours: still warming up, no window judged
+		{"peers", `,"minDeviation":5`},
+	} {
+		q := `{` + base + `,"detector":"` + tc.detector + `"` + tc.extra
+		res := runQueries(t, ds, q+`}`, q+`,"output":"band"}`, q+`,"output":"anomaly"}`)
+		for ref, r := range res {
+			if r.Error != nil {
+				t.Fatalf("%s %s: %v", tc.detector, ref, r.Error)
+			}
+		}
+		score, band, anomaly := res["A"].Frames, res["B"].Frames, res["C"].Frames
+		if tc.detector == "holtwinters" {
+			if len(score) != 1 || score[0].Rows() != 0 || len(score[0].Meta.Notices) == 0 {
+				t.Fatalf("holtwinters over two hours: %d frames, want one empty frame with a notice", len(score))
+			}
+			continue
+		}
+		if len(score) != 3 || len(band) != 3 || len(anomaly) != 3 {
+			t.Fatalf("%s: %d, %d, %d frames, want one per field", tc.detector, len(score), len(band), len(anomaly))
+		}
+		flagged := 0
+		for i, f := range band {
+			names := []string{}
+			for _, fd := range f.Fields {
+				names = append(names, fd.Name)
+			}
+			if strings.Join(names, ",") != "Time,value,expected,lower,upper" || f.Fields[1].Labels["field"] == "" {
+				t.Fatalf("%s band frame %d: fields %v labels %v", tc.detector, i, names, f.Fields[1].Labels)
+			}
+			value, lower, upper := floatsOf(t, f.Fields[1]), floatsOf(t, f.Fields[3]), floatsOf(t, f.Fields[4])
+			flags := floatsOf(t, anomaly[i].Fields[1])
+			custom := anomaly[i].Meta.Custom.(map[string]any)
+			n := 0
+			for j, a := range flags {
+				if a == 1 {
+					n++
+					continue
+				}
+				if value[j] < lower[j]-1e-9*math.Abs(lower[j]) || value[j] > upper[j]+1e-9*math.Abs(upper[j]) {
+					t.Errorf("%s band %d row %d: a normal window's mean %v outside [%v, %v]", tc.detector, i, j, value[j], lower[j], upper[j])
+				}
+			}
+			if custom["windows"] != len(flags) || custom["anomalousWindows"] != n {
+				t.Errorf("%s frame %d: meta.custom %v, %d windows, %d anomalous", tc.detector, i, custom, len(flags), n)
+			}
+			flagged += n
+		}
+		if (tc.detector == "ttest" || tc.detector == "zscore") && flagged == 0 {
+			t.Errorf("%s: the hotend anomaly was not flagged", tc.detector)
+		}
+	}
+}
+
+// TestAnomalyQueryErrors: a setting that does not fit the detector is that
+// query's own error; the other queries of the request still answer.
+func TestAnomalyQueryErrors(t *testing.T) {
+	ds := printerDatasource(t)
+	base := `"queryType":"anomaly","measurement":"temperatures","fields":["hotend"]`
+	res := runQueries(t, ds,
+		`{`+base+`,"detector":"zscore","output":"pvalue"}`,
+		`{`+base+`,"detector":"holtwinters","season":"1d","hwAlpha":0.5}`,
+		`{`+base+`,"topic":"printers"}`,
+		`{`+base+`,"detector":"zscore"}`)
+	for ref, want := range map[string]string{"A": "output", "B": "hwAlpha", "C": "kafka"} {
+		if r := res[ref]; r.Error == nil || !strings.Contains(strings.ToLower(r.Error.Error()), strings.ToLower(want)) {
+			t.Errorf("%s: error %v, want one about %s", ref, r.Error, want)
+		}
+	}
+	if r := res["D"]; r.Error != nil || len(r.Frames) != 1 || r.Frames[0].Rows() == 0 {
+		t.Errorf("D: %v", r.Error)
+	}
+}
+
+// TestAnomalyQueryAnnotations: format annotations gives one region per
+// anomalous window.
+func TestAnomalyQueryAnnotations(t *testing.T) {
+	ds := printerDatasource(t)
+	res := runQueries(t, ds, `{"queryType":"anomaly","measurement":"temperatures","fields":["hotend"],"detector":"zscore","threshold":2,"format":"annotations"}`)
+	r := res["A"]
+	if r.Error != nil || len(r.Frames) != 1 || r.Frames[0].Rows() == 0 || r.Frames[0].Fields[1].Name != "timeEnd" {
+		t.Fatalf("%v, %d frames", r.Error, len(r.Frames))
+	}
+	if text := r.Frames[0].Fields[3].At(0).(string); !strings.Contains(text, "zscore") {
+		t.Fatalf("annotation text %q", text)
+	}
+}
