@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx/influxtest"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
 )
 
 // printerDatasource is a data source reading an in-memory InfluxDB holding
@@ -223,5 +224,52 @@ func TestAnomalyQueryAnnotations(t *testing.T) {
 	}
 	if text := r.Frames[0].Fields[3].At(0).(string); !strings.Contains(text, "zscore") {
 		t.Fatalf("annotation text %q", text)
+	}
+}
+
+// TestAnomalyLive: an anomaly channel (anomaly/<field>/<hash>) streams
+// the detector's output: the viewer's initial frame holds the last hour's
+// windows, labelled and named as the query's frames, with the values the
+// query gives for them; a channel over a Kafka topic is refused with a
+// reason.
+func TestAnomalyLive(t *testing.T) {
+	ds := printerDatasource(t)
+	clk := newFakeClock()
+	clk.now = t0.Add(2 * time.Hour)
+	ds.live.clock = clk
+	query := `{"queryType":"anomaly","measurement":"temperatures","fields":["hotend"],"detector":"zscore","threshold":2,"window":"5m"}`
+	path, err := models.LiveChannel(models.QueryTypeAnomaly, json.RawMessage(query))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(path, "anomaly/hotend/") {
+		t.Fatalf("channel %s", path)
+	}
+	f := subscribe(t, ds, path, query)
+	if len(f.Fields) != 2 || f.Fields[1].Name != "score" || f.Fields[1].Labels["field"] != "hotend" || f.Rows() != 12 {
+		t.Fatalf("initial frame: %d fields, %d rows", len(f.Fields), f.Rows())
+	}
+	want := runQueries(t, ds, query)["A"].Frames[0]
+	scores := floatsOf(t, want.Fields[1])
+	offset := len(scores) - f.Rows()
+	for i := 0; i < f.Rows(); i++ {
+		got, ok := f.Fields[1].ConcreteAt(i)
+		if !ok || got.(float64) != scores[offset+i] || !f.Fields[0].At(i).(time.Time).Equal(want.Fields[0].At(offset+i).(time.Time)) {
+			t.Fatalf("row %d: %v at %v, the query %v at %v", i, got, f.Fields[0].At(i), scores[offset+i], want.Fields[0].At(offset+i))
+		}
+	}
+
+	topic := `{"queryType":"anomaly","topic":"printers","measurement":"temperatures","fields":["hotend"],"detector":"zscore"}`
+	kpath, err := models.LiveChannel(models.QueryTypeAnomaly, json.RawMessage(topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kds := newDatasource(t, "http://127.0.0.1:1", `{"defaultBucket":"printer/autogen","kafkaBrokers":"127.0.0.1:1"}`, "user:secret")
+	res, err := kds.SubscribeStream(context.Background(), &backend.SubscribeStreamRequest{Path: kpath, Data: []byte(topic)})
+	if err == nil && res.Status == backend.SubscribeStreamStatusOK {
+		t.Fatal("an anomaly channel over a Kafka topic was accepted")
+	}
+	if _, err := kds.parseLive(kpath, json.RawMessage(topic), clk.Now()); err == nil || !strings.Contains(err.Error(), "not streamed live") {
+		t.Fatalf("the refusal says %v", err)
 	}
 }

@@ -259,7 +259,7 @@ func (ch *liveChannel) blank(lq liveQuery) *data.Frame {
 	if lq.query.Type == models.QueryTypePower {
 		return frames.Power(&power.Outcome{})[0]
 	}
-	return frames.TTestLive([]*ttest.Series{{Field: lq.query.TTest.Fields[0]}}, lq.query.TTest.Output, lq.query.TTest.Alpha)
+	return lq.liveFrame([]*ttest.Series{{Field: lq.query.TTest.Fields[0]}})
 }
 
 // noticeFrame is a frame with no rows whose notice says why the channel
@@ -457,6 +457,7 @@ func (r *recentWindows) add(series []*ttest.Series) {
 			r.series = append(r.series, m)
 		}
 		m.Ends, m.Results = append(m.Ends, s.Ends...), append(m.Results, s.Results...)
+		m.Verdicts, m.Means = append(m.Verdicts, s.Verdicts...), append(m.Means, s.Means...) // anomaly queries
 		r.n += int64(len(s.Ends))
 	}
 	for _, s := range r.series {
@@ -479,7 +480,13 @@ func (r *recentWindows) add(series []*ttest.Series) {
 	kept := r.series[:0]
 	for _, s := range r.series {
 		i := sort.Search(len(s.Ends), func(i int) bool { return s.Ends[i].After(cut) })
-		s.Ends, s.Results = slices.Clone(s.Ends[i:]), slices.Clone(s.Results[i:])
+		s.Ends = slices.Clone(s.Ends[i:])
+		if s.Results != nil {
+			s.Results = slices.Clone(s.Results[i:])
+		}
+		if s.Verdicts != nil {
+			s.Verdicts, s.Means = slices.Clone(s.Verdicts[i:]), slices.Clone(s.Means[i:])
+		}
 		if len(s.Ends) == 0 {
 			delete(r.byKey, seriesKey(s))
 			continue
@@ -513,7 +520,7 @@ func (r *recentWindows) frame(lq liveQuery) *data.Frame {
 	if len(series) == 0 {
 		series = []*ttest.Series{{Field: lq.query.TTest.Fields[0]}}
 	}
-	f := frames.TTestLive(series, lq.query.TTest.Output, lq.query.TTest.Alpha)
+	f := lq.liveFrame(series)
 	f.Meta.Notices = slices.Clone(r.notices)
 	if len(r.custom) > 0 {
 		custom := map[string]any{}

@@ -45,8 +45,8 @@ func (d *Datasource) parseLive(path string, raw json.RawMessage, now time.Time) 
 		return liveQuery{}, d.settingsErr
 	}
 	qt := models.QueryType(strings.SplitN(path, "/", 2)[0])
-	if qt != models.QueryTypeTTest && qt != models.QueryTypePower && qt != models.QueryTypeKafka {
-		return liveQuery{}, fmt.Errorf("channel path %q: want ttest/<field>/<hash>, kafka/<field>/<hash> or power/<measurement>/<hash>", path)
+	if qt != models.QueryTypeTTest && qt != models.QueryTypePower && qt != models.QueryTypeKafka && qt != models.QueryTypeAnomaly {
+		return liveQuery{}, fmt.Errorf("channel path %q: want ttest/<field>/<hash>, anomaly/<field>/<hash>, kafka/<field>/<hash> or power/<measurement>/<hash>", path)
 	}
 	want, err := models.LiveChannel(qt, raw)
 	if err != nil {
@@ -62,6 +62,10 @@ func (d *Datasource) parseLive(path string, raw json.RawMessage, now time.Time) 
 	if err != nil {
 		return liveQuery{}, err
 	}
+	if qt == models.QueryTypeAnomaly && q.Kafka.Topic != "" {
+		// The Kafka stream runs the t-test's own live windows (pkg/kafka).
+		return liveQuery{}, &models.QueryError{Field: "topic", Reason: "an anomaly query over a Kafka topic is not streamed live yet: use a kafka query (the t-test) for a live topic, or an anomaly query without Live"}
+	}
 	if qt != models.QueryTypePower && len(q.TTest.Fields) != 1 {
 		return liveQuery{}, &models.QueryError{Field: "fields", Reason: fmt.Sprintf("a channel streams one field, got %q", q.TTest.Fields)}
 	}
@@ -71,7 +75,7 @@ func (d *Datasource) parseLive(path string, raw json.RawMessage, now time.Time) 
 	}
 	_ = json.Unmarshal(raw, &opts)
 	lq := liveQuery{query: q, poll: time.Second, settle: defaultSettle}
-	if qt == models.QueryTypeTTest {
+	if qt == models.QueryTypeTTest || qt == models.QueryTypeAnomaly {
 		lq.poll = min(max(q.TTest.Window/10, 200*time.Millisecond), 30*time.Second)
 	}
 	for _, o := range []struct {
@@ -117,6 +121,25 @@ func (lq liveQuery) request(maxPoints int64, now time.Time) ttest.Request {
 		Mode:      models.ModePoints,
 		MaxPoints: maxPoints,
 	}
+}
+
+// liveRequest is the stream's query over the recent range: the t-test, or
+// an anomaly query's detector (ttest.WithDetector).
+func (lq liveQuery) liveRequest(maxPoints int64, now time.Time) (ttest.Request, error) {
+	req := lq.request(maxPoints, now)
+	if lq.query.Type != models.QueryTypeAnomaly {
+		return req, nil
+	}
+	return ttest.WithDetector(req, lq.query.Anomaly)
+}
+
+// liveFrame is the frame of windows sent on the channel: the t-test's, or
+// an anomaly query's output (frames.AnomalyLive).
+func (lq liveQuery) liveFrame(series []*ttest.Series) *data.Frame {
+	if lq.query.Type == models.QueryTypeAnomaly {
+		return frames.AnomalyLive(series, lq.query.Anomaly.Output)
+	}
+	return frames.TTestLive(series, lq.query.TTest.Output, lq.query.TTest.Alpha)
 }
 
 // SubscribeStream accepts a well-formed channel and gives the new viewer
@@ -215,13 +238,17 @@ type ttestStepper struct {
 }
 
 func (t *ttestStepper) start(ctx context.Context, now time.Time) (*data.Frame, error) {
-	live, out, err := ttest.StartLive(ctx, t.src, t.cache, t.lq.request(t.maxPoints, now))
+	req, err := t.lq.liveRequest(t.maxPoints, now)
+	if err != nil {
+		return nil, err
+	}
+	live, out, err := ttest.StartLive(ctx, t.src, t.cache, req)
 	if err != nil {
 		return nil, err
 	}
 	live.Settle, t.live = t.lq.settle, live
 	t.recent.add(out.Series)
-	return frames.TTestLive(out.Series, t.lq.query.TTest.Output, t.lq.query.TTest.Alpha), nil
+	return t.lq.liveFrame(out.Series), nil
 }
 
 func (t *ttestStepper) close() {}
@@ -232,7 +259,7 @@ func (t *ttestStepper) poll(ctx context.Context, now time.Time) (*data.Frame, er
 		return nil, err
 	}
 	t.recent.add(series)
-	return frames.TTestLive(series, t.lq.query.TTest.Output, t.lq.query.TTest.Alpha), err
+	return t.lq.liveFrame(series), err
 }
 
 func (t *ttestStepper) initial() *data.Frame { return t.recent.frame(t.lq) }
