@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx/influxtest"
@@ -271,5 +274,79 @@ func TestAnomalyLive(t *testing.T) {
 	}
 	if _, err := kds.parseLive(kpath, json.RawMessage(topic), clk.Now()); err == nil || !strings.Contains(err.Error(), "not streamed live") {
 		t.Fatalf("the refusal says %v", err)
+	}
+}
+
+// TestAnomalyQueryOverKafka: with topic set, an anomaly query reads the
+// topic's retained messages: the ttest detector answers the kafka query bit
+// for bit, and zscore and peers answer over the same messages.
+func TestAnomalyQueryOverKafka(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	now := time.Now().Truncate(time.Second)
+	var recs []*kgo.Record
+	for i := range 1200 {
+		for h := 1; h <= 3; h++ {
+			x := 50 + 3*math.Sin(float64(i*h)/7)
+			if h == 2 && i > 900 {
+				x += 40 // host 2 leaves its peers
+			}
+			recs = append(recs, &kgo.Record{Value: fmt.Appendf(nil, "sensor,host=h%d temp=%v %d", h, x, now.Add(time.Duration(i-1200)*time.Second).UnixNano())})
+		}
+	}
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	ds := newDatasource(t, "http://127.0.0.1:1", fmt.Sprintf(`{"defaultBucket":"b/autogen","kafkaBrokers":%q,"timeout":5}`, c.ListenAddrs()[0]), "")
+	common := `"topic":"t","measurement":"sensor","fields":["temp"],"window":"10s","history":20,"output":"pvalue"`
+	run := func(queries ...string) map[string]backend.DataResponse {
+		req := &backend.QueryDataRequest{}
+		for i, q := range queries {
+			req.Queries = append(req.Queries, backend.DataQuery{RefID: string(rune('A' + i)), JSON: json.RawMessage(q), MaxDataPoints: 1000,
+				TimeRange: backend.TimeRange{From: now.Add(-15 * time.Minute), To: now}})
+		}
+		resp, err := ds.QueryData(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Responses
+	}
+	res := run(`{"queryType":"kafka",`+common+`}`, `{"queryType":"anomaly","detector":"ttest",`+common+`}`)
+	want, got := res["A"], res["B"]
+	if want.Error != nil || got.Error != nil || len(want.Frames) != 3 || len(got.Frames) != 3 {
+		t.Fatalf("kafka %v, anomaly %v", want.Error, got.Error)
+	}
+	for i, wf := range want.Frames {
+		w, g := floatsOf(t, wf.Fields[1]), floatsOf(t, got.Frames[i].Fields[1])
+		if len(w) < 50 || len(g) != len(w) {
+			t.Fatalf("frame %d: %d windows, kafka query %d", i, len(g), len(w))
+		}
+		for j := range w {
+			if math.Float64bits(w[j]) != math.Float64bits(g[j]) && !(math.IsNaN(w[j]) && math.IsNaN(g[j])) {
+				t.Fatalf("frame %d window %d: p %v, the kafka query %v", i, j, g[j], w[j])
+			}
+		}
+	}
+	res = run(`{"queryType":"anomaly","detector":"peers","output":"anomaly","topic":"t","measurement":"sensor","fields":["temp"],"window":"10s"}`)
+	if r := res["A"]; r.Error != nil || len(r.Frames) != 3 {
+		t.Fatalf("peers: %v", r.Error)
+	}
+	for _, f := range res["A"].Frames {
+		flags := floatsOf(t, f.Fields[1])
+		late := 0
+		for _, a := range flags[len(flags)-25:] {
+			late += int(a)
+		}
+		if host := f.Fields[1].Labels["host"]; (host == "h2") != (late == 25) {
+			t.Errorf("peers %s: %d of the last 25 windows anomalous", host, late)
+		}
 	}
 }
