@@ -34,7 +34,7 @@ type hwRef struct {
 func loadHWRef(t *testing.T) hwRef {
 	var ref hwRef
 	seasLoad(t, "reference_holtwinters.json", &ref)
-	if len(ref.Cases) < 6 || len(ref.Fits) < 3 {
+	if len(ref.Cases) < 7 || len(ref.Fits) < 3 {
 		t.Fatalf("%d cases and %d fits in the reference", len(ref.Cases), len(ref.Fits))
 	}
 	return ref
@@ -370,5 +370,72 @@ func BenchmarkFitHoltWinters(b *testing.B) {
 	ys := hwSimulate(m*3, m, 0.3, 0.05, 0.2, 0.5, 6)
 	for range b.N {
 		FitHoltWinters(ys, m)
+	}
+}
+
+// TestHoltWintersRestart: after a lasting level shift the model alarms
+// until more than m of the last 2m windows were not kept, then starts again
+// from the last season and accepts the new level; a gap empties the
+// record, so the restart waits for m + 1 consecutive alarms after it;
+// spikes in one window of five never restart it.
+func TestHoltWintersRestart(t *testing.T) {
+	const m = 12
+	ys := hwSimulate(m*12, m, 0.2, 0.02, 0.2, 0.3, 7)
+	step := func(i int) float64 { return 50 * float64(min(1, max(0, i-4*m+1))) } // from window 4m
+	for _, c := range []struct {
+		name  string
+		shift func(i int) float64
+		skip  int64 // a missing window index, or -1
+		runTo int64 // the alarms from 4m run to this window, then stop (or -1)
+	}{
+		{"level shift", step, -1, 4*m + m},
+		{"level shift with a gap", step, 4*m + 5, 4*m + 5 + m + 1},
+		{"spikes", func(i int) float64 { return 50 * float64(i%5/4) }, -1, -1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := NewHoltWinters(m, 0.2, 0.02, 0.2, 3).(*HoltWinters)
+			alarms := map[int64]bool{}
+			for i := range int64(len(ys)) {
+				if i == c.skip {
+					continue
+				}
+				x := ys[i]
+				if i >= 3*m {
+					x += c.shift(int(i))
+				}
+				if v, ok := h.Step(hourly(i, x), seasNormal); ok && v.Anomalous() {
+					alarms[i] = true
+				}
+			}
+			if c.runTo < 0 {
+				noise := 0
+				for i := int64(3 * m); i < int64(len(ys)); i++ {
+					switch {
+					case i%5 == 4 && !alarms[i]:
+						t.Fatalf("spike at window %d: no alarm", i)
+					case i%5 != 4 && alarms[i]:
+						noise++
+					}
+				}
+				if noise > 3 {
+					t.Fatalf("%d alarms besides the spikes", noise)
+				}
+				return
+			}
+			for i := int64(4 * m); i <= c.runTo; i++ {
+				if !alarms[i] && i != c.skip {
+					t.Fatalf("window %d after the shift did not alarm", i)
+				}
+			}
+			later := 0
+			for i := c.runTo + 1; i < int64(len(ys)); i++ {
+				if alarms[i] {
+					later++
+				}
+			}
+			if alarms[c.runTo+1] || later > 3 {
+				t.Fatalf("%d alarms after window %d (the restart): %v", later, c.runTo, alarms)
+			}
+		})
 	}
 }

@@ -106,7 +106,7 @@ func TestSeasonalAgainstNumpy(t *testing.T) {
 		} `json:"cases"`
 	}
 	seasLoad(t, "reference_seasonal.json", &ref)
-	if len(ref.Cases) < 6 {
+	if len(ref.Cases) < 7 {
 		t.Fatalf("%d cases in the reference", len(ref.Cases))
 	}
 	for _, c := range ref.Cases {
@@ -317,6 +317,30 @@ func TestSeasonalFloorQuantized(t *testing.T) {
 	}
 }
 
+// TestSeasonalSquareWave: a daily square wave whose low level fills most of
+// the day is learnt without alarms: the fallback's spread (RMS deviation
+// from the median) spans both levels, where a MAD would be 0 and would keep
+// every high window out of its position for good (measured on NAB's
+// art_daily_* series: see Seasonal).
+func TestSeasonalSquareWave(t *testing.T) {
+	m := NewSeasonal(int64(24*time.Hour), int64(time.Hour), 4, 3).(*Seasonal)
+	for i := range 24 * 10 {
+		x := 20.0
+		if i%24 >= 15 {
+			x = 80
+		}
+		v, ok := m.Step(Window{End: int64(i+1) * int64(time.Hour), Width: int64(time.Hour), Summary: Summary{N: 1, Mean: x}}, seasNormal)
+		if ok && v.Anomalous() || i >= 24*4 && v.Score != 0 {
+			t.Fatalf("window %d (%v): %+v", i, x, v)
+		}
+	}
+	for p, h := range m.pos {
+		if len(h) != 4 {
+			t.Fatalf("position %d holds %d values", p, len(h))
+		}
+	}
+}
+
 // TestSeasonalConstant: a constant series scores 0; a different value +Inf
 // and stays out.
 func TestSeasonalConstant(t *testing.T) {
@@ -358,11 +382,7 @@ func TestSelectMedian(t *testing.T) {
 			xs[i] = float64(r.IntN(7)) // many ties
 		}
 		sorted := append([]float64(nil), xs...)
-		for i := 1; i < n; i++ { // insertion sort: independent of selectMedian
-			for j := i; j > 0 && sorted[j] < sorted[j-1]; j-- {
-				sorted[j], sorted[j-1] = sorted[j-1], sorted[j]
-			}
-		}
+		sortFloats(sorted)
 		want := sorted[n/2]
 		if n%2 == 0 {
 			want = (sorted[n/2-1] + sorted[n/2]) / 2
@@ -404,5 +424,35 @@ func BenchmarkSeasonalStep(b *testing.B) {
 				m.Step(next(), seasNormal)
 			}
 		})
+	}
+}
+
+// TestFallbackSorted: the fallback's incremental sorted copy stays the
+// ring's values in order, and its median is the selection's.
+func TestFallbackSorted(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	for _, size := range []int{1, 2, 3, 24, 25, 100} {
+		m := &Seasonal{recent: newSeasonRing(size), sorted: make([]float64, 0, size), seasons: 1, pos: make([][]float64, 1)}
+		for i := range 5 * size {
+			m.admit(0, float64(r.IntN(9))+r.Float64()*float64(i%2)) // ties and non-ties
+			want := append([]float64(nil), m.recent.values()...)
+			sortFloats(want)
+			if !seasSameFloats(m.sorted, want) {
+				t.Fatalf("size %d step %d: sorted %v, ring %v", size, i, m.sorted, want)
+			}
+			gm, _ := fallbackBaseline(m.sorted)
+			if wm := selectMedian(want); gm != wm {
+				t.Fatalf("size %d step %d: median %v, selection %v", size, i, gm, wm)
+			}
+		}
+	}
+}
+
+// sortFloats is an insertion sort, independent of the code under test.
+func sortFloats(xs []float64) {
+	for i := 1; i < len(xs); i++ {
+		for j := i; j > 0 && xs[j] < xs[j-1]; j-- {
+			xs[j], xs[j-1] = xs[j-1], xs[j]
+		}
 	}
 }

@@ -31,7 +31,10 @@ Two references:
      l' = a*(y - s) + (1-a)*(l + h*b), b' = b_*(l' - (l + (h-1)*b)) + (1-b_)*b,
      s' = g*(y - (l + h*b)) + (1-g)*s, sigma^2' = (1-lam)*sigma^2 + lam*e^2,
      lam = 2/(m+1); not kept: l' = l + h*b, b and s unchanged;
-   - score = |y - yhat| / (threshold * sigma), band yhat -/+ threshold*sigma.
+   - score = |y - yhat| / (threshold * sigma), band yhat -/+ threshold*sigma;
+   - when more than m of the last 2m consecutive windows (a gap empties the
+     list) were not kept, the model starts again from the last m of them:
+     level = their mean, trend 0, season = each minus the level; sigma kept.
    Squares are taken of values scaled by the larger term, so that 1e300
    does not overflow.
 
@@ -75,10 +78,30 @@ def ewma_rms(sigma, e, lam):
     return a * math.sqrt((1 - lam) * (sigma / a) ** 2 + lam * (e / a) ** 2)
 
 
+def start(m, a, b_, g, ys, ks):
+    """The classical start from ys (consecutive windows of indices ks), the
+    recursion over ys, and sigma from the errors after the first season."""
+    lvl, tr, s0 = classic(ys, m)
+    s = {}
+    for i in range(m):
+        s[ks[i] % m] = float(s0[i])
+    errs = []
+    for i, (kk, yy) in enumerate(zip(ks, ys)):
+        p = kk % m
+        if i >= m:
+            errs.append(yy - (lvl + tr + s[p]))
+        new = a * (yy - s[p]) + (1 - a) * (lvl + tr)
+        s[p] = g * (yy - lvl - tr) + (1 - g) * s[p]
+        tr = b_ * (new - lvl) + (1 - b_) * tr
+        lvl = new
+    return lvl, tr, s, scaled_rms(errs), ks[-1]
+
+
 def reference(m, a, b_, g, threshold, windows):
     lam = 2 / (m + 1)
     out = []
-    warm, warm_k = [], []
+    warm, warm_k = [], []  # the warm-up
+    recent = []  # (k, y, not kept) of the last 2m consecutive windows after it
     ready = False
     for end, width, y, _n in windows:
         k = (end - width) // width
@@ -88,24 +111,9 @@ def reference(m, a, b_, g, threshold, windows):
             warm.append(y)
             warm_k.append(k)
             out.append({"ok": False})
-            if len(warm) < 2 * m:
-                continue
-            lvl, tr, s0 = classic(warm, m)
-            s = {}
-            for i in range(m):
-                s[warm_k[i] % m] = float(s0[i])
-            errs = []
-            for i, (kk, yy) in enumerate(zip(warm_k, warm)):
-                p = kk % m
-                if i >= m:
-                    errs.append(yy - (lvl + tr + s[p]))
-                new = a * (yy - s[p]) + (1 - a) * (lvl + tr)
-                s[p] = g * (yy - lvl - tr) + (1 - g) * s[p]
-                tr = b_ * (new - lvl) + (1 - b_) * tr
-                lvl = new
-            sigma = scaled_rms(errs)
-            last = warm_k[-1]
-            ready = True
+            if len(warm) == 2 * m:
+                lvl, tr, s, sigma, last = start(m, a, b_, g, warm, warm_k)
+                ready = True
             continue
         if k <= last:
             out.append({"ok": False})
@@ -128,6 +136,17 @@ def reference(m, a, b_, g, threshold, windows):
             lvl = new
         else:
             lvl = base
+        if recent and k != recent[-1][0] + 1:
+            recent = []
+        recent.append((k, y, score > 1))
+        del recent[:-2 * m]
+        if sum(r for _, _, r in recent) > m:
+            season = recent[-m:]
+            lvl = float(np.sum(np.array([v for _, v, _ in season]) / m))
+            tr = 0.0
+            for kk, v, _ in season:
+                s[kk % m] = v - lvl
+            recent = []
     return out
 
 
@@ -212,8 +231,9 @@ def main():
     cases.append(case("gaps_and_spikes", m, 0.2, 0.1, 0.3, 3.0, t0 + (k[keep] + 1) * HOUR, HOUR, y[keep],
                       rng.integers(1, 3, keep.sum())))
 
-    # Constant warm-up: sigma 0, the same value scores 0, another +inf.
-    m, n = 6, 6 * 5
+    # Constant warm-up: sigma 0, the same value scores 0, another +inf; the
+    # new level, rejected for 2m windows, becomes the baseline.
+    m, n = 6, 6 * 7
     k = np.arange(n)
     y = np.full(n, 3.5)
     y[20:] = 4.0
@@ -225,6 +245,17 @@ def main():
     y = 1e300 * (1 + 0.3 * np.sin(2 * np.pi * k / m) + rng.normal(0, 0.01, n))
     y[12 * 6 + 2] = -1e300
     cases.append(case("huge_values", m, 0.4, 0.1, 0.2, 3.0, t0 + (k + 1) * HOUR, HOUR, y, np.full(n, 10)))
+
+    # A lasting level shift in a noisy series, with a gap inside the run of
+    # alarms (which restarts the run): the model starts again after 2m
+    # consecutive alarms.
+    m, n = 8, 8 * 12
+    k = np.arange(n)
+    y = 10 + 2 * np.sin(2 * np.pi * k / m) + rng.normal(0, 0.2, n) + np.where(k >= 40, 15.0, 0.0)
+    keep = np.ones(n, bool)
+    keep[46] = False
+    cases.append(case("level_shift_restart", m, 0.2, 0.05, 0.2, 3.0, t0 + (k[keep] + 1) * HOUR, HOUR, y[keep],
+                      np.ones(keep.sum(), int)))
 
     # A long run with noise changing level, 5-minute windows over windows of
     # 12 (an hour), before the epoch (negative window indices).

@@ -14,7 +14,8 @@ with numpy's median (no code shared with the Go side):
   their median, spread 1.4826 * median(|x - median|) over its last `seasons`
   admitted means;
 - otherwise the fallback judges once it holds F = clamp(positions, 24, 1440)
-  admitted means: the same statistics over the last F admitted means;
+  admitted means: expected = their median, spread = the root mean square
+  of their deviations from it (scaled by the largest, against overflow);
 - otherwise the window is not judged and is admitted;
 - spread = max(spread, sqrt(mean(r**2))) over r = |x - median of the
   position's values| of the last F admitted windows whose position held at
@@ -50,17 +51,22 @@ def reference(season, width, seasons, threshold, windows):
     for end, w, mean, _n in windows:
         p = ((end - w) % season) // width
         h = hist.setdefault(p, [])
-        base = None
+        judged = True
         if len(h) >= minv:
             base = np.array(h)
+            e = float(np.median(base))
+            s = 1.4826 * float(np.median(np.abs(base - e)))
         elif len(recent) == f:
             base = np.array(recent)
-        if base is None:
+            e = float(np.median(base))
+            dev = np.abs(base - e)
+            s = float(dev.max() * np.sqrt(np.mean((dev / dev.max()) ** 2))) if dev.max() > 0 else 0.0
+        else:
+            judged = False
+        if not judged:
             out.append({"ok": False})
             admit = True
         else:
-            e = float(np.median(base))
-            s = 1.4826 * float(np.median(np.abs(base - e)))
             r = np.array(resid)
             if r.size and r.max() > 0:
                 s = max(s, float(r.max() * np.sqrt(np.mean((r / r.max()) ** 2))))
@@ -146,6 +152,15 @@ def main():
     tod = ((k * width) % DAY) / DAY
     means = 3 * np.cos(2 * np.pi * tod) + rng.normal(0, 0.2, k.size)
     cases.append(scenario("seven_hours_before_epoch", DAY, width, 6, 2.5, ends, means, np.ones(k.size, int)))
+
+    # A daily square wave, low 15 hours of 24 (the fallback's median is the
+    # low level: a MAD would be 0 there and reject every high window), with
+    # quantized noise from day 6: the profile was exact until then (spread
+    # 0), so the noise scores inf and stays out.
+    k = np.arange(9 * 24)
+    ends = t0 + (k + 1) * HOUR
+    means = np.where((k % 24) >= 15, 80.0, 20.0) + np.where(k >= 5 * 24, rng.integers(0, 2, k.size), 0)
+    cases.append(scenario("square_wave", DAY, HOUR, 4, 3.0, ends, means, np.ones(k.size, int)))
 
     json.dump({"numpy": np.__version__, "cases": cases}, sys.stdout, separators=(",", ":"))
     sys.stdout.write("\n")
