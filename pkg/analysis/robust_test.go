@@ -246,8 +246,8 @@ func TestRobustCloneIndependent(t *testing.T) {
 	}
 }
 
-// TestMADSelection checks madSorted against sorting the distances, on
-// arrays with and without ties, odd and even sizes.
+// TestMADSelection checks madOf against sorting the distances, on arrays
+// with and without ties, odd and even sizes.
 func TestMADSelection(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for n := 1; n <= 60; n++ {
@@ -257,41 +257,53 @@ func TestMADSelection(t *testing.T) {
 				s[i] = float64(rng.IntN(levels)) + 0.5*float64(min(levels, 2)-1)*rng.Float64()
 			}
 			slices.Sort(s)
-			med := median(s)
+			at := func(i int) float64 { return s[i] }
+			med := medianOf(n, at)
 			d := make([]float64, n)
 			for i, x := range s {
 				d[i] = math.Abs(x - med)
 			}
 			slices.Sort(d)
-			if got, want := madSorted(s, med), median(d); got != want {
-				t.Fatalf("n=%d levels=%d: madSorted %v, sorted distances %v (%v)", n, levels, got, want, s)
+			if got, want := madOf(n, at, med), medianOf(n, func(i int) float64 { return d[i] }); got != want {
+				t.Fatalf("n=%d levels=%d: madOf %v, sorted distances %v (%v)", n, levels, got, want, s)
 			}
 		}
 	}
 }
 
-// TestMADAdmission: batch admission (one merge) and point-by-point
-// insertion keep the same sorted baseline, and it always holds exactly the
-// last history admitted points.
+// TestMADAdmission: the sorted blocks always hold exactly the last history
+// admitted points, in order, with their blocks' bounds and starting ranks
+// right, through splits and merges (histories past 2·blockSize).
 func TestMADAdmission(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	for _, history := range []int{2, 5, 17, 100} {
+	for _, history := range []int{2, 5, 17, 100, 1500, 5000} {
 		m := NewMAD(history, 3).(*MAD)
 		var all []float64
-		for range 300 {
-			vals := make([]float64, rng.IntN(3*batchMin)+1)
+		for it := range 600 {
+			vals := make([]float64, rng.IntN(60)+1)
 			for i := range vals {
-				vals[i] = float64(rng.IntN(20)) // ties
+				vals[i] = float64(rng.IntN(20 + it)) // ties, and a drifting range
 			}
-			m.admit(vals)
+			m.Step(Window{Summary: Summary{N: len(vals), Mean: vals[0]}, Values: vals}, func(Verdict) bool { return true })
 			all = append(all, vals...)
 			want := slices.Clone(all[max(0, len(all)-history):])
 			slices.Sort(want)
-			if !slices.Equal(m.sorted, want) {
-				t.Fatalf("history %d after %d points: sorted %v, want %v", history, len(all), m.sorted, want)
+			s := &m.sorted
+			if !slices.Equal(s.values(), want) || s.len() != len(want) {
+				t.Fatalf("history %d after %d points: %d sorted values, want %d", history, len(all), s.len(), len(want))
 			}
-			if len(m.ring) > history || cap(m.sorted) > 2*history+batchMin || cap(m.buf) > 4*history {
-				t.Fatalf("history %d: ring %d, sorted cap %d, buf cap %d", history, len(m.ring), cap(m.sorted), cap(m.buf))
+			for b, blk := range s.blocks {
+				if len(blk) == 0 || len(blk) > 2*blockSize || len(s.blocks) > 1 && len(blk) < blockSize/4 || s.starts[b+1]-s.starts[b] != len(blk) {
+					t.Fatalf("history %d: block %d of %d holds %d, starts %d..%d", history, b, len(s.blocks), len(blk), s.starts[b], s.starts[b+1])
+				}
+			}
+			for _, r := range []int{0, len(want) / 3, len(want) - 1} {
+				if got := s.at(r); got != want[r] {
+					t.Fatalf("history %d: at(%d) = %v, want %v", history, r, got, want[r])
+				}
+			}
+			if len(m.ring) > history {
+				t.Fatalf("history %d: ring %d", history, len(m.ring))
 			}
 		}
 	}
@@ -302,12 +314,12 @@ func TestMADWindowsModeOneValue(t *testing.T) {
 	m := NewMAD(10, 3).(*MAD)
 	for i, mean := range []float64{4, 1, 3, 2} {
 		m.Step(Window{Summary: Summary{N: 60, Mean: mean, M2: 100}}, keepNormal)
-		if len(m.sorted) != i+1 {
-			t.Fatalf("after %d windows the baseline holds %d values", i+1, len(m.sorted))
+		if m.sorted.len() != i+1 {
+			t.Fatalf("after %d windows the baseline holds %d values", i+1, m.sorted.len())
 		}
 	}
-	if !slices.Equal(m.sorted, []float64{1, 2, 3, 4}) {
-		t.Fatalf("baseline %v, want the window means", m.sorted)
+	if got := m.sorted.values(); !slices.Equal(got, []float64{1, 2, 3, 4}) {
+		t.Fatalf("baseline %v, want the window means", got)
 	}
 }
 
@@ -515,5 +527,56 @@ func TestZScoreVarianceCollapse(t *testing.T) {
 		if v, _ := m.Step(robustWindow([]float64{5.000001}, points), keepNormal); !math.IsInf(v.Score, 1) {
 			t.Errorf("points=%v: window off the constant scores %v, want +Inf", points, v.Score)
 		}
+	}
+}
+
+// TestSortedBlocks: random insertions and deletions, down to empty and up
+// again, against a plain sorted slice.
+func TestSortedBlocks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	var s sortedBlocks
+	var want []float64
+	for it := range 60000 {
+		grow := it%30000 < 16000 // up to about 5300 values (blocks split), then down to empty (they merge)
+		if len(want) > 0 && (!grow || rng.IntN(3) == 0) {
+			x := want[rng.IntN(len(want))]
+			s.remove(x)
+			i, _ := slices.BinarySearch(want, x)
+			want = slices.Delete(want, i, i+1)
+		} else {
+			x := float64(rng.IntN(300)) / 4
+			s.insert(x)
+			i, _ := slices.BinarySearch(want, x)
+			want = slices.Insert(want, i, x)
+		}
+		if s.len() != len(want) || it%97 == 0 && !slices.Equal(s.values(), want) {
+			t.Fatalf("step %d: %d values, want %d", it, s.len(), len(want))
+		}
+		if len(want) > 0 {
+			if r := rng.IntN(len(want)); s.at(r) != want[r] {
+				t.Fatalf("step %d: at(%d) = %v, want %v", it, r, s.at(r), want[r])
+			}
+		}
+	}
+}
+
+// TestRobustMemoryBounded: after a long run the models hold memory in
+// proportion to history, not to the run.
+func TestRobustMemoryBounded(t *testing.T) {
+	const history = 1000
+	type sized interface {
+		Model
+		Bytes() int64
+	}
+	for _, r := range robustRuns(history, 3) {
+		t.Run(r.name, func(t *testing.T) {
+			m := r.new().(sized)
+			for _, vals := range gaussWindows(19, 30000, 1, 0, 1) {
+				m.Step(robustWindow(vals, r.points), keepNormal)
+			}
+			if b := m.Bytes(); b > 100*history+4096 {
+				t.Errorf("%d bytes for a history of %d points", b, history)
+			}
+		})
 	}
 }
