@@ -111,12 +111,13 @@ func (w *ModelWindows) Window(win Window) (Closed, bool) {
 }
 
 // Accepted is the number of points (the counts of the windows) that have
-// entered the baseline so far; a model without counting of its own is
-// credited with every window it did not judge or that keep accepted. A
-// model with extra conditions of its own (the t-test's p > alpha before
-// keep) may keep a window out that keep accepted: the count then errs high
-// only for windows that were not anomalous, which the warm-up's rule
-// tolerates (it decides how far back to read, not any result).
+// entered the baseline so far, as the warm-up's history rule counts them
+// (Detector.Accepted): a window counts when the model did not judge it (it
+// seeded the baseline) or when keep, called last, accepted it. A model that
+// calls keep only after its own conditions (TTestModel: p > alpha first)
+// is counted exactly; one that could still refuse a window after keep
+// accepted it would be over-counted, which changes how far back the
+// warm-up reads, never a verdict.
 func (w *ModelWindows) Accepted() int { return w.accepted }
 
 // AcceptedWindows is the number of windows that have entered the baseline.

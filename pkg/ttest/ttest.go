@@ -1,8 +1,10 @@
-// Package ttest runs Vigil's t-test query over InfluxDB: it decides how to
-// read (every point, or one summary row per window computed by InfluxDB),
-// warms each series' history from the data before the range, streams the
-// result through the detectors of package analysis, and returns the emitted
-// windows per series. It holds no statistics of its own.
+// Package ttest runs Vigil's t-test query, and the anomaly query's
+// detectors, over InfluxDB: it decides how to read (every point, or one
+// summary row per window computed by InfluxDB), warms each series' history
+// from the data before the range, streams the result through the detectors
+// of package analysis (the t-test's Detector, or any analysis.Model through
+// analysis.ModelWindows, or the cross-series analysis.Peers), and returns
+// the emitted windows per series. It holds no statistics of its own.
 package ttest
 
 import (
