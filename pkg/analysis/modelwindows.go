@@ -80,9 +80,12 @@ func (w *ModelWindows) close() (Closed, bool) {
 }
 
 // Window judges one whole window (its summary, with or without its values)
-// and counts what entered the baseline. A window with no point is skipped.
+// and counts what entered the baseline. A window with no point is skipped,
+// and so is one whose mean is not finite: a summary computed by the store
+// (the windows read mode) can overflow (a sum beyond ±1.8e308), and an
+// infinite mean would poison every later baseline.
 func (w *ModelWindows) Window(win Window) (Closed, bool) {
-	if win.N == 0 {
+	if win.N == 0 || win.Mean-win.Mean != 0 {
 		return Closed{}, false
 	}
 	c := Closed{End: win.End, Summary: win.Summary}

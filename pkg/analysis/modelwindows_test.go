@@ -134,7 +134,7 @@ func TestModelWindowsAssigns(t *testing.T) {
 }
 
 // TestModelWindowsWithoutModel: with no model (Peers) every window with a
-// point is returned, summarized, with a zero verdict.
+// point and a finite mean is returned, summarized, with a zero verdict.
 func TestModelWindowsWithoutModel(t *testing.T) {
 	mw := &ModelWindows{Width: 10}
 	mw.Add(1, 2)
@@ -148,6 +148,9 @@ func TestModelWindowsWithoutModel(t *testing.T) {
 	}
 	if _, ok := mw.Window(Window{End: 40, Width: 10}); ok {
 		t.Fatal("an empty window was returned")
+	}
+	if _, ok := mw.Window(Window{End: 50, Width: 10, Summary: Summary{N: 2, Mean: math.Inf(1)}}); ok {
+		t.Fatal("a window with an infinite mean (an overflowing store summary) was returned")
 	}
 }
 

@@ -251,9 +251,10 @@ func TestEveryQueryTypeShowsItsExecutedQuery(t *testing.T) {
 	ds := testDatasource(t)
 	queries := []backend.DataQuery{fluxQuery("FLUX", allTemperatures)}
 	for refID, model := range map[string]string{
-		"TTEST":  `{"queryType":"ttest","measurement":"temperatures","fields":["bed"],"window":"2s","history":4}`,
-		"POWER":  `{"queryType":"power","measurement":"power"}`,
-		"ALERTS": `{"queryType":"alerts"}`,
+		"TTEST":   `{"queryType":"ttest","measurement":"temperatures","fields":["bed"],"window":"2s","history":4}`,
+		"ANOMALY": `{"queryType":"anomaly","detector":"zscore","measurement":"temperatures","fields":["bed"],"window":"2s","history":4}`,
+		"POWER":   `{"queryType":"power","measurement":"power"}`,
+		"ALERTS":  `{"queryType":"alerts"}`,
 	} {
 		q := fluxQuery(refID, "")
 		q.QueryType, q.JSON = "", []byte(model)
@@ -263,7 +264,7 @@ func TestEveryQueryTypeShowsItsExecutedQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for refID, want := range map[string]string{"FLUX": "from(bucket:", "TTEST": `SELECT count("bed"::field)`, "POWER": "SELECT count(", "ALERTS": "SELECT * FROM"} {
+	for refID, want := range map[string]string{"FLUX": "from(bucket:", "TTEST": `SELECT count("bed"::field)`, "ANOMALY": `SELECT count("bed"::field)`, "POWER": "SELECT count(", "ALERTS": "SELECT * FROM"} {
 		r := resp.Responses[refID]
 		if r.Error != nil || len(r.Frames) == 0 || !strings.Contains(r.Frames[0].Meta.ExecutedQueryString, want) {
 			t.Errorf("%s: error %v, frames %v", refID, r.Error, r.Frames)
