@@ -106,7 +106,7 @@ func TestSeasonalAgainstNumpy(t *testing.T) {
 		} `json:"cases"`
 	}
 	seasLoad(t, "reference_seasonal.json", &ref)
-	if len(ref.Cases) < 7 {
+	if len(ref.Cases) < 8 {
 		t.Fatalf("%d cases in the reference", len(ref.Cases))
 	}
 	for _, c := range ref.Cases {
@@ -369,8 +369,8 @@ func TestSeasonalMemoryBounded(t *testing.T) {
 			t.Fatalf("position %d: %d values, capacity %d", p, len(h), cap(h))
 		}
 	}
-	if len(m.recent.buf) != 24 || len(m.resid.buf) != 24 {
-		t.Fatalf("rings hold %d and %d values", len(m.recent.buf), len(m.resid.buf))
+	if len(m.recent.buf) != 24 || len(m.resid.buf) != 24 || len(m.sorted) != 24 || len(m.rec) != 48 || cap(m.rec) != 48 {
+		t.Fatalf("rings hold %d, %d, %d and %d values", len(m.recent.buf), len(m.resid.buf), len(m.sorted), len(m.rec))
 	}
 }
 
@@ -454,5 +454,63 @@ func sortFloats(xs []float64) {
 		for j := i; j > 0 && xs[j] < xs[j-1]; j-- {
 			xs[j], xs[j-1] = xs[j-1], xs[j]
 		}
+	}
+}
+
+// TestSeasonalRestart: a lasting level shift alarms until more than F of
+// the last 2F windows were not kept (F = 24 hourly windows here), then the
+// baseline starts again from the last F windows and the new level is
+// normal; a gap empties the record; spikes in one window of four never
+// restart it.
+func TestSeasonalRestart(t *testing.T) {
+	const day = 24
+	ws := seasonalSeries(day*14, 9)
+	for _, c := range []struct {
+		name  string
+		shift func(i int) float64
+		skip  int
+		runTo int // the alarms from the shift run to this window, then stop (or -1)
+	}{
+		{"level shift", func(i int) float64 { return 40 * float64(min(1, max(0, i-7*day+1))) }, -1, 7*day + day},
+		{"level shift with a gap", func(i int) float64 { return 40 * float64(min(1, max(0, i-7*day+1))) }, 7*day + 10, 7*day + 10 + day + 1},
+		{"spikes", func(i int) float64 { return 40 * float64(i%4/3) }, -1, -1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := NewSeasonal(int64(24*time.Hour), int64(time.Hour), 4, 3)
+			alarms := map[int]bool{}
+			for i, w := range ws {
+				if i == c.skip {
+					continue
+				}
+				if i >= 6*day {
+					w.Mean += c.shift(i)
+				}
+				if v, ok := m.Step(w, seasNormal); ok && v.Anomalous() {
+					alarms[i] = true
+				}
+			}
+			if c.runTo < 0 {
+				for i := 6 * day; i < len(ws); i++ {
+					if i%4 == 3 && !alarms[i] {
+						t.Fatalf("spike at window %d: no alarm", i)
+					}
+				}
+				return
+			}
+			for i := 7 * day; i <= c.runTo; i++ {
+				if !alarms[i] && i != c.skip {
+					t.Fatalf("window %d after the shift did not alarm", i)
+				}
+			}
+			later := 0
+			for i := c.runTo + 1; i < len(ws); i++ {
+				if alarms[i] {
+					later++
+				}
+			}
+			if alarms[c.runTo+1] || later > 3 {
+				t.Fatalf("%d alarms after window %d (the restart)", later, c.runTo)
+			}
+		})
 	}
 }

@@ -23,7 +23,10 @@ with numpy's median (no code shared with the Go side):
   residuals near 1e300 do not overflow);
 - score = |x - e| / (threshold * spread) (0 when x == e, inf when the spread
   is 0), band e -/+ threshold * spread; a judged window is admitted when
-  score <= 1.
+  score <= 1;
+- when more than F of the last 2F consecutive windows (k = (end - width) //
+  width; a gap empties the list) were not admitted, everything is
+  forgotten and the last F windows are admitted again, in order, as seeds.
 
 Inputs are generated here (seeded numpy); every window's output is written
 with repr() floats as strings so that inf survives JSON.
@@ -47,6 +50,7 @@ def reference(season, width, seasons, threshold, windows):
     hist = {}
     recent = []
     resid = []
+    record = []  # (k, position, mean, not kept) of the last 2F consecutive windows
     out = []
     for end, w, mean, _n in windows:
         p = ((end - w) % season) // width
@@ -83,6 +87,18 @@ def reference(season, width, seasons, threshold, windows):
             del h[:-seasons]
             recent.append(mean)
             del recent[:-f]
+        k = (end - w) // width
+        if record and k != record[-1][0] + 1:
+            record = []
+        record.append((k, p, mean, not admit))
+        del record[:-2 * f]
+        if sum(rej for _, _, _, rej in record) > f:
+            hist, recent, resid = {}, [], []
+            for _, rp, x, _ in record[-f:]:
+                hist.setdefault(rp, []).append(x)
+                del hist[rp][:-seasons]
+                recent.append(x)
+            record = []
     return out
 
 
@@ -161,6 +177,15 @@ def main():
     ends = t0 + (k + 1) * HOUR
     means = np.where((k % 24) >= 15, 80.0, 20.0) + np.where(k >= 5 * 24, rng.integers(0, 2, k.size), 0)
     cases.append(scenario("square_wave", DAY, HOUR, 4, 3.0, ends, means, np.ones(k.size, int)))
+
+    # A lasting level shift (with a gap inside its alarms): after more than F
+    # alarms among 2F consecutive windows the baseline starts again.
+    k = np.arange(12 * 24)
+    ends = t0 + (k + 1) * HOUR
+    means = 5 + np.sin(2 * np.pi * k / 24) + rng.normal(0, 0.1, k.size) + np.where(k >= 6 * 24 + 7, 10.0, 0.0)
+    keep = np.ones(k.size, bool)
+    keep[6 * 24 + 20] = False
+    cases.append(scenario("level_shift_restart", DAY, HOUR, 3, 3.0, ends[keep], means[keep], np.ones(keep.sum(), int)))
 
     json.dump({"numpy": np.__version__, "cases": cases}, sys.stdout, separators=(",", ":"))
     sys.stdout.write("\n")
