@@ -168,7 +168,7 @@ func CheckSeasonal(season, width int64, seasons int, threshold float64) error {
 	if p > MaxSeasonPositions {
 		return fmt.Errorf("seasonal: %d windows per season, at most %d", p, MaxSeasonPositions)
 	}
-	if p*int64(seasons) > MaxSeasonalValues {
+	if int64(seasons) > MaxSeasonalValues/p { // p·seasons > MaxSeasonalValues, without overflow
 		return fmt.Errorf("seasonal: %d windows per season × %d seasons is more than %d values", p, seasons, MaxSeasonalValues)
 	}
 	return nil

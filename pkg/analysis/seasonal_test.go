@@ -166,6 +166,8 @@ func TestCheckSeasonal(t *testing.T) {
 		{day, 0, 3, 3, false},
 		{0, 1, 3, 3, false},
 		{day, int64(time.Hour), 0, 3, false},
+		{day, int64(time.Hour), math.MaxInt64/24 + 1, 3, false}, // 24 × seasons wraps
+		{day, int64(time.Hour), MaxSeasonalValues / 24, 3, true},
 		{day, int64(time.Hour), 3, 0, false},
 		{day, int64(time.Hour), 3, math.NaN(), false},
 		{day, int64(time.Hour), 3, math.Inf(1), false},
