@@ -34,7 +34,8 @@ import (
 //     end (analysis.Peers at threshold); no warm-up.
 //
 // Every detector gets a's filters (minDeviation, direction). The cache key
-// (Detector) names the detector and every setting it reads.
+// (Detector) is the canonical JSON of a.Identity(): the detector and every
+// setting it reads.
 func WithDetector(req Request, a models.Anomaly) (Request, error) {
 	req.Filter = a.Filter()
 	cfg, width := req.Config, int64(req.Window)
@@ -74,17 +75,7 @@ func WithDetector(req Request, a models.Anomaly) (Request, error) {
 	default:
 		return req, &models.QueryError{Field: "detector", Reason: fmt.Sprintf("%q has no runner in this build", a.Detector)}
 	}
-	id, err := models.CanonicalJSON(map[string]any{
-		"detector":     string(a.Detector),
-		"threshold":    a.Threshold,
-		"season":       int64(a.Season),
-		"seasons":      a.Seasons,
-		"minDeviation": a.MinDeviation,
-		"direction":    string(a.Direction),
-		"hwAlpha":      a.HWAlpha,
-		"hwBeta":       a.HWBeta,
-		"hwGamma":      a.HWGamma,
-	})
+	id, err := models.CanonicalJSON(a.Identity())
 	if err != nil {
 		return req, err
 	}
