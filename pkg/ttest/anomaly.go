@@ -97,6 +97,17 @@ func smoothing(a models.Anomaly) (alpha, beta, gamma float64, err error) {
 	return a.HWAlpha, a.HWBeta, a.HWGamma, nil
 }
 
+// lookbackNotice says when the cap (MaxModelLookbackWindows) cuts the
+// warm-up a detector needs.
+func lookbackNotice(req Request) []string {
+	if req.LookbackWindows <= MaxModelLookbackWindows {
+		return nil
+	}
+	return []string{fmt.Sprintf(
+		"the detector's baseline needs %d windows of %s before the range; the warm-up reads at most %d, so the first windows in range see a shorter baseline than a run from the beginning of the data",
+		req.LookbackWindows, req.Window, MaxModelLookbackWindows)}
+}
+
 // seasonLookback is the warm-up of a seasonal detector: seasons + 1
 // seasons of windows, so that every position has its `seasons` past values
 // at the range's first window (the extra season covers the window's own

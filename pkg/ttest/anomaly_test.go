@@ -455,6 +455,17 @@ func TestAnomalyLookbackCap(t *testing.T) {
 	if len(out.Notices) != 1 || !strings.Contains(out.Notices[0], "50400 windows") {
 		t.Errorf("notices %q", out.Notices)
 	}
+	cache := &Cache{MaxBytes: 64 << 20}
+	for i := 0; i < 2; i++ { // cold, then warm from kept state: both say so
+		req.From, req.To = req.From.Add(time.Minute), req.To.Add(time.Minute)
+		out, err := cache.Run(context.Background(), seasonalFake(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Notices) != 1 || !strings.Contains(out.Notices[0], "50400 windows") || out.State != []string{StateCold, StateWarm}[i] {
+			t.Errorf("cache run %d (%s): notices %q", i, out.State, out.Notices)
+		}
+	}
 	short := anomalyRequest(t, detectorCases()[4].req(day0.Add(4*24*time.Hour), day0.Add(5*24*time.Hour), models.ModeWindows), detectorCases()[4].a)
 	if out, err := Run(context.Background(), seasonalFake(), short); err != nil || len(out.Notices) != 0 || out.Lookback != 3*24*time.Hour {
 		t.Errorf("a daily season of 15m windows, 2 seasons: %v, notices %q, lookback %s (want 72h)", err, out.Notices, out.Lookback)

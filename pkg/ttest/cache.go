@@ -201,7 +201,7 @@ func (e *entry) advance(ctx context.Context, src Source, req Request, start, sto
 	if settleAt.Before(settled) {
 		settleAt = settled
 	}
-	out := &Outcome{Mode: e.mode, Lookback: e.lookback, State: StateWarm}
+	out := &Outcome{Mode: e.mode, Lookback: e.lookback, State: StateWarm, Notices: lookbackNotice(req)}
 	run := &runner{src: src, req: req, start: settled, stop: stop, out: out}
 	run.req.From = settled // record every window after settled; the answer filters
 	run.reset()

@@ -169,11 +169,7 @@ func runWith(ctx context.Context, src Source, req Request, settleAt int64) (*Out
 		}
 	}
 	run := &runner{src: src, req: req, start: start, stop: stop, out: out, settleAt: settleAt}
-	if req.LookbackWindows > MaxModelLookbackWindows {
-		out.Notices = append(out.Notices, fmt.Sprintf(
-			"the detector's baseline needs %d windows of %s before the range; the warm-up reads at most %d, so the first windows in range see a shorter baseline than a run from the beginning of the data",
-			req.LookbackWindows, w, MaxModelLookbackWindows))
-	}
+	out.Notices = append(out.Notices, lookbackNotice(req)...)
 	for lookback := p.lookbackWindows; ; {
 		if mode == models.ModeWindows {
 			err = run.windows(ctx, lookback)
