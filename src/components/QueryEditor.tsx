@@ -3,13 +3,13 @@ import { QueryEditorProps, SelectableValue } from '@grafana/data';
 import { Button, CodeEditor, InlineField, InlineFieldRow, InlineSwitch, Input, RadioButtonGroup, TagsInput } from '@grafana/ui';
 
 import { DataSource } from '../datasource';
-import { FieldsPicker, LABEL, MeasurementPicker, TagsPicker } from './SchemaPickers';
+import { AnomalyEditor, AnomalyPreview } from './AnomalyEditor';
+import { LABEL, MeasurementPicker } from './SchemaPickers';
+import { BucketInput, CheckedInput, choices, InfluxSelection, KafkaSelection } from './Selection';
 import {
   AlertsFormat,
-  KafkaFormat,
   DEFAULT_FLUX,
   DEFAULT_INFLUXQL,
-  DEFAULT_KAFKA,
   DEFAULT_POWER,
   DEFAULT_QUERY,
   PowerAggregate,
@@ -20,7 +20,7 @@ import {
   VigilQuery,
   VigilQueryType,
 } from '../types';
-import { alphaError, historyError, windowError } from '../validation';
+import { alphaError, historyError, optionError, windowError } from '../validation';
 import rules from '../validation.json';
 
 type Props = QueryEditorProps<DataSource, VigilQuery, VigilOptions>;
@@ -28,18 +28,12 @@ type Props = QueryEditorProps<DataSource, VigilQuery, VigilOptions>;
 const TYPES: Array<SelectableValue<VigilQueryType>> = [
   { label: 't-test', value: 'ttest', description: "Welch's t-test of each window against the history" },
   { label: 'Kafka t-test', value: 'kafka', description: "The same t-test over a Kafka topic's messages" },
+  { label: 'Anomaly', value: 'anomaly', description: 'A choice of detector over InfluxDB or a Kafka topic' },
   { label: 'Power', value: 'power', description: 'Unmetered household energy per minute (Wh)' },
   { label: 'Alert history', value: 'alerts', description: 'Alerts stored by the alert-history receiver' },
   { label: 'Flux', value: 'flux', description: 'A raw Flux script' },
   { label: 'InfluxQL', value: 'influxql', description: 'A raw InfluxQL statement' },
 ];
-/** A choice field's options, in validation.json's order, with the editor's words for them. */
-function choices<T extends string>(
-  field: keyof typeof rules.options,
-  words: Partial<Record<string, SelectableValue<T>>>
-): Array<SelectableValue<T>> {
-  return rules.options[field].map((value) => ({ label: value, ...words[value], value: value as T }));
-}
 const AGGREGATES = choices<PowerAggregate>('aggregate', {
   auto: { description: 'mean when the panel is coarser than the data' },
 });
@@ -55,10 +49,6 @@ const TTEST_FORMATS: Array<SelectableValue<string>> = [
   { label: 'time series', value: '' },
   { label: 'annotations', value: 'annotations', description: 'anomalous windows as regions' },
 ];
-const KAFKA_FORMATS = choices<KafkaFormat>('kafkaFormat', {
-  line: { label: 'line protocol', description: 'InfluxDB line protocol, nanosecond timestamps' },
-  json: { label: 'JSON', description: 'one object per message, with paths to the time, key and fields' },
-});
 const MODES = choices<TTestMode>('mode', {
   auto: { description: 'points when they fit under Max points, else windows' },
   points: { description: 'read every point: exact parity with Kapacitor' },
@@ -78,6 +68,13 @@ export function QueryEditor(props: Props) {
     if (queryType === 'influxql' && !query.influxql?.trim()) {
       patch.influxql = DEFAULT_INFLUXQL;
     }
+    if (queryType === 'anomaly') {
+      patch.format = anomalyFormat(query);
+    }
+    // The anomaly query's outputs score, expected and band are not the t-test's.
+    if ((queryType === 'ttest' || queryType === 'kafka') && query.output && optionError('output', query.output)) {
+      patch.output = undefined;
+    }
     onChange({ ...query, ...patch });
     onRunQuery();
   };
@@ -88,28 +85,29 @@ export function QueryEditor(props: Props) {
         <InlineField label="Query type" labelWidth={LABEL}>
           <RadioButtonGroup options={TYPES} value={type} onChange={setType} />
         </InlineField>
-        {type !== 'kafka' && (
-          <InlineField label="Bucket" labelWidth={LABEL} tooltip="Empty: the data source's default bucket.">
-            <Input
-              aria-label="Bucket"
-              width={24}
-              value={query.bucket ?? ''}
-              placeholder={datasource.defaultBucket || 'default bucket'}
-              onChange={(e: ChangeEvent<HTMLInputElement>) => onChange({ ...query, bucket: e.currentTarget.value })}
-              onBlur={onRunQuery}
-            />
-          </InlineField>
-        )}
+        {type !== 'kafka' && type !== 'anomaly' && <BucketInput query={query} datasource={datasource} onChange={onChange} onRun={onRunQuery} />}
       </InlineFieldRow>
       {type === 'flux' && <FluxEditor {...props} />}
       {type === 'influxql' && <InfluxQLEditor {...props} />}
       {type === 'ttest' && <TTestEditor {...props} />}
       {type === 'kafka' && <KafkaEditor {...props} />}
+      {type === 'anomaly' && <AnomalyEditor {...props} />}
       {type === 'power' && <PowerEditor {...props} />}
       {type === 'alerts' && <AlertsEditor {...props} />}
+      {type === 'anomaly' && <AnomalyPreview data={props.data} refId={query.refId} />}
       <ExecutedQuery {...props} />
     </>
   );
+}
+
+/**
+ * The format an anomaly query keeps from the query it was switched from: a
+ * topic's message format with a topic, annotations without one (the
+ * backend refuses any other, e.g. the alert history's table).
+ */
+function anomalyFormat(query: VigilQuery): VigilQuery['format'] {
+  const kafka = query.topic?.trim() ? ['line', 'json'] : ['annotations'];
+  return query.format && kafka.includes(query.format) ? query.format : undefined;
 }
 
 /**
@@ -173,38 +171,7 @@ function InfluxQLEditor({ query, onChange, onRunQuery }: Props) {
 }
 
 function TTestEditor(props: Props) {
-  const { query, datasource } = props;
-  return (
-    <TTestSettings {...props}>
-      {(commit) => (
-        <>
-          <InlineFieldRow>
-            <MeasurementPicker
-              datasource={datasource}
-              bucket={query.bucket}
-              value={query.measurement}
-              placeholder="temperatures"
-              onChange={(measurement) => commit({ measurement })}
-            />
-            <FieldsPicker
-              datasource={datasource}
-              bucket={query.bucket}
-              measurement={query.measurement}
-              value={query.fields ?? []}
-              onChange={(fields) => commit({ fields })}
-            />
-          </InlineFieldRow>
-          <TagsPicker
-            datasource={datasource}
-            bucket={query.bucket}
-            measurement={query.measurement}
-            value={query.tags}
-            onChange={(tags) => commit({ tags })}
-          />
-        </>
-      )}
-    </TTestSettings>
-  );
+  return <TTestSettings {...props}>{(commit) => <InfluxSelection query={props.query} datasource={props.datasource} commit={commit} />}</TTestSettings>;
 }
 
 /**
@@ -213,69 +180,11 @@ function TTestEditor(props: Props) {
  */
 function KafkaEditor(props: Props) {
   const { query, onChange, onRunQuery } = props;
-  const format = (query.format as KafkaFormat | undefined) ?? DEFAULT_KAFKA.format;
-  const text = (label: string, key: 'topic' | 'measurement' | 'timePath' | 'keyPath', placeholder: string, tooltip: string) => (
-    <InlineField label={label} labelWidth={LABEL} tooltip={tooltip}>
-      <Input
-        aria-label={label}
-        width={24}
-        value={query[key] ?? ''}
-        placeholder={placeholder}
-        onChange={(e: ChangeEvent<HTMLInputElement>) => onChange({ ...query, [key]: e.currentTarget.value })}
-        onBlur={onRunQuery}
-      />
-    </InlineField>
-  );
   return (
     <TTestSettings {...props}>
-      {(commit) => (
-        <>
-          <InlineFieldRow>
-            {text('Topic', 'topic', 'printer', "The topic's retained messages answer a time range; Live follows new ones.")}
-            <InlineField label="Format" labelWidth={LABEL}>
-              <RadioButtonGroup
-                options={KAFKA_FORMATS}
-                value={format}
-                onChange={(f) => commit(f === 'line' ? { format: f, timePath: undefined, keyPath: undefined } : { format: f, measurement: undefined })}
-              />
-            </InlineField>
-          </InlineFieldRow>
-          <InlineFieldRow>
-            {format === 'line'
-              ? text('Measurement', 'measurement', 'temperatures', 'Lines of other measurements are passed over.')
-              : (
-                  <>
-                    {text('Time path', 'timePath', DEFAULT_KAFKA.timePath, 'Dot-separated path to an RFC 3339 time or Unix milliseconds.')}
-                    {text('Key path', 'keyPath', 'message key', 'Dot-separated path to the series key; empty: the message key.')}
-                  </>
-                )}
-            <InlineField label="Fields" labelWidth={LABEL} tooltip={format === 'line' ? 'Numeric fields, one series each.' : 'Dot-separated paths to numbers.'}>
-              <TagsInput tags={query.fields ?? []} onChange={(fields: string[]) => commit({ fields })} />
-            </InlineField>
-          </InlineFieldRow>
-          <InlineFieldRow>
-            <InlineField label="Tags" labelWidth={LABEL} tooltip="key=value filters (json: the key path's last name, or key).">
-              <TagsInput
-                tags={Object.entries(query.tags ?? {}).map(([k, v]) => `${k}=${v}`)}
-                onChange={(pairs: string[]) => commit({ tags: tagsOf(pairs) })}
-              />
-            </InlineField>
-          </InlineFieldRow>
-        </>
-      )}
+      {(commit) => <KafkaSelection query={query} onChange={onChange} commit={commit} onRun={onRunQuery} />}
     </TTestSettings>
   );
-}
-
-/** key=value entries as a tag filter; an entry without "=" is a key with an empty value. */
-function tagsOf(pairs: string[]): Record<string, string> | undefined {
-  const tags = Object.fromEntries(
-    pairs.map((p) => {
-      const i = p.indexOf('=');
-      return i < 0 ? [p.trim(), ''] : [p.slice(0, i).trim(), p.slice(i + 1).trim()];
-    })
-  );
-  return Object.keys(tags).length > 0 ? tags : undefined;
 }
 
 /**
@@ -370,30 +279,6 @@ function TTestSettings({
         </InlineField>
       </InlineFieldRow>
     </>
-  );
-}
-
-/** A text input checked as it is typed; the change is committed on blur. */
-function CheckedInput(props: {
-  label: string;
-  tooltip: string;
-  value: string;
-  placeholder?: string;
-  error?: string;
-  onChange: (value: string) => void;
-  onCommit: () => void;
-}) {
-  return (
-    <InlineField label={props.label} labelWidth={LABEL} invalid={!!props.error} error={props.error} tooltip={props.tooltip}>
-      <Input
-        aria-label={props.label}
-        width={12}
-        value={props.value}
-        placeholder={props.placeholder}
-        onChange={(e: ChangeEvent<HTMLInputElement>) => props.onChange(e.currentTarget.value)}
-        onBlur={props.onCommit}
-      />
-    </InlineField>
   );
 }
 
