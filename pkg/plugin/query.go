@@ -11,7 +11,6 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/alerthistory"
-	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/frames"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/kafka"
@@ -155,17 +154,11 @@ func (d *Datasource) runTTest(ctx context.Context, q models.Query) (data.Frames,
 	return frames.TTest(out, q.TTest.Output, q.TTest.Alpha), nil
 }
 
-// ttestRequest is the t-test of a ttest, kafka or anomaly query over its range.
+// ttestRequest is the t-test of a ttest or kafka query over its range
+// (ttest.RequestFor, which fails only for an anomaly query's detector).
 func ttestRequest(q models.Query, maxPoints int64) ttest.Request {
-	return ttest.Request{
-		Selection: influx.Selection{Bucket: q.Bucket, Measurement: q.Measurement, Fields: q.TTest.Fields, Tags: q.Tags},
-		Window:    q.TTest.Window,
-		Config:    analysis.Config{History: q.TTest.History, Alpha: q.TTest.Alpha},
-		From:      q.TimeRange.From,
-		To:        q.TimeRange.To,
-		Mode:      q.TTest.Mode,
-		MaxPoints: maxPoints,
-	}
+	req, _ := ttest.RequestFor(q, maxPoints)
+	return req
 }
 
 // runAnomaly runs an anomaly query's detector through the t-test's query
@@ -174,7 +167,7 @@ func ttestRequest(q models.Query, maxPoints int64) ttest.Request {
 // topic's retained messages (loaded for the detector's whole warm-up) when
 // topic is set.
 func (d *Datasource) runAnomaly(ctx context.Context, q models.Query) (data.Frames, error) {
-	req, err := anomalyRequest(q, d.settings.MaxPoints)
+	req, err := ttest.RequestFor(q, d.settings.MaxPoints)
 	if err != nil {
 		return nil, err
 	}
@@ -202,11 +195,6 @@ func (d *Datasource) runAnomaly(ctx context.Context, q models.Query) (data.Frame
 // client, or the in-memory stand-in a test gives the Live steppers
 // (liveSource), so that queries and streams read the same data.
 func (d *Datasource) influxSource() ttest.Source { return d.liveSource() }
-
-// anomalyRequest is an anomaly query's detector over its range.
-func anomalyRequest(q models.Query, maxPoints int64) (ttest.Request, error) {
-	return ttest.WithDetector(ttestRequest(q, maxPoints), q.Anomaly)
-}
 
 // runPower runs the power query and shapes it into a frame.
 func (d *Datasource) runPower(ctx context.Context, q models.Query) (data.Frames, error) {

@@ -526,3 +526,31 @@ func TestAnomalyLiveMatchesFullRun(t *testing.T) {
 		t.Errorf("%d windows sent, the full run has %d in range", len(got), n)
 	}
 }
+
+// TestRequestFor: a parsed ttest query becomes the t-test's request (no
+// detector), an anomaly query its detector's, with the settings the query
+// gives.
+func TestRequestFor(t *testing.T) {
+	base := models.Query{Bucket: "b/autogen", Measurement: "m", TTest: models.TTest{Fields: []string{"f"}, Window: time.Minute, History: 60, Alpha: 0.01, Mode: models.ModePoints}}
+	tt := base
+	tt.Type = models.QueryTypeTTest
+	req, err := RequestFor(tt, 99)
+	if err != nil || req.modelled() || req.Detector != "" || req.Config != (analysis.Config{History: 60, Alpha: 0.01}) || req.MaxPoints != 99 || req.Window != time.Minute {
+		t.Fatalf("ttest: %+v, %v", req, err)
+	}
+	an := base
+	an.Type = models.QueryTypeAnomaly
+	an.Anomaly = models.Anomaly{Detector: models.DetectorSeasonal, Threshold: 3, Season: time.Hour, Seasons: 2, MinDeviation: 0.5, Direction: analysis.Below}
+	req, err = RequestFor(an, 99)
+	if err != nil || req.Model == nil || req.Peers || req.LookbackWindows != 180 || req.Filter != (analysis.Filter{MinDeviation: 0.5, Direction: analysis.Below}) || !strings.Contains(req.Detector, `"seasonal"`) {
+		t.Fatalf("seasonal: %+v, %v", req, err)
+	}
+	an.Anomaly = models.Anomaly{Detector: models.DetectorHoltWinters, Threshold: 3, Season: time.Hour, HWAlpha: 0.5, Direction: analysis.Both}
+	if _, err := RequestFor(an, 99); err == nil || !strings.Contains(err.Error(), "hwAlpha") {
+		t.Fatalf("holtwinters with hwAlpha alone: %v", err)
+	}
+	an.Anomaly = models.Anomaly{Detector: models.DetectorPeers, Threshold: 3, Direction: analysis.Both}
+	if req, err := RequestFor(an, 99); err != nil || !req.Peers || req.PeersThreshold != 3 || req.Model != nil {
+		t.Fatalf("peers: %+v, %v", req, err)
+	}
+}
