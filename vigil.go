@@ -60,6 +60,26 @@ type QueryDefaults struct {
 		Format   string `json:"format"`
 		TimePath string `json:"timePath"`
 	} `json:"kafka"`
+	Anomaly AnomalyDefaults `json:"anomaly"`
+}
+
+// AnomalyDefaults are the anomaly query's own defaults (its window, history,
+// alpha and mode are the t-test's, in QueryDefaults).
+type AnomalyDefaults struct {
+	Detector string `json:"detector"`
+	Output   string `json:"output"`
+	// Threshold is each detector's default threshold (the t-test has none:
+	// alpha sets its cut), to be retuned from the evaluation.
+	Threshold    map[string]float64 `json:"threshold"`
+	Season       string             `json:"season"`
+	Seasons      int                `json:"seasons"`
+	MinDeviation float64            `json:"minDeviation"`
+	Direction    string             `json:"direction"`
+	// HWAlpha, HWBeta and HWGamma are Holt-Winters' smoothing parameters;
+	// 0 means fitted on the warm-up.
+	HWAlpha float64 `json:"hwAlpha"`
+	HWBeta  float64 `json:"hwBeta"`
+	HWGamma float64 `json:"hwGamma"`
 }
 
 // Defaults mirrors src/defaults.json.
@@ -97,12 +117,50 @@ type Rules struct {
 		KafkaFormat []string `json:"kafkaFormat"`
 		// KafkaSaslMechanism is the data source's Kafka SASL mechanism ("" for none).
 		KafkaSaslMechanism []string `json:"kafkaSaslMechanism"`
+		// Detector, AnomalyOutput, Direction and Season are the anomaly
+		// query's choices (seasons are durations: see Anomaly's "about").
+		Detector      []string `json:"detector"`
+		AnomalyOutput []string `json:"anomalyOutput"`
+		Direction     []string `json:"direction"`
+		Season        []string `json:"season"`
 	} `json:"options"`
+	// Anomaly holds the anomaly query's rules (see its "about").
+	Anomaly AnomalyRules `json:"anomaly"`
 	// LiveChannel is how a Live channel path identifies its query.
 	LiveChannel struct {
 		Identity []string `json:"identity"`
 		LabelMax int      `json:"labelMax"`
 	} `json:"liveChannel"`
+}
+
+// AnomalyRules mirrors validation.json's "anomaly": which detector reads
+// which setting, and the ranges of the settings.
+type AnomalyRules struct {
+	// Uses lists, per setting, the detectors that read it.
+	Uses map[string][]string `json:"uses"`
+	// Outputs lists, for an output only some detectors give, those detectors.
+	Outputs map[string][]string `json:"outputs"`
+	// PointsOnly are the detectors that need every point, never window summaries.
+	PointsOnly []string `json:"pointsOnly"`
+	// ThresholdAbove: a threshold must be finite and above it.
+	ThresholdAbove float64 `json:"thresholdAbove"`
+	// MinDeviationMin: minDeviation must be finite and at least it.
+	MinDeviationMin float64 `json:"minDeviationMin"`
+	Seasons         struct {
+		Min int `json:"min"`
+		Max int `json:"max"`
+	} `json:"seasons"`
+	// MinSeasonPositions and MaxSeasonPositions bound season / window.
+	MinSeasonPositions int64 `json:"minSeasonPositions"`
+	MaxSeasonPositions int64 `json:"maxSeasonPositions"`
+	// MaxSeasonalValues bounds (season / window) x seasons, the window
+	// means a seasonal baseline keeps per series.
+	MaxSeasonalValues int64 `json:"maxSeasonalValues"`
+	// Smoothing: hwAlpha, hwBeta, hwGamma are 0 or strictly between Above and Below.
+	Smoothing struct {
+		Above float64 `json:"above"`
+		Below float64 `json:"below"`
+	} `json:"smoothing"`
 }
 
 var (

@@ -3,9 +3,14 @@ import { DataQuery, DataSourceJsonData } from '@grafana/data';
 import defaults from './defaults.json';
 
 /** The query types the backend answers (queryType in the query JSON). */
-export type VigilQueryType = 'ttest' | 'kafka' | 'power' | 'alerts' | 'flux' | 'influxql';
+export type VigilQueryType = 'ttest' | 'kafka' | 'anomaly' | 'power' | 'alerts' | 'flux' | 'influxql';
 
 export type TTestOutput = 'pvalue' | 't' | 'anomaly';
+/** The anomaly query's outputs (validation.json options.anomalyOutput); pvalue and t with the ttest detector only. */
+export type AnomalyOutput = 'score' | 'anomaly' | 'expected' | 'band' | 'pvalue' | 't';
+/** The anomaly query's detectors (validation.json options.detector). */
+export type AnomalyDetector = 'ttest' | 'zscore' | 'mad' | 'seasonal' | 'holtwinters' | 'peers';
+export type AnomalyDirection = 'both' | 'above' | 'below';
 export type TTestMode = 'auto' | 'points' | 'windows';
 export type PowerAggregate = 'auto' | 'none' | 'mean' | 'max' | 'sum';
 export type AlertsFormat = 'table' | 'annotations';
@@ -36,7 +41,8 @@ export interface VigilQuery extends DataQuery {
   history?: number;
   /** t-test significance level. */
   alpha?: number;
-  output?: TTestOutput;
+  /** t-test and kafka: TTestOutput; anomaly: AnomalyOutput. */
+  output?: TTestOutput | AnomalyOutput;
   mode?: TTestMode;
   /** t-test: stream windows live through Grafana Live instead of querying. */
   live?: boolean;
@@ -53,6 +59,21 @@ export interface VigilQuery extends DataQuery {
   timePath?: string;
   /** kafka json: dot-separated path to the series key; empty: the message key. */
   keyPath?: string;
+  /** anomaly: the detector (default ttest); the source is InfluxDB, or the Kafka topic when `topic` is set. */
+  detector?: AnomalyDetector;
+  /** anomaly: the deviation, in the detector's own scale, at which the score reaches 1 (not ttest: alpha). */
+  threshold?: number;
+  /** anomaly (seasonal, holtwinters): 1d or 1w; the window must divide it. */
+  season?: string;
+  /** anomaly (seasonal): past seasons in the baseline. */
+  seasons?: number;
+  /** anomaly: in the series' units, a window mean closer than this to the expected value is never anomalous. */
+  minDeviation?: number;
+  direction?: AnomalyDirection;
+  /** anomaly (holtwinters): level, trend and season smoothing in (0, 1); 0 or empty: fitted on the warm-up. */
+  hwAlpha?: number;
+  hwBeta?: number;
+  hwGamma?: number;
 }
 
 /** A template variable's query: what the variable lists. */
@@ -117,11 +138,32 @@ export const DEFAULT_QUERY: Partial<VigilQuery> = {
   mode: q.mode as TTestMode,
 };
 
+/** Defaults of the anomaly query's settings (its window, history, alpha and mode: DEFAULT_QUERY). */
+export const DEFAULT_ANOMALY = {
+  detector: q.anomaly.detector as AnomalyDetector,
+  output: q.anomaly.output as AnomalyOutput,
+  /** Per detector; the ttest detector has none (alpha sets its cut). */
+  threshold: q.anomaly.threshold as Partial<Record<AnomalyDetector, number>>,
+  season: q.anomaly.season,
+  seasons: q.anomaly.seasons,
+  minDeviation: q.anomaly.minDeviation,
+  direction: q.anomaly.direction as AnomalyDirection,
+  hwAlpha: q.anomaly.hwAlpha,
+  hwBeta: q.anomaly.hwBeta,
+  hwGamma: q.anomaly.hwGamma,
+};
+
+/** Whether the query gives a setting only the anomaly query has (pkg/models hasAnomalySettings). */
+function hasAnomalySettings(query: VigilQuery): boolean {
+  const given = [query.threshold, query.season, query.seasons, query.minDeviation, query.hwAlpha, query.hwBeta, query.hwGamma];
+  return Boolean(query.detector) || Boolean(query.direction) || given.some((v) => v !== undefined);
+}
+
 /**
  * The query's type: its queryType, else what its fields imply, as the backend
  * infers it for a query saved without one (pkg/models, inferType): a Flux
- * script, an InfluxQL statement, a Kafka topic, t-test fields, power fields,
- * else the default.
+ * script, an InfluxQL statement, an anomaly setting, a Kafka topic, t-test
+ * fields, power fields, else the default.
  */
 export function queryTypeOf(query: VigilQuery): VigilQueryType {
   if (query.queryType) {
@@ -132,6 +174,9 @@ export function queryTypeOf(query: VigilQuery): VigilQueryType {
   }
   if (query.influxql?.trim()) {
     return 'influxql';
+  }
+  if (hasAnomalySettings(query)) {
+    return 'anomaly';
   }
   if (query.topic?.trim()) {
     return 'kafka';

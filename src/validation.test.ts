@@ -2,7 +2,17 @@ import { isDeepStrictEqual } from 'util';
 
 import cases from './validation.cases.json';
 import rules from './validation.json';
-import { alphaError, historyError, liveChannel, optionError, parseDuration, windowError } from './validation';
+import {
+  alphaError,
+  anomalyErrors,
+  detectorUses,
+  historyError,
+  liveChannel,
+  optionError,
+  parseDuration,
+  seasonWindowError,
+  windowError,
+} from './validation';
 
 // The same table runs in go test (pkg/models/validation_test.go).
 describe('shared validation cases', () => {
@@ -31,9 +41,52 @@ describe('shared validation cases', () => {
   });
 });
 
+// Each case's settings, added to a query valid otherwise, give exactly one
+// error, naming the case's field (none: valid), as in go test.
+describe('shared anomaly cases', () => {
+  it('has cases', () => {
+    expect(cases.anomaly.length).toBeGreaterThanOrEqual(20);
+  });
+  it.each(cases.anomaly.map((c) => [c.query, 'field' in c ? c.field : undefined]))('%j names %s', (query, field) => {
+    const errors = anomalyErrors({ refId: 'A', queryType: 'anomaly', measurement: 'm', fields: ['a'], ...(query as object) });
+    expect(Object.keys(errors)).toEqual(field === undefined ? [] : [field]);
+  });
+});
+
+describe('anomaly settings', () => {
+  it('says which detectors read a setting', () => {
+    expect(detectorUses('seasonal', 'season')).toBe(true);
+    expect(detectorUses('zscore', 'season')).toBe(false);
+    expect(detectorUses('ttest', 'alpha')).toBe(true);
+    expect(detectorUses('ttest', 'threshold')).toBe(false);
+  });
+
+  it.each([
+    ['1d', '5m', undefined],
+    ['1w', '1m', undefined],
+    ['24h', '7m', 'The window must divide the season (24h) into whole windows, e.g. 5m, 15m or 1h'],
+    ['1w', '30s', 'The window gives 20160 windows per season (1w), more than 10080: use a longer window'],
+    [undefined, undefined, undefined],
+    ['$season', '7m', undefined],
+    ['2d', '7m', undefined],
+  ])('season %j, window %j: %s', (season, window, want) => {
+    expect(seasonWindowError(season, window)).toBe(want);
+  });
+
+  it('checks the window against the season only for a detector that reads it', () => {
+    expect(anomalyErrors({ refId: 'A', detector: 'zscore', window: '7m' })).toEqual({});
+    expect(Object.keys(anomalyErrors({ refId: 'A', detector: 'holtwinters', window: '7m' }))).toEqual(['window']);
+  });
+
+  it('reports every unusable field', () => {
+    const errors = anomalyErrors({ refId: 'A', detector: 'mad', mode: 'windows', output: 't', threshold: 0, direction: 'up' as 'both' });
+    expect(Object.keys(errors).sort()).toEqual(['direction', 'mode', 'output', 'threshold']);
+  });
+});
+
 describe('shared live channel cases', () => {
   it.each(cases.liveChannel.map((c) => [c.path, c.queryType, c.data]))('%s', (path, queryType, data) => {
-    expect(liveChannel(queryType as 'ttest' | 'kafka' | 'power', data as Record<string, unknown>)).toBe(path);
+    expect(liveChannel(queryType as 'ttest' | 'kafka' | 'anomaly' | 'power', data as Record<string, unknown>)).toBe(path);
   });
 
   // As in go test: two cases share a path exactly when their identities are

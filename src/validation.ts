@@ -5,6 +5,8 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 
+import defaults from './defaults.json';
+import type { VigilQuery } from './types';
 import rules from './validation.json';
 
 /** Returns why url cannot be an InfluxDB base URL, or undefined when it can. */
@@ -156,6 +158,215 @@ export function optionError(field: keyof typeof rules.options, value: string): s
   return options.includes(value) ? undefined : `Use one of ${options.join(', ')}`;
 }
 
+/** A setting that only some detectors read (validation.json anomaly.uses). */
+export type AnomalySetting = keyof typeof rules.anomaly.uses;
+
+/** Whether the detector reads the setting: the editor shows only those, and the backend ignores the others once checked. */
+export function detectorUses(detector: string, setting: AnomalySetting): boolean {
+  return (rules.anomaly.uses[setting] as string[]).includes(detector);
+}
+
+/** Returns why threshold is not a finite number above validation.json's anomaly.thresholdAbove. */
+export function thresholdError(threshold: number | undefined): string | undefined {
+  if (threshold === undefined || threshold === null) {
+    return undefined;
+  }
+  const above = rules.anomaly.thresholdAbove;
+  return Number.isFinite(threshold) && threshold > above
+    ? undefined
+    : `The threshold must be a number above ${above}, e.g. 3; leave it empty for the detector's default`;
+}
+
+/** The seasons (validation.json options.season) in nanoseconds. */
+const SEASONS_NS = rules.options.season.map((s) => parseDuration(s) as bigint);
+
+/** Returns why season is not one of the seasons, compared as durations (24h is 1d). */
+export function seasonError(season: string | undefined): string | undefined {
+  const value = (season ?? '').trim();
+  if (value === '' || isVariable(value)) {
+    return undefined;
+  }
+  const ns = parseDuration(value);
+  return typeof ns !== 'string' && SEASONS_NS.includes(ns) ? undefined : `Use a season of ${rules.options.season.join(' or ')}`;
+}
+
+/**
+ * Returns why the window cannot step through the season, as the backend
+ * checks it for a detector that reads the season: the window must divide it
+ * into anomaly.minSeasonPositions to maxSeasonPositions windows. Empty
+ * values are the defaults; invalid ones are reported by windowError and
+ * seasonError.
+ */
+export function seasonWindowError(season: string | undefined, window: string | undefined): string | undefined {
+  const s = (season ?? '').trim() || defaults.query.anomaly.season;
+  const w = (window ?? '').trim() || defaults.query.window;
+  if (isVariable(s) || isVariable(w) || seasonError(s) || windowError(w)) {
+    return undefined;
+  }
+  const seasonNs = parseDuration(s) as bigint;
+  const windowNs = parseDuration(w) as bigint;
+  if (seasonNs / windowNs < BigInt(rules.anomaly.minSeasonPositions)) {
+    return `The window must fit at least ${rules.anomaly.minSeasonPositions} times in the season (${s}), e.g. 5m or 1h`;
+  }
+  if (seasonNs % windowNs !== BigInt(0)) {
+    return `The window must divide the season (${s}) into whole windows, e.g. 5m, 15m or 1h`;
+  }
+  const max = BigInt(rules.anomaly.maxSeasonPositions);
+  if (seasonNs / windowNs > max) {
+    return `The window gives ${seasonNs / windowNs} windows per season (${s}), more than ${max}: use a longer window`;
+  }
+  return undefined;
+}
+
+/** Returns why seasons is not a whole number of seasons in the allowed range. */
+export function seasonsError(seasons: number | undefined): string | undefined {
+  if (seasons === undefined || seasons === null) {
+    return undefined;
+  }
+  const { min, max } = rules.anomaly.seasons;
+  return Number.isInteger(seasons) && seasons >= min && seasons <= max ? undefined : `Seasons must be a whole number from ${min} to ${max}`;
+}
+
+/** The number of windows per season, or undefined when season or window is not usable (empty: the defaults). */
+function seasonPositions(season: string | undefined, window: string | undefined): bigint | undefined {
+  const s = (season ?? '').trim() || defaults.query.anomaly.season;
+  const w = (window ?? '').trim() || defaults.query.window;
+  if (isVariable(s) || isVariable(w) || seasonError(s) || windowError(w)) {
+    return undefined;
+  }
+  return (parseDuration(s) as bigint) / (parseDuration(w) as bigint);
+}
+
+/**
+ * Returns why a seasonal baseline of seasons x windows per season would
+ * keep more than anomaly.maxSeasonalValues window means per series.
+ */
+export function seasonalValuesError(seasons: number | undefined, season: string | undefined, window: string | undefined): string | undefined {
+  const n = seasons ?? defaults.query.anomaly.seasons;
+  const positions = seasonPositions(season, window);
+  if (seasonsError(n) || positions === undefined || positions === BigInt(0)) {
+    return undefined;
+  }
+  const max = BigInt(rules.anomaly.maxSeasonalValues);
+  return BigInt(n) * positions > max
+    ? `${n} seasons of ${positions} windows are more than ${max} window means: use at most ${max / positions} seasons, or a longer window`
+    : undefined;
+}
+
+/** Returns why minDeviation is not a finite number of at least anomaly.minDeviationMin. */
+export function minDeviationError(minDeviation: number | undefined): string | undefined {
+  if (minDeviation === undefined || minDeviation === null) {
+    return undefined;
+  }
+  const min = rules.anomaly.minDeviationMin;
+  return Number.isFinite(minDeviation) && minDeviation >= min
+    ? undefined
+    : `The minimum deviation must be a number of at least ${min}, in the series' own units`;
+}
+
+/** Returns why a Holt-Winters smoothing parameter is neither 0 (fitted) nor strictly between anomaly.smoothing's bounds. */
+export function smoothingError(value: number | undefined): string | undefined {
+  if (value === undefined || value === null || value === 0) {
+    return undefined;
+  }
+  const { above, below } = rules.anomaly.smoothing;
+  return Number.isFinite(value) && value > above && value < below
+    ? undefined
+    : `Must be between ${above} and ${below} (exclusive), or empty to fit it on the warm-up`;
+}
+
+/**
+ * Returns, per Holt-Winters smoothing setting, why it cannot be used: each is
+ * 0 (or empty) or inside anomaly.smoothing's bounds, and, for a detector
+ * that reads them, the three are given together or not at all (they are
+ * fitted together on the warm-up): the first one missing is named.
+ */
+export function smoothingErrors(
+  detector: string,
+  values: { hwAlpha?: number; hwBeta?: number; hwGamma?: number }
+): Partial<Record<'hwAlpha' | 'hwBeta' | 'hwGamma', string>> {
+  const names = ['hwAlpha', 'hwBeta', 'hwGamma'] as const;
+  const errors: Partial<Record<(typeof names)[number], string>> = {};
+  for (const name of names) {
+    const err = smoothingError(values[name]);
+    if (err) {
+      errors[name] = err;
+    }
+  }
+  const given = names.filter((name) => (values[name] ?? 0) !== 0);
+  const missing = names.find((name) => !given.includes(name));
+  if (Object.keys(errors).length === 0 && given.length > 0 && missing && detectorUses(detector, 'hwAlpha')) {
+    // The first missing one, as the backend names it.
+    errors[missing] = 'Give hwAlpha, hwBeta and hwGamma together, or none of them to fit all three on the warm-up';
+  }
+  return errors;
+}
+
+/** Returns why the detector does not give output (anomaly.outputs: pvalue and t are the t-test's). */
+export function anomalyOutputError(detector: string, output: string): string | undefined {
+  const only: string[] | undefined = (rules.anomaly.outputs as Record<string, string[]>)[output];
+  const options = optionError('anomalyOutput', output);
+  if (options || !only || only.includes(detector)) {
+    return options;
+  }
+  return `${output} is given only by the ${only.join(', ')} detector: use score, anomaly, expected or band`;
+}
+
+/** Returns why mode does not suit the detector (anomaly.pointsOnly: mad needs every point). */
+export function anomalyModeError(detector: string, mode: string): string | undefined {
+  const options = optionError('mode', mode);
+  if (options || mode !== 'windows' || !rules.anomaly.pointsOnly.includes(detector)) {
+    return options;
+  }
+  return `The ${detector} detector needs every point: use auto or points`;
+}
+
+/** The fields of an anomaly query that anomalyErrors checks. */
+export type AnomalyField =
+  | 'detector'
+  | 'window'
+  | 'history'
+  | 'alpha'
+  | 'output'
+  | 'mode'
+  | 'threshold'
+  | 'season'
+  | 'seasons'
+  | 'minDeviation'
+  | 'direction'
+  | 'hwAlpha'
+  | 'hwBeta'
+  | 'hwGamma';
+
+/**
+ * An anomaly query's settings checked as the backend checks them
+ * (pkg/models parseAnomaly; validation.cases.json's anomaly cases hold
+ * inputs both must judge alike): per field, why it cannot be used. Empty
+ * settings are the defaults (defaults.json); settings the detector does
+ * not read are checked too, but not against the window.
+ */
+export function anomalyErrors(query: VigilQuery): Partial<Record<AnomalyField, string>> {
+  const a = defaults.query.anomaly;
+  const detector = query.detector || a.detector;
+  const errors: Partial<Record<AnomalyField, string | undefined>> = {
+    detector: optionError('detector', detector),
+    window: windowError(query.window) ?? (detectorUses(detector, 'season') ? seasonWindowError(query.season, query.window) : undefined),
+    history: historyError(query.history),
+    alpha: alphaError(query.alpha),
+    output: anomalyOutputError(detector, query.output || a.output),
+    mode: anomalyModeError(detector, query.mode || defaults.query.mode),
+    threshold: thresholdError(query.threshold),
+    season: seasonError(query.season),
+    seasons:
+      seasonsError(query.seasons) ??
+      (detectorUses(detector, 'seasons') ? seasonalValuesError(query.seasons, query.season, query.window) : undefined),
+    minDeviation: minDeviationError(query.minDeviation),
+    direction: optionError('direction', query.direction || a.direction),
+    ...smoothingErrors(detector, query),
+  };
+  return Object.fromEntries(Object.entries(errors).filter(([, v]) => v !== undefined));
+}
+
 /** Sorts strings by code point, as Go sorts UTF-8 keys. */
 function byCodePoint(a: string, b: string): number {
   const x = Array.from(a);
@@ -195,11 +406,12 @@ function identityHash(text: string): string {
 
 /**
  * The Live channel path of a subscription's data, as the backend computes
- * it (pkg/models/live.go, rules in validation.json): <queryType>/<label>/<hash>,
+ * it (pkg/models/live.go, rules in validation.json): <queryType>/<label>/<hash>
+ * (label: the first field, or the measurement for power),
  * the hash covering every key that shapes the stream, so that two queries
  * share a channel only when they are the same query.
  */
-export function liveChannel(queryType: 'ttest' | 'kafka' | 'power', data: Record<string, unknown>): string {
+export function liveChannel(queryType: 'ttest' | 'kafka' | 'anomaly' | 'power', data: Record<string, unknown>): string {
   const identity = Object.fromEntries(rules.liveChannel.identity.filter((k) => k in data).map((k) => [k, data[k]]));
   const fields = data.fields as unknown[] | undefined;
   const label = (queryType === 'power' ? data.measurement : fields?.[0]) ?? '';

@@ -3,12 +3,16 @@ package models
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+
+	vigil "github.com/vigil/vigil-anomaly-datasource"
 )
 
 // FuzzParseQuery: whatever the JSON and query type, ParseQuery returns a
@@ -21,10 +25,15 @@ func FuzzParseQuery(f *testing.F) {
 		`{"measurement":"m","field":"a","tags":{"p":"1"},"format":"annotations"}`,
 		`{"queryType":"power","measurement":"power","subMeters":["a",""],"aggregate":"sum"}`,
 		`{"flux":"from(bucket: v.bucket)"}`, `{"influxql":"SELECT 1"}`, `{"queryType":"alerts","format":"table"}`,
+		`{"queryType":"anomaly","measurement":"m","fields":["a"],"detector":"seasonal","season":"1w","seasons":"8","window":"1h"}`,
+		`{"queryType":"anomaly","measurement":"m","fields":["a"],"detector":"holtwinters","hwAlpha":0.5,"hwGamma":"0","output":"band"}`,
+		`{"measurement":"m","fields":["a"],"detector":"mad","threshold":"3.5","minDeviation":1e300,"direction":"below"}`,
+		`{"measurement":"m","fields":["a"],"detector":"seasonal","window":"7m","threshold":-1,"season":"24h"}`,
 		`{"window":5}`, `{"history":1e400}`, `{"alpha":NaN}`, `{"tags":{"":"x"}}`, `[]`, `null`, `{`,
 	} {
 		f.Add("", seed)
 		f.Add("ttest", seed)
+		f.Add("anomaly", seed)
 	}
 	from := time.Date(2016, 1, 1, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, queryType, js string) {
@@ -52,6 +61,8 @@ func FuzzParseQuery(f *testing.F) {
 				tt.History < 2 || !(tt.Alpha > 0 && tt.Alpha < 1) || tt.Output == "" || tt.Mode == "" {
 				t.Fatalf("accepted t-test %+v", q)
 			}
+		case QueryTypeAnomaly:
+			checkAnomaly(t, q)
 		case QueryTypePower:
 			if q.Measurement == "" || q.Power.ActivePower == "" || q.Power.Aggregate == "" {
 				t.Fatalf("accepted power %+v", q)
@@ -61,6 +72,31 @@ func FuzzParseQuery(f *testing.F) {
 			t.Fatalf("accepted query type %q", q.Type)
 		}
 	})
+}
+
+// checkAnomaly: an accepted anomaly query holds what its runner and
+// detectors rely on (validation.json's "anomaly" rules).
+func checkAnomaly(t *testing.T, q Query) {
+	t.Helper()
+	tt, a, r := q.TTest, q.Anomaly, vigil.Rule.Anomaly
+	uses := func(setting string) bool { return slices.Contains(r.Uses[setting], string(a.Detector)) }
+	ok := q.Measurement != "" || q.Kafka.Topic != ""
+	ok = ok && len(tt.Fields) > 0 && tt.Window > 0 && tt.History >= 2 && tt.Alpha > 0 && tt.Alpha < 1 && tt.Output == a.Output
+	ok = ok && slices.Contains(vigil.Rule.Options.Detector, string(a.Detector)) && slices.Contains(vigil.Rule.Options.AnomalyOutput, string(a.Output))
+	ok = ok && (a.Output != OutputPValue && a.Output != OutputT || a.Detector == DetectorTTest)
+	ok = ok && (a.Detector != DetectorMAD && q.Kafka.Topic == "" || tt.Mode == ModePoints)
+	ok = ok && (uses("threshold") == (a.Threshold > 0)) && !math.IsInf(a.Threshold, 0)
+	ok = ok && (uses("season") == (a.Season > 0)) && (a.Season == 0 || a.Season%tt.Window == 0 && int64(a.Season/tt.Window) <= r.MaxSeasonPositions)
+	ok = ok && (a.Season == 0 || int64(a.Season/tt.Window) >= r.MinSeasonPositions)
+	ok = ok && (uses("seasons") == (a.Seasons > 0)) && a.Seasons <= r.Seasons.Max && int64(a.Season/tt.Window)*int64(a.Seasons) <= r.MaxSeasonalValues
+	ok = ok && (a.HWAlpha == 0) == (a.HWBeta == 0) && (a.HWBeta == 0) == (a.HWGamma == 0)
+	ok = ok && a.MinDeviation >= 0 && !math.IsInf(a.MinDeviation, 0) && slices.Contains(vigil.Rule.Options.Direction, string(a.Direction))
+	for _, v := range []float64{a.HWAlpha, a.HWBeta, a.HWGamma} {
+		ok = ok && (v == 0 || v > 0 && v < 1 && uses("hwAlpha"))
+	}
+	if !ok {
+		t.Fatalf("accepted anomaly %+v", q)
+	}
 }
 
 // goDuration is the part of the duration syntax that Go's time.ParseDuration
@@ -95,7 +131,7 @@ func FuzzParseDuration(f *testing.F) {
 
 // channelPath is what Grafana accepts in a channel path (its Live channel
 // guide), with Vigil's three parts.
-var channelPath = regexp.MustCompile(`^(ttest|power|kafka)/[A-Za-z0-9_.\-]{1,32}/[0-9a-f]{32}$`)
+var channelPath = regexp.MustCompile(`^(ttest|power|kafka|anomaly)/[A-Za-z0-9_.\-]{1,32}/[0-9a-f]{32}$`)
 
 // FuzzLiveChannel: any query object gets a path Grafana accepts; keys that
 // do not shape the stream do not change it, and the order of keys does not
@@ -113,7 +149,11 @@ func FuzzLiveChannel(f *testing.F) {
 		if json.Unmarshal([]byte(js), &data) != nil || data == nil {
 			return
 		}
-		path, err := LiveChannel(QueryTypeTTest, []byte(js))
+		queryType := QueryTypeTTest
+		if len(js)%2 == 1 {
+			queryType = QueryTypeAnomaly // the same rules, the anomaly label
+		}
+		path, err := LiveChannel(queryType, []byte(js))
 		if err != nil {
 			var qe *QueryError
 			if !errors.As(err, &qe) || qe.Field != "queryType" {
@@ -126,7 +166,7 @@ func FuzzLiveChannel(f *testing.F) {
 		}
 		data["refId"], data["datasource"], data["hide"] = "Z", map[string]any{"uid": "x"}, true
 		again, _ := json.Marshal(data) // keys in another order, and more of them
-		if p, err := LiveChannel(QueryTypeTTest, again); err != nil || p != path {
+		if p, err := LiveChannel(queryType, again); err != nil || p != path {
 			t.Fatalf("%s: %q, but %s gives %q (%v)", js, path, again, p, err)
 		}
 	})

@@ -114,3 +114,25 @@ func writeLeaf(b *bytes.Buffer, v any) error {
 	b.Truncate(b.Len() - 1) // Encode's newline
 	return nil
 }
+
+// Identity is what an anomaly query adds to the kept-state cache key
+// (ttest.Key, over the parsed query; CanonicalJSON encodes it): every
+// detector setting, since each changes which windows are anomalous and so
+// which enter the baseline. Settings the detector does not use are zero in
+// a parsed query (ParseQuery), so they do not split the cache; the season
+// is in nanoseconds ("1d" and "24h" share an entry). Output is left out:
+// every output is read from the same verdicts, as the t-test's key leaves
+// out its output. The keys are not the t-test's, so the two maps merge.
+func (a Anomaly) Identity() map[string]any {
+	return map[string]any{
+		"detector":     string(a.Detector),
+		"threshold":    a.Threshold,
+		"season":       int64(a.Season),
+		"seasons":      a.Seasons,
+		"minDeviation": a.MinDeviation,
+		"direction":    string(a.Direction),
+		"hwAlpha":      a.HWAlpha,
+		"hwBeta":       a.HWBeta,
+		"hwGamma":      a.HWGamma,
+	}
+}

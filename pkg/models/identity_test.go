@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"hash/fnv"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -83,5 +84,68 @@ func TestLiveChannelNotForged(t *testing.T) {
 	}
 	if paths[0] == paths[1] {
 		t.Errorf("two printers share the channel %s", paths[0])
+	}
+}
+
+// An anomaly query's cache identity changes with every setting its detector
+// reads, and only with those; its Live channel changes with every setting given.
+func TestAnomalyIdentity(t *testing.T) {
+	identity := func(js string) string {
+		t.Helper()
+		q, err := ParseQuery(dataQuery("anomaly", `{"measurement":"m","fields":["f"],`+js+`}`), testSettings)
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		canon, err := CanonicalJSON(q.Anomaly.Identity())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(canon)
+	}
+	channel := func(js string) string {
+		t.Helper()
+		path, err := LiveChannel(QueryTypeAnomaly, json.RawMessage(`{"measurement":"m","fields":["f"],`+js+`}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	base := `"detector":"zscore","threshold":3`
+	for _, other := range []string{
+		`"detector":"mad","threshold":3`,
+		`"detector":"zscore","threshold":3.5`,
+		`"detector":"zscore","threshold":3,"minDeviation":1`,
+		`"detector":"zscore","threshold":3,"direction":"above"`,
+	} {
+		if identity(base) == identity(other) {
+			t.Errorf("%s and %s share the cache identity %s", base, other, identity(base))
+		}
+		if channel(base) == channel(other) {
+			t.Errorf("%s and %s share the channel %s", base, other, channel(base))
+		}
+	}
+	for _, pair := range [][2]string{
+		// The default threshold written out, a setting zscore does not read,
+		// the output (read from the same verdicts), a season in other units.
+		{`"detector":"zscore"`, base},
+		{base, base + `,"season":"1w","seasons":9,"hwAlpha":0.5`},
+		{base, base + `,"output":"band"`},
+		{`"detector":"seasonal","season":"1d"`, `"detector":"seasonal","season":"24h"`},
+	} {
+		if identity(pair[0]) != identity(pair[1]) {
+			t.Errorf("%s and %s: cache identities %s and %s", pair[0], pair[1], identity(pair[0]), identity(pair[1]))
+		}
+	}
+	for _, pair := range [][2]string{
+		{`"detector":"seasonal","season":"1d","seasons":4`, `"detector":"seasonal","season":"1w","seasons":4`},
+		{`"detector":"seasonal","seasons":4`, `"detector":"seasonal","seasons":5`},
+		{`"detector":"holtwinters","hwAlpha":0.5,"hwBeta":0.1,"hwGamma":0.1`, `"detector":"holtwinters","hwAlpha":0.1,"hwBeta":0.5,"hwGamma":0.1`},
+	} {
+		if identity(pair[0]) == identity(pair[1]) {
+			t.Errorf("%s and %s share the cache identity %s", pair[0], pair[1], identity(pair[0]))
+		}
+	}
+	if got := channel(base); !strings.HasPrefix(got, "anomaly/f/") {
+		t.Errorf("channel %s, want anomaly/f/<hash>", got)
 	}
 }

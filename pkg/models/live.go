@@ -13,7 +13,7 @@ import (
 // viewers, so the path carries the whole query identity: hash is
 // IdentityHash (SHA-256, 128 bits) of the canonical JSON of data's identity
 // keys (src/validation.json; src/validation.ts computes the same path).
-// label, the field (ttest, kafka) or the measurement (power) in the
+// label, the field (ttest, kafka, anomaly) or the measurement (power) in the
 // characters Grafana allows in a path, is only for people reading it.
 func LiveChannel(queryType QueryType, data json.RawMessage) (string, error) {
 	var all map[string]any
@@ -35,7 +35,7 @@ func LiveChannel(queryType QueryType, data json.RawMessage) (string, error) {
 	}
 
 	label, _ := all["measurement"].(string)
-	if queryType == QueryTypeTTest || queryType == QueryTypeKafka {
+	if queryType == QueryTypeTTest || queryType == QueryTypeKafka || queryType == QueryTypeAnomaly {
 		label = ""
 		if fields, _ := all["fields"].([]any); len(fields) > 0 {
 			label, _ = fields[0].(string)

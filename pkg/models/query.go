@@ -3,6 +3,7 @@ package models
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
 	vigil "github.com/vigil/vigil-anomaly-datasource"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
 )
 
 // QueryType selects what a query computes.
@@ -28,10 +30,13 @@ const (
 	QueryTypeInfluxQL QueryType = "influxql"
 	// QueryTypeKafka is the t-test over a Kafka topic's messages.
 	QueryTypeKafka QueryType = "kafka"
+	// QueryTypeAnomaly is anomaly detection with a choice of detector, over
+	// InfluxDB or a Kafka topic.
+	QueryTypeAnomaly QueryType = "anomaly"
 )
 
 // supportedQueryTypes lists the query types this build answers, for messages.
-var supportedQueryTypes = []QueryType{QueryTypeTTest, QueryTypePower, QueryTypeAlerts, QueryTypeFlux, QueryTypeInfluxQL, QueryTypeKafka}
+var supportedQueryTypes = []QueryType{QueryTypeTTest, QueryTypePower, QueryTypeAlerts, QueryTypeFlux, QueryTypeInfluxQL, QueryTypeKafka, QueryTypeAnomaly}
 
 // Alerts query formats.
 const (
@@ -57,14 +62,27 @@ type Power struct {
 	MaxDataPoints int64
 }
 
-// Output is what a t-test query returns per window.
+// Output is what a t-test or anomaly query returns per window.
 type Output string
 
-// The t-test outputs.
+// The t-test outputs (the anomaly query gives them too: pvalue and t with
+// the ttest detector only).
 const (
 	OutputPValue  Output = "pvalue"
 	OutputT       Output = "t"
 	OutputAnomaly Output = "anomaly"
+)
+
+// The anomaly query's own outputs.
+const (
+	// OutputScore is the deviation in units of the threshold: >= 0, above 1
+	// anomalous, for every detector.
+	OutputScore Output = "score"
+	// OutputExpected is the baseline's expected window mean.
+	OutputExpected Output = "expected"
+	// OutputBand is one frame per series with the window mean, the expected
+	// value and the band of means that score at most 1.
+	OutputBand Output = "band"
 )
 
 // Mode is how a t-test query reads InfluxDB.
@@ -111,6 +129,55 @@ type Kafka struct {
 	KeyPath  string
 }
 
+// Detector names an anomaly query's detector (validation.json options.detector).
+type Detector string
+
+// The detectors of the anomaly query.
+const (
+	DetectorTTest       Detector = "ttest"
+	DetectorZScore      Detector = "zscore"
+	DetectorMAD         Detector = "mad"
+	DetectorSeasonal    Detector = "seasonal"
+	DetectorHoltWinters Detector = "holtwinters"
+	DetectorPeers       Detector = "peers"
+)
+
+// Anomaly are an anomaly query's detector settings. Its fields, window,
+// history, alpha and mode are in Query.TTest (TTest.Output is Output too),
+// so that the t-test's runner reads them as for a ttest query; its topic,
+// when Kafka is the source, is in Query.Kafka (Kafka.Topic is then set and
+// TTest.Mode is points).
+//
+// A setting that the detector does not read (validation.json anomaly.uses)
+// is checked when given, then left zero here, so that it neither reaches
+// the detector nor splits the kept-state cache (Identity). A detector that
+// needs every point (anomaly.pointsOnly: mad, which reads the window's
+// values, analysis.Window.Values, not only its summary) has TTest.Mode
+// points: mode windows is refused, and auto reads points, failing with
+// TooManyPointsError rather than falling back to window summaries.
+type Anomaly struct {
+	Detector Detector
+	Output   Output
+	// Threshold is the deviation, in the detector's own scale, at which the
+	// score reaches 1 (0 for ttest, whose cut is alpha).
+	Threshold float64
+	// Season is 1d or 1w (seasonal, holtwinters); Seasons is the number of
+	// past seasons in the baseline (seasonal).
+	Season  time.Duration
+	Seasons int
+	// MinDeviation and Direction are the filters every detector shares.
+	MinDeviation float64
+	Direction    analysis.Direction
+	// HWAlpha, HWBeta and HWGamma are Holt-Winters' level, trend and season
+	// smoothing (holtwinters); 0 is fitted on the warm-up.
+	HWAlpha, HWBeta, HWGamma float64
+}
+
+// Filter is the anomaly query's effect-size filter for analysis.Step.
+func (a Anomaly) Filter() analysis.Filter {
+	return analysis.Filter{MinDeviation: a.MinDeviation, Direction: a.Direction}
+}
+
 // Query is one validated query. Fields that do not apply to its type are empty.
 type Query struct {
 	RefID       string
@@ -123,6 +190,7 @@ type Query struct {
 	TTest       TTest
 	Power       Power
 	Kafka       Kafka
+	Anomaly     Anomaly
 	// Format is the alerts query's shape: table or annotations.
 	Format    string
 	TimeRange backend.TimeRange
@@ -152,6 +220,23 @@ type queryJSON struct {
 	Topic       string            `json:"topic"`
 	TimePath    string            `json:"timePath"`
 	KeyPath     string            `json:"keyPath"`
+	// The anomaly query's settings.
+	Detector     string          `json:"detector"`
+	Threshold    json.RawMessage `json:"threshold"`
+	Season       json.RawMessage `json:"season"`
+	Seasons      json.RawMessage `json:"seasons"`
+	MinDeviation json.RawMessage `json:"minDeviation"`
+	Direction    string          `json:"direction"`
+	HWAlpha      json.RawMessage `json:"hwAlpha"`
+	HWBeta       json.RawMessage `json:"hwBeta"`
+	HWGamma      json.RawMessage `json:"hwGamma"`
+}
+
+// hasAnomalySettings reports whether the query gives a setting that only
+// the anomaly query has.
+func hasAnomalySettings(raw queryJSON) bool {
+	return raw.Detector != "" || raw.Direction != "" || len(raw.Threshold) > 0 || len(raw.Season) > 0 ||
+		len(raw.Seasons) > 0 || len(raw.MinDeviation) > 0 || len(raw.HWAlpha) > 0 || len(raw.HWBeta) > 0 || len(raw.HWGamma) > 0
 }
 
 // inferType gives a query saved without queryType the type its fields say,
@@ -162,6 +247,8 @@ func inferType(raw queryJSON) QueryType {
 		return QueryTypeFlux
 	case strings.TrimSpace(raw.InfluxQL) != "":
 		return QueryTypeInfluxQL
+	case hasAnomalySettings(raw):
+		return QueryTypeAnomaly
 	case strings.TrimSpace(raw.Topic) != "":
 		return QueryTypeKafka
 	case len(raw.Fields) > 0 || raw.Field != "" || len(raw.Window) > 0 || len(raw.Alpha) > 0:
@@ -248,6 +335,8 @@ func ParseQuery(q backend.DataQuery, s Settings) (Query, error) {
 			out.TTest, err = parseTTest(raw, out)
 			out.TTest.Mode = ModePoints // every message is read
 		}
+	case QueryTypeAnomaly:
+		err = parseAnomalyQuery(raw, &out, s)
 	case QueryTypePower:
 		out.Power, err = parsePower(raw, out)
 		out.Power.MaxDataPoints = q.MaxDataPoints
@@ -327,6 +416,13 @@ func parseKafka(raw queryJSON, q Query, s Settings) (Kafka, error) {
 }
 
 func parseTTest(raw queryJSON, q Query) (TTest, error) {
+	return parseWindowed(raw, vigil.Rule.Options.Output, vigil.Default.Query.Output)
+}
+
+// parseWindowed reads the settings the t-test and anomaly queries share:
+// fields, window, history, alpha, output (one of outputs, default
+// defOutput) and mode.
+func parseWindowed(raw queryJSON, outputs []string, defOutput string) (TTest, error) {
 	d := vigil.Default.Query
 	t := TTest{Output: Output(strings.TrimSpace(raw.Output)), Mode: Mode(strings.TrimSpace(raw.Mode))}
 	seen := map[string]bool{}
@@ -378,9 +474,9 @@ func parseTTest(raw queryJSON, q Query) (TTest, error) {
 	}
 
 	if t.Output == "" {
-		t.Output = Output(d.Output)
+		t.Output = Output(defOutput)
 	}
-	if err := oneOf("output", string(t.Output), vigil.Rule.Options.Output); err != nil {
+	if err := oneOf("output", string(t.Output), outputs); err != nil {
 		return TTest{}, err
 	}
 	if t.Mode == "" {
@@ -475,4 +571,208 @@ type TooManyPointsError struct {
 func (e *TooManyPointsError) Error() string {
 	return fmt.Sprintf("the query reads more than %d points (the data source's \"Max points\"): %s, "+
 		"or raise \"Max points\" in the data source settings", e.MaxPoints, e.Hint)
+}
+
+// parseAnomalyQuery reads an anomaly query into q: the source (a Kafka
+// topic when topic is set, else InfluxDB's measurement), the settings it
+// shares with the t-test (q.TTest) and the detector's own (q.Anomaly).
+func parseAnomalyQuery(raw queryJSON, q *Query, s Settings) error {
+	var err error
+	fromKafka := strings.TrimSpace(raw.Topic) != ""
+	if fromKafka {
+		if q.Kafka, err = parseKafka(raw, *q, s); err != nil {
+			return err
+		}
+	}
+	a := Anomaly{Detector: Detector(strings.TrimSpace(raw.Detector))}
+	if a.Detector == "" {
+		a.Detector = Detector(vigil.Default.Query.Anomaly.Detector)
+	}
+	if err := oneOf("detector", string(a.Detector), vigil.Rule.Options.Detector); err != nil {
+		return err
+	}
+	if q.TTest, err = parseWindowed(raw, vigil.Rule.Options.AnomalyOutput, vigil.Default.Query.Anomaly.Output); err != nil {
+		return err
+	}
+	a.Output = q.TTest.Output
+	if a, err = parseAnomaly(raw, a, &q.TTest); err != nil {
+		return err
+	}
+	q.Anomaly = a
+	if fromKafka {
+		q.TTest.Mode = ModePoints // every message is read
+		return nil
+	}
+	if q.Measurement == "" {
+		return errNoMeasurement
+	}
+	q.Format = strings.TrimSpace(raw.Format)
+	if q.Format != "" && q.Format != FormatAnnotations {
+		return &QueryError{"format", fmt.Sprintf("%q is not an anomaly query format: leave it empty for time series, or use annotations (a topic's message format applies only with topic)", q.Format)}
+	}
+	return nil
+}
+
+// parseAnomaly checks the detector's settings (validation.json "anomaly")
+// against the detector a names and the shared settings in t, which it
+// adjusts for detectors that need points. A setting the detector does not
+// use is checked when given and then left zero.
+func parseAnomaly(raw queryJSON, a Anomaly, t *TTest) (Anomaly, error) {
+	r, d := vigil.Rule.Anomaly, vigil.Default.Query.Anomaly
+	uses := func(setting string) bool { return slices.Contains(r.Uses[setting], string(a.Detector)) }
+	if only, ok := r.Outputs[string(a.Output)]; ok && !slices.Contains(only, string(a.Detector)) {
+		return Anomaly{}, &QueryError{"output", fmt.Sprintf("%s is given only by the %s detector: use score, anomaly, expected or band with %s", a.Output, strings.Join(only, ", "), a.Detector)}
+	}
+	if slices.Contains(r.PointsOnly, string(a.Detector)) {
+		if t.Mode == ModeWindows {
+			return Anomaly{}, &QueryError{"mode", fmt.Sprintf("windows does not apply to the %s detector, which needs every point: use auto or points", a.Detector)}
+		}
+		t.Mode = ModePoints
+	}
+
+	threshold, err := numberOr("threshold", raw.Threshold, d.Threshold[string(a.Detector)])
+	if err != nil {
+		return Anomaly{}, err
+	}
+	if present(raw.Threshold) || uses("threshold") {
+		if !(threshold > r.ThresholdAbove) {
+			return Anomaly{}, &QueryError{"threshold", fmt.Sprintf("must be a number above %v, got %v; leave it empty for the %s detector's default", r.ThresholdAbove, threshold, a.Detector)}
+		}
+	}
+	if uses("threshold") {
+		a.Threshold = threshold
+	}
+
+	season, err := parseSeason(raw.Season, t.Window, uses("season"))
+	if err != nil {
+		return Anomaly{}, err
+	}
+	if uses("season") {
+		a.Season = season
+	}
+	seasons, err := numberOr("seasons", raw.Seasons, float64(d.Seasons))
+	if err != nil {
+		return Anomaly{}, err
+	}
+	if n := r.Seasons; seasons != math.Trunc(seasons) || seasons < float64(n.Min) || seasons > float64(n.Max) {
+		return Anomaly{}, &QueryError{"seasons", fmt.Sprintf("must be a whole number of seasons from %d to %d, got %v", n.Min, n.Max, seasons)}
+	}
+	if uses("seasons") {
+		a.Seasons = int(seasons)
+		if n := int64(a.Season/t.Window) * int64(a.Seasons); a.Season > 0 && n > r.MaxSeasonalValues {
+			return Anomaly{}, &QueryError{"seasons", fmt.Sprintf("%d seasons of %d windows are %d window means per series, more than %d: use at most %d seasons, or a longer window",
+				a.Seasons, a.Season/t.Window, n, r.MaxSeasonalValues, r.MaxSeasonalValues/int64(a.Season/t.Window))}
+		}
+	}
+
+	if a.MinDeviation, err = numberOr("minDeviation", raw.MinDeviation, d.MinDeviation); err != nil {
+		return Anomaly{}, err
+	}
+	if a.MinDeviation < r.MinDeviationMin {
+		return Anomaly{}, &QueryError{"minDeviation", fmt.Sprintf("must be at least %v (in the series' own units), got %v", r.MinDeviationMin, a.MinDeviation)}
+	}
+	a.Direction = analysis.Direction(strings.TrimSpace(raw.Direction))
+	if a.Direction == "" {
+		a.Direction = analysis.Direction(d.Direction)
+	}
+	if err := oneOf("direction", string(a.Direction), vigil.Rule.Options.Direction); err != nil {
+		return Anomaly{}, err
+	}
+
+	for _, p := range []struct {
+		name string
+		raw  json.RawMessage
+		def  float64
+		to   *float64
+	}{{"hwAlpha", raw.HWAlpha, d.HWAlpha, &a.HWAlpha}, {"hwBeta", raw.HWBeta, d.HWBeta, &a.HWBeta}, {"hwGamma", raw.HWGamma, d.HWGamma, &a.HWGamma}} {
+		v, err := numberOr(p.name, p.raw, p.def)
+		if err != nil {
+			return Anomaly{}, err
+		}
+		if sm := r.Smoothing; v != 0 && !(v > sm.Above && v < sm.Below) {
+			return Anomaly{}, &QueryError{p.name, fmt.Sprintf("must be between %v and %v (exclusive), or 0 to fit it on the warm-up, got %v", sm.Above, sm.Below, v)}
+		}
+		if uses(p.name) {
+			*p.to = v
+		}
+	}
+	// Holt-Winters fits the three together: all given, or none.
+	if given := []float64{a.HWAlpha, a.HWBeta, a.HWGamma}; slices.ContainsFunc(given, func(v float64) bool { return v != 0 }) {
+		for i, name := range []string{"hwAlpha", "hwBeta", "hwGamma"} {
+			if given[i] == 0 {
+				return Anomaly{}, &QueryError{name, "is fitted on the warm-up, with the other two: give hwAlpha, hwBeta and hwGamma together, or none of them"}
+			}
+		}
+	}
+	return a, nil
+}
+
+// parseSeason reads the season, one of validation.json's options.season
+// compared as durations (24h is 1d). For a detector that uses it (check),
+// the windows must tile the season, each window a fixed position in it
+// (season mod window = 0, so a position recurs at the same phase every
+// season: windows are aligned to the Unix epoch, and so are days and
+// weeks), and a season must hold from minSeasonPositions (Holt-Winters'
+// period is at least 2) to maxSeasonPositions windows, which bounds the
+// baseline a seasonal detector keeps per series.
+func parseSeason(raw json.RawMessage, window time.Duration, check bool) (time.Duration, error) {
+	options := vigil.Rule.Options.Season
+	text := vigil.Default.Query.Anomaly.Season
+	if s, ok, err := stringOrEmpty(raw); err != nil {
+		return 0, &QueryError{"season", fmt.Sprintf("must be a duration: use %s", strings.Join(options, " or "))}
+	} else if ok {
+		text = s
+	}
+	season, err := ParseDuration(text)
+	if err == nil && !slices.ContainsFunc(options, func(o string) bool { return mustDuration("options.season", o) == season }) {
+		err = errors.New("is not a season")
+	}
+	if err != nil {
+		return 0, &QueryError{"season", fmt.Sprintf("%q is not a season: use %s", text, strings.Join(options, " or "))}
+	}
+	if !check {
+		return season, nil
+	}
+	minPositions, maxPositions := vigil.Rule.Anomaly.MinSeasonPositions, vigil.Rule.Anomaly.MaxSeasonPositions
+	if n := int64(season / window); n < minPositions {
+		return 0, &QueryError{"window", fmt.Sprintf("gives %d windows per season (%s), fewer than %d: use a shorter window that divides the season, e.g. 5m or 1h", n, text, minPositions)}
+	}
+	if season%window != 0 {
+		return 0, &QueryError{"window", fmt.Sprintf("%s does not divide the season (%s) into whole windows: use a window that does, e.g. 5m, 15m or 1h", shortDuration(window), text)}
+	}
+	if n := int64(season / window); n > maxPositions {
+		return 0, &QueryError{"window", fmt.Sprintf("gives %d windows per season (%s), more than %d: use a window of at least %s that divides the season", n, text, maxPositions, shortDuration(minSeasonWindow(season, maxPositions)))}
+	}
+	return season, nil
+}
+
+// minSeasonWindow is the shortest window, in whole seconds, that divides
+// season into at most maxPositions windows (for the message: 1m for 1w).
+func minSeasonWindow(season time.Duration, maxPositions int64) time.Duration {
+	for w := time.Second * time.Duration(math.Ceil(float64(season)/float64(maxPositions)/float64(time.Second))); w < season; w += time.Second {
+		if season%w == 0 {
+			return w
+		}
+	}
+	return season
+}
+
+// shortDuration writes d as time.Duration does, less its zero minutes and
+// seconds (1m, not 1m0s).
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// present reports whether an optional JSON value is given (not absent, null
+// or an empty or blank string).
+func present(raw json.RawMessage) bool {
+	_, text, _ := parseNumber(raw)
+	return text != ""
 }

@@ -1,12 +1,17 @@
 package models
 
 import (
+	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+
+	vigil "github.com/vigil/vigil-anomaly-datasource"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
 )
 
 var testSettings = Settings{URL: "http://influx:8086", DefaultBucket: "printer/autogen", Timeout: time.Second, MaxPoints: 10}
@@ -184,6 +189,212 @@ func TestParseQueryKafka(t *testing.T) {
 		qe, ok := err.(*QueryError)
 		if !ok || qe.Field != tt.field || !strings.Contains(qe.Error(), tt.message) {
 			t.Errorf("%s: got %v, want field %q with %q", tt.js, err, tt.field, tt.message)
+		}
+	}
+}
+
+func TestParseQueryAnomaly(t *testing.T) {
+	kafka := testSettings
+	kafka.Kafka.Brokers = []string{"127.0.0.1:9092"}
+	for _, tt := range []struct {
+		name     string
+		js       string
+		settings Settings
+		ttest    TTest
+		anomaly  Anomaly
+		topic    string
+	}{
+		{"defaults: the t-test's settings, score", `{"measurement":"m","fields":["a"]}`, testSettings,
+			TTest{Fields: []string{"a"}, Window: 5 * time.Minute, History: 3600, Alpha: 0.001, Output: OutputScore, Mode: ModeAuto},
+			Anomaly{Detector: DetectorTTest, Output: OutputScore, Direction: analysis.Both}, ""},
+		{"zscore: its default threshold; season and smoothing unused", `{"measurement":"m","fields":["a"],"detector":"zscore","season":"1w","hwAlpha":0.5,"output":"band"}`, testSettings,
+			TTest{Fields: []string{"a"}, Window: 5 * time.Minute, History: 3600, Alpha: 0.001, Output: OutputBand, Mode: ModeAuto},
+			Anomaly{Detector: DetectorZScore, Output: OutputBand, Threshold: 3, Direction: analysis.Both}, ""},
+		{"mad reads points in auto", `{"measurement":"m","fields":["a"],"detector":"mad","threshold":"4.5","minDeviation":0.25,"direction":"below"}`, testSettings,
+			TTest{Fields: []string{"a"}, Window: 5 * time.Minute, History: 3600, Alpha: 0.001, Output: OutputScore, Mode: ModePoints},
+			Anomaly{Detector: DetectorMAD, Output: OutputScore, Threshold: 4.5, MinDeviation: 0.25, Direction: analysis.Below}, ""},
+		{"seasonal, a season written in hours", `{"measurement":"m","fields":["a"],"detector":"seasonal","season":"24h","seasons":"7","window":"1h","mode":"windows"}`, testSettings,
+			TTest{Fields: []string{"a"}, Window: time.Hour, History: 3600, Alpha: 0.001, Output: OutputScore, Mode: ModeWindows},
+			Anomaly{Detector: DetectorSeasonal, Output: OutputScore, Threshold: 3.5, Season: 24 * time.Hour, Seasons: 7, Direction: analysis.Both}, ""},
+		{"holtwinters, weekly, smoothing given", `{"measurement":"m","fields":["a"],"detector":"holtwinters","season":"1w","window":"1m","hwAlpha":0.5,"hwBeta":"0.01","hwGamma":0.1,"output":"expected","direction":"above"}`, testSettings,
+			TTest{Fields: []string{"a"}, Window: time.Minute, History: 3600, Alpha: 0.001, Output: OutputExpected, Mode: ModeAuto},
+			Anomaly{Detector: DetectorHoltWinters, Output: OutputExpected, Threshold: 3, Season: 7 * 24 * time.Hour, Direction: analysis.Above, HWAlpha: 0.5, HWBeta: 0.01, HWGamma: 0.1}, ""},
+		{"seasonal at the bound of window means", `{"measurement":"m","fields":["a"],"detector":"seasonal","season":"1w","window":"1m","seasons":13,"hwAlpha":0.5}`, testSettings,
+			TTest{Fields: []string{"a"}, Window: time.Minute, History: 3600, Alpha: 0.001, Output: OutputScore, Mode: ModeAuto},
+			Anomaly{Detector: DetectorSeasonal, Output: OutputScore, Threshold: 3.5, Season: 7 * 24 * time.Hour, Seasons: 13, Direction: analysis.Both}, ""},
+		{"ttest gives pvalue; a threshold it does not use is dropped", `{"measurement":"m","fields":["a"],"detector":"ttest","output":"pvalue","alpha":0.01,"threshold":9}`, testSettings,
+			TTest{Fields: []string{"a"}, Window: 5 * time.Minute, History: 3600, Alpha: 0.01, Output: OutputPValue, Mode: ModeAuto},
+			Anomaly{Detector: DetectorTTest, Output: OutputPValue, Direction: analysis.Both}, ""},
+		{"peers over a Kafka topic", `{"topic":"printer","measurement":"m","fields":["a","b"],"detector":"peers","mode":"auto"}`, kafka,
+			TTest{Fields: []string{"a", "b"}, Window: 5 * time.Minute, History: 3600, Alpha: 0.001, Output: OutputScore, Mode: ModePoints},
+			Anomaly{Detector: DetectorPeers, Output: OutputScore, Threshold: 3.5, Direction: analysis.Both}, "printer"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			q, err := ParseQuery(dataQuery("anomaly", tt.js), tt.settings)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if q.Type != QueryTypeAnomaly || !reflect.DeepEqual(q.TTest, tt.ttest) || q.Anomaly != tt.anomaly || q.Kafka.Topic != tt.topic {
+				t.Fatalf("got %+v %+v, want %+v %+v", q.TTest, q.Anomaly, tt.ttest, tt.anomaly)
+			}
+		})
+	}
+	q, err := ParseQuery(dataQuery("anomaly", `{"measurement":"m","fields":["a"],"format":"annotations","minDeviation":2,"direction":"above"}`), testSettings)
+	if err != nil || q.Format != FormatAnnotations {
+		t.Fatalf("annotations: %v %q", err, q.Format)
+	}
+	if f := q.Anomaly.Filter(); f != (analysis.Filter{MinDeviation: 2, Direction: analysis.Above}) {
+		t.Errorf("filter %+v", f)
+	}
+}
+
+// Every default threshold in src/defaults.json belongs to a detector that
+// uses a threshold, and every such detector has one.
+func TestAnomalyDefaultThresholds(t *testing.T) {
+	uses := vigil.Rule.Anomaly.Uses["threshold"]
+	for _, d := range vigil.Rule.Options.Detector {
+		th, ok := vigil.Default.Query.Anomaly.Threshold[d]
+		if slices.Contains(uses, d) != ok || ok && !(th > 0) {
+			t.Errorf("detector %s: default threshold %v (%v), uses a threshold: %v", d, th, ok, slices.Contains(uses, d))
+		}
+	}
+	if len(vigil.Default.Query.Anomaly.Threshold) != len(uses) {
+		t.Errorf("default thresholds %v for detectors %v", vigil.Default.Query.Anomaly.Threshold, uses)
+	}
+	// Every detector named in the rules is a detector.
+	for name, list := range vigil.Rule.Anomaly.Uses {
+		for _, d := range list {
+			if !slices.Contains(vigil.Rule.Options.Detector, d) {
+				t.Errorf("uses.%s: %q is not a detector", name, d)
+			}
+		}
+	}
+}
+
+// validation.json's bounds on seasons are the detectors' own (the editor
+// reads the file; the detectors panic beyond their bounds).
+func TestAnomalyRulesMatchDetectors(t *testing.T) {
+	r := vigil.Rule.Anomaly
+	if r.MaxSeasonPositions != analysis.MaxSeasonPositions || r.MaxSeasonalValues != analysis.MaxSeasonalValues {
+		t.Errorf("validation.json: maxSeasonPositions %d, maxSeasonalValues %d; pkg/analysis: %d, %d",
+			r.MaxSeasonPositions, r.MaxSeasonalValues, analysis.MaxSeasonPositions, analysis.MaxSeasonalValues)
+	}
+	// Every accepted seasonal and Holt-Winters setting builds its model.
+	checked := 0
+	for _, season := range vigil.Rule.Options.Season {
+		s := mustDuration("season", season)
+		for _, w := range []time.Duration{time.Second * 9, time.Minute, 5 * time.Minute, time.Hour, s / 2} {
+			for _, n := range []int{1, r.Seasons.Max} {
+				js := fmt.Sprintf(`{"measurement":"m","fields":["a"],"detector":"seasonal","season":%q,"window":%q,"seasons":%d}`, season, w, n)
+				q, err := ParseQuery(dataQuery("anomaly", js), testSettings)
+				if err != nil {
+					continue
+				}
+				a := q.Anomaly
+				checked++
+				if err := analysis.CheckSeasonal(int64(a.Season), int64(q.TTest.Window), a.Seasons, a.Threshold); err != nil {
+					t.Errorf("%s: accepted, but %v", js, err)
+				}
+				js = fmt.Sprintf(`{"measurement":"m","fields":["a"],"detector":"holtwinters","season":%q,"window":%q}`, season, w)
+				if q, err = ParseQuery(dataQuery("anomaly", js), testSettings); err != nil {
+					continue
+				}
+				if err := analysis.CheckHoltWinters(int(q.Anomaly.Season/q.TTest.Window), 0.5, 0.5, 0.5, q.Anomaly.Threshold); err != nil {
+					t.Errorf("%s: accepted, but %v", js, err)
+				}
+			}
+		}
+	}
+	if checked < 10 {
+		t.Errorf("only %d seasonal settings accepted", checked)
+	}
+}
+
+func TestParseQueryAnomalyErrors(t *testing.T) {
+	kafka := testSettings
+	kafka.Kafka.Brokers = []string{"127.0.0.1:9092"}
+	base := `"measurement":"m","fields":["a"]`
+	tests := []struct {
+		json, field, message string
+	}{
+		{`{"fields":["a"]}`, "measurement", "is empty"},
+		{`{"measurement":"m"}`, "fields", "is empty"},
+		{`{` + base + `,"detector":"prophet"}`, "detector", `"prophet" is not a valid detector: use ttest, zscore, mad, seasonal, holtwinters, peers`},
+		{`{` + base + `,"output":"z"}`, "output", `"z" is not a valid output: use score, anomaly, expected, band, pvalue, t`},
+		{`{` + base + `,"detector":"zscore","output":"pvalue"}`, "output", "pvalue is given only by the ttest detector: use score, anomaly, expected or band with zscore"},
+		{`{` + base + `,"detector":"seasonal","output":"t"}`, "output", "t is given only by the ttest detector"},
+		{`{` + base + `,"detector":"mad","mode":"windows"}`, "mode", "windows does not apply to the mad detector, which needs every point: use auto or points"},
+		{`{` + base + `,"window":"60d"}`, "window", `must be at most 30d`},
+		{`{` + base + `,"alpha":1}`, "alpha", "must be between 0 and 1"},
+		{`{` + base + `,"history":1}`, "history", "from 2 to 10000000"},
+		{`{` + base + `,"detector":"zscore","threshold":0}`, "threshold", "must be a number above 0, got 0; leave it empty for the zscore detector's default"},
+		{`{` + base + `,"detector":"zscore","threshold":-1}`, "threshold", "got -1"},
+		{`{` + base + `,"detector":"zscore","threshold":1e999}`, "threshold", "must be a number, got 1e999"},
+		{`{` + base + `,"detector":"zscore","threshold":"high"}`, "threshold", "must be a number, got high"},
+		{`{` + base + `,"threshold":-1}`, "threshold", "leave it empty for the ttest detector's default"},
+		{`{` + base + `,"season":"2d"}`, "season", `"2d" is not a season: use 1d or 1w`},
+		{`{` + base + `,"season":"day"}`, "season", `"day" is not a season`},
+		{`{` + base + `,"season":1}`, "season", `must be a duration: use 1d or 1w`},
+		{`{` + base + `,"detector":"seasonal","window":"7m"}`, "window", "7m does not divide the season (1d) into whole windows"},
+		{`{` + base + `,"detector":"holtwinters","season":"1w","window":"1h40m"}`, "window", "1h40m does not divide the season (1w)"},
+		{`{` + base + `,"detector":"holtwinters","season":"1w","window":"30s"}`, "window", "gives 20160 windows per season (1w), more than 10080: use a window of at least 1m that divides the season"},
+		{`{` + base + `,"detector":"seasonal","window":"1s"}`, "window", "gives 86400 windows per season (1d), more than 10080: use a window of at least 9s"},
+		{`{` + base + `,"seasons":0}`, "seasons", "must be a whole number of seasons from 1 to 52, got 0"},
+		{`{` + base + `,"detector":"seasonal","seasons":53}`, "seasons", "got 53"},
+		{`{` + base + `,"detector":"seasonal","seasons":2.5}`, "seasons", "got 2.5"},
+		{`{` + base + `,"minDeviation":-0.1}`, "minDeviation", "must be at least 0 (in the series' own units), got -0.1"},
+		{`{` + base + `,"minDeviation":"NaN"}`, "minDeviation", "must be a number, got NaN"},
+		{`{` + base + `,"direction":"up"}`, "direction", `"up" is not a valid direction: use both, above, below`},
+		{`{` + base + `,"detector":"holtwinters","hwAlpha":1}`, "hwAlpha", "must be between 0 and 1 (exclusive), or 0 to fit it on the warm-up, got 1"},
+		{`{` + base + `,"detector":"holtwinters","hwAlpha":0.5}`, "hwBeta", "give hwAlpha, hwBeta and hwGamma together, or none of them"},
+		{`{` + base + `,"detector":"holtwinters","hwAlpha":0.5,"hwBeta":0.5}`, "hwGamma", "together"},
+		{`{` + base + `,"detector":"holtwinters","window":"1d"}`, "window", "gives 1 windows per season (1d), fewer than 2"},
+		{`{` + base + `,"detector":"seasonal","season":"1w","window":"1m","seasons":14}`, "seasons", "14 seasons of 10080 windows are 141120 window means per series, more than 131072: use at most 13 seasons, or a longer window"},
+		{`{` + base + `,"hwBeta":-0.2}`, "hwBeta", "got -0.2"},
+		{`{` + base + `,"hwGamma":"x"}`, "hwGamma", "must be a number"},
+		{`{` + base + `,"format":"json"}`, "format", `"json" is not an anomaly query format`},
+		{`{` + base + `,"tags":{"":"x"}}`, "tags", "empty tag name"},
+		{`{"topic":"t","fields":["a"]}`, "measurement", "is empty"},
+		{`{"topic":"a b","measurement":"m","fields":["a"]}`, "topic", "is not a Kafka topic name"},
+		{`{"topic":"t","format":"json","measurement":"m","fields":["a"]}`, "measurement", "applies only to the line format"},
+		{`{"topic":"t","measurement":"m","fields":["a"],"detector":"mad","mode":"windows"}`, "mode", "needs every point"},
+	}
+	for _, tt := range tests {
+		_, err := ParseQuery(dataQuery("anomaly", tt.json), kafka)
+		qe, ok := err.(*QueryError)
+		if !ok || qe.Field != tt.field || !strings.Contains(qe.Error(), tt.message) {
+			t.Errorf("%s: got %v, want field %q with %q", tt.json, err, tt.field, tt.message)
+		}
+	}
+	_, err := ParseQuery(dataQuery("anomaly", `{"topic":"t","measurement":"m","fields":["a"]}`), testSettings)
+	if qe, ok := err.(*QueryError); !ok || qe.Field != "queryType" {
+		t.Errorf("a topic without brokers: %v", err)
+	}
+}
+
+// A query saved without queryType is an anomaly query when it gives a
+// setting only the anomaly query has (src/types.test.ts checks the same).
+func TestParseQueryInfersAnomaly(t *testing.T) {
+	kafka := testSettings
+	kafka.Kafka.Brokers = []string{"127.0.0.1:9092"}
+	for js, want := range map[string]QueryType{
+		`{"measurement":"m","fields":["a"],"detector":"zscore"}`:            QueryTypeAnomaly,
+		`{"measurement":"m","fields":["a"],"threshold":3}`:                  QueryTypeAnomaly,
+		`{"measurement":"m","fields":["a"],"season":"1d"}`:                  QueryTypeAnomaly,
+		`{"measurement":"m","fields":["a"],"seasons":3}`:                    QueryTypeAnomaly,
+		`{"measurement":"m","fields":["a"],"minDeviation":1}`:               QueryTypeAnomaly,
+		`{"measurement":"m","fields":["a"],"direction":"above"}`:            QueryTypeAnomaly,
+		`{"measurement":"m","fields":["a"],"hwAlpha":0.5}`:                  QueryTypeAnomaly,
+		`{"measurement":"m","fields":["a"],"hwBeta":0.5}`:                   QueryTypeAnomaly,
+		`{"measurement":"m","fields":["a"],"hwGamma":0.5}`:                  QueryTypeAnomaly,
+		`{"topic":"t","measurement":"m","fields":["a"],"detector":"ttest"}`: QueryTypeAnomaly,
+		`{"topic":"t","measurement":"m","fields":["a"]}`:                    QueryTypeKafka,
+		`{"measurement":"m","fields":["a"],"detector":""}`:                  QueryTypeTTest,
+		`{"flux":"x","detector":"mad"}`:                                     QueryTypeFlux,
+	} {
+		q, err := ParseQuery(dataQuery("", js), kafka)
+		if err != nil || q.Type != want {
+			t.Errorf("%s: %v %s, want %s", js, err, q.Type, want)
 		}
 	}
 }

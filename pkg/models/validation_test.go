@@ -20,7 +20,12 @@ type sharedCases struct {
 		Ns    string `json:"ns"`
 	} `json:"window"`
 	History, Alpha, Output, Mode, Aggregate []choiceCase
-	LiveChannel                             []struct {
+	// Anomaly are anomaly query settings and the one field their error names ("" if valid).
+	Anomaly []struct {
+		Query map[string]any `json:"query"`
+		Field string         `json:"field"`
+	} `json:"anomaly"`
+	LiveChannel []struct {
 		QueryType QueryType       `json:"queryType"`
 		Data      json.RawMessage `json:"data"`
 		Path      string          `json:"path"`
@@ -83,6 +88,30 @@ func TestSharedValidationCases(t *testing.T) {
 		for _, c := range list {
 			_, err := parse(queryType, field, c.Input)
 			check(field, c.Input, c.OK, err)
+		}
+	}
+}
+
+// TestSharedAnomalyCases: each anomaly case, added to a query that is valid
+// otherwise, is accepted or refused by the field the case names.
+func TestSharedAnomalyCases(t *testing.T) {
+	cases := loadSharedCases(t)
+	if len(cases.Anomaly) < 20 {
+		t.Fatalf("only %d anomaly cases", len(cases.Anomaly))
+	}
+	for _, c := range cases.Anomaly {
+		query := map[string]any{"measurement": "m", "fields": []string{"a"}}
+		for k, v := range c.Query {
+			query[k] = v
+		}
+		js, _ := json.Marshal(query)
+		_, err := ParseQuery(dataQuery("anomaly", string(js)), testSettings)
+		var qe *QueryError
+		switch {
+		case c.Field == "" && err != nil:
+			t.Errorf("%s: refused: %v", js, err)
+		case c.Field != "" && (!errors.As(err, &qe) || qe.Field != c.Field):
+			t.Errorf("%s: %v, want an error naming %s", js, err, c.Field)
 		}
 	}
 }
