@@ -279,7 +279,7 @@ export function smoothingError(value: number | undefined): string | undefined {
  * Returns, per Holt-Winters smoothing setting, why it cannot be used: each is
  * 0 (or empty) or inside anomaly.smoothing's bounds, and, for a detector
  * that reads them, the three are given together or not at all (they are
- * fitted together on the warm-up): the first one missing is named.
+ * fitted together on the warm-up), else the first one given is named.
  */
 export function smoothingErrors(
   detector: string,
@@ -294,10 +294,10 @@ export function smoothingErrors(
     }
   }
   const given = names.filter((name) => (values[name] ?? 0) !== 0);
-  const missing = names.find((name) => !given.includes(name));
-  if (Object.keys(errors).length === 0 && given.length > 0 && missing && detectorUses(detector, 'hwAlpha')) {
-    // The first missing one, as the backend names it.
-    errors[missing] = 'Give hwAlpha, hwBeta and hwGamma together, or none of them to fit all three on the warm-up';
+  const missing = names.filter((name) => !given.includes(name));
+  if (Object.keys(errors).length === 0 && given.length > 0 && missing.length > 0 && detectorUses(detector, 'hwAlpha')) {
+    // On the first one given, as the backend names it.
+    errors[given[0]] = `Fitted together with the other two: give ${missing.join(' and ')} too, or leave all three empty to fit them on the warm-up`;
   }
   return errors;
 }

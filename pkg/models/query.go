@@ -696,13 +696,17 @@ func parseAnomaly(raw queryJSON, a Anomaly, t *TTest) (Anomaly, error) {
 			*p.to = v
 		}
 	}
-	// Holt-Winters fits the three together: all given, or none.
-	if given := []float64{a.HWAlpha, a.HWBeta, a.HWGamma}; slices.ContainsFunc(given, func(v float64) bool { return v != 0 }) {
-		for i, name := range []string{"hwAlpha", "hwBeta", "hwGamma"} {
-			if given[i] == 0 {
-				return Anomaly{}, &QueryError{name, "is fitted on the warm-up, with the other two: give hwAlpha, hwBeta and hwGamma together, or none of them"}
+	// Holt-Winters fits the three together: all given, or none. The error
+	// names the first one given.
+	names, values := []string{"hwAlpha", "hwBeta", "hwGamma"}, []float64{a.HWAlpha, a.HWBeta, a.HWGamma}
+	if first := slices.IndexFunc(values, func(v float64) bool { return v != 0 }); first >= 0 && slices.Contains(values, 0) {
+		var missing []string
+		for i, v := range values {
+			if v == 0 {
+				missing = append(missing, names[i])
 			}
 		}
+		return Anomaly{}, &QueryError{names[first], fmt.Sprintf("is fitted together with the other two: give %s too, or leave all three empty to fit them on the warm-up", strings.Join(missing, " and "))}
 	}
 	return a, nil
 }
