@@ -26,6 +26,13 @@ type ModelWindows struct {
 	// baseline, for the warm-up's "history refilled" rule; windows the
 	// windows that did.
 	accepted, windows int
+
+	// keepFn is w.keep bound once (a closure per window would be a heap
+	// allocation per window); mean and entered are its argument and
+	// result for the window being stepped.
+	keepFn  func(Verdict) bool
+	mean    float64
+	entered bool
 }
 
 // Closed is one window closed by ModelWindows: its end (ns), its summary
@@ -63,12 +70,14 @@ func (w *ModelWindows) Flush(until int64) (c Closed, ok bool) {
 }
 
 // close summarizes the open window with Welford's update (the t-test's own
-// window summary, value by value in arrival order) and steps the model. The
-// values slice goes to the model as is (a model may keep it) and the next
-// window starts a new one.
+// window summary, value by value in arrival order) and steps the model.
+// The window's Values are the assigner's buffer, valid during Step only,
+// and reused for the next window: a model copies what it keeps (every
+// model of this package does: TTestModel and ZScore into their rings, MAD
+// into its ring and sorted blocks; the others read only the mean).
 func (w *ModelWindows) close() (Closed, bool) {
 	values := w.values
-	w.values = nil
+	w.values = values[:0]
 	if len(values) == 0 {
 		return Closed{}, false
 	}
@@ -77,6 +86,14 @@ func (w *ModelWindows) close() (Closed, bool) {
 		s.Add(x)
 	}
 	return w.Window(Window{End: w.end, Width: w.Width, Summary: s, Values: values})
+}
+
+// keep is Step's rule for the window being stepped (its mean in w.mean):
+// it enters the baseline unless anomalous after the filters, and
+// w.entered records whether keep accepted it.
+func (w *ModelWindows) keep(v Verdict) bool {
+	w.entered = !w.Filter.Apply(w.mean, v).Anomalous()
+	return w.entered
 }
 
 // Window judges one whole window (its summary, with or without its values)
@@ -94,15 +111,12 @@ func (w *ModelWindows) Window(win Window) (Closed, bool) {
 	}
 	// Whether win entered the baseline: not judged (it seeds it), or judged
 	// and kept by the filter's verdict (Step's rule).
-	entered := false
-	v, ok := w.Model.Step(win, func(v Verdict) bool {
-		entered = !w.Filter.Apply(win.Mean, v).Anomalous()
-		return entered
-	})
-	if !ok {
-		entered = true
+	if w.keepFn == nil {
+		w.keepFn = w.keep
 	}
-	if entered {
+	w.mean, w.entered = win.Mean, false
+	v, ok := w.Model.Step(win, w.keepFn)
+	if !ok || w.entered {
 		w.accepted += win.N
 		w.windows++
 	}
@@ -144,5 +158,6 @@ func (w *ModelWindows) Clone() *ModelWindows {
 		c.Model = w.Model.Clone()
 	}
 	c.values = append([]float64(nil), w.values...)
+	c.keepFn = nil // bound to w: the copy binds its own
 	return &c
 }

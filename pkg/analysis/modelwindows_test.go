@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -208,5 +209,50 @@ func TestModelWindowsTTestIsWindows(t *testing.T) {
 	}
 	if compared < 100 {
 		t.Fatalf("only %d windows compared", compared)
+	}
+}
+
+// constModel judges every window against 10 with spread 1, keeping no
+// state: what the assigner itself costs.
+type constModel struct{}
+
+func (constModel) Step(w Window, keep func(Verdict) bool) (Verdict, bool) {
+	v := deviation(w.Mean, 10, 1, 3)
+	keep(v)
+	return v, true
+}
+
+func (m *constModel) Clone() Model { return m }
+
+// BenchmarkModelWindows: the cost per point around a model (TTestModel,
+// history 3600; constModel, the assigner alone), for point-by-point windows
+// (1 point each) and 5-minute windows of 1 Hz points (300 each), against
+// the t-test's own Windows.
+func BenchmarkModelWindows(b *testing.B) {
+	for _, per := range []int64{1, 300} {
+		rng := rand.New(rand.NewPCG(23, 6))
+		xs := make([]float64, 1<<16)
+		for i := range xs {
+			xs[i] = 10 + rng.NormFloat64()
+		}
+		cfg := Config{History: 3600, Alpha: 0.001}
+		b.Run("model/"+strconv.FormatInt(per, 10), func(b *testing.B) {
+			mw := &ModelWindows{Model: NewTTestModel(cfg), Width: per}
+			for i := 0; b.Loop(); i++ {
+				mw.Add(int64(i), xs[i&(len(xs)-1)])
+			}
+		})
+		b.Run("assigner/"+strconv.FormatInt(per, 10), func(b *testing.B) {
+			mw := &ModelWindows{Model: &constModel{}, Width: per}
+			for i := 0; b.Loop(); i++ {
+				mw.Add(int64(i), xs[i&(len(xs)-1)])
+			}
+		})
+		b.Run("windows/"+strconv.FormatInt(per, 10), func(b *testing.B) {
+			w := &Windows{Detector: NewDetector(cfg), Width: per}
+			for i := 0; b.Loop(); i++ {
+				w.Add(int64(i), xs[i&(len(xs)-1)])
+			}
+		})
 	}
 }
