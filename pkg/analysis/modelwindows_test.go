@@ -18,6 +18,7 @@ type lastMean struct {
 }
 
 func (m *lastMean) Step(w Window, keep func(Verdict) bool) (Verdict, bool) {
+	w.Values = slices.Clone(w.Values) // the assigner reuses its buffer
 	m.seen = append(m.seen, w)
 	if !m.seeded {
 		m.seeded, m.expected = true, w.Mean
@@ -120,8 +121,12 @@ func TestModelWindowsAssigns(t *testing.T) {
 			var seen []int64
 			for _, w := range m.seen {
 				seen = append(seen, w.End)
-				if w.Width != width || len(w.Values) != w.N || w.N == 0 {
-					t.Errorf("window %d: width %d, %d values for N %d", w.End, w.Width, len(w.Values), w.N)
+				var s Summary
+				for _, x := range w.Values {
+					s.Add(x)
+				}
+				if w.Width != width || s != w.Summary || w.N == 0 {
+					t.Errorf("window %d: width %d, values %v for summary %+v", w.End, w.Width, w.Values, w.Summary)
 				}
 			}
 			if !slices.Equal(seen, tc.seen) {
