@@ -50,10 +50,11 @@ func states(ev alerteval.Evaluation) map[string]alerteval.State {
 }
 
 // TestPrinterRulesFireOnInjectedAnomaly: the three provisioned printer rules
-// are Normal on the loaded day (its anomalies are hours old); once the last
-// 12 minutes run hot, cold and noisy, each fires for its own field, the
-// webhook gets an alert that started after the injection, and the email
-// carries the rule's id, message and details.
+// (the mad detector's score of the last 2-second window above 1) are Normal
+// on the loaded day (its anomalies are hours old); once the last 12 minutes
+// run hot, cold and noisy, each fires for its own field with a score above
+// 1, the webhook gets an alert that started after the injection, and the
+// email carries the rule's id, message and details.
 func TestPrinterRulesFireOnInjectedAnomaly(t *testing.T) {
 	needServers(t)
 	for _, f := range datagen.PrinterFields {
@@ -72,8 +73,8 @@ func TestPrinterRulesFireOnInjectedAnomaly(t *testing.T) {
 		if st := states(ev); st[f] != alerteval.Alerting || len(st) != 1 {
 			t.Fatalf("%s after the anomaly: %v", name, st)
 		}
-		if p := ev.Instances[0].Values["B"].Value; !(p < 0.001) {
-			t.Fatalf("%s: last p-value %v, want below alpha", name, p)
+		if score := ev.Instances[0].Values["B"].Value; !(score > 1) {
+			t.Fatalf("%s: last anomaly score %v, want above 1", name, score)
 		}
 		n := scenario.WaitHook(t, stack.Webhook, time.Minute, func(n devenv.Notification) bool {
 			return n.Status == "firing" && n.CommonLabels["alertname"] == name
@@ -278,4 +279,45 @@ func evalFleetRule(t *testing.T, rule alerteval.Rule, now time.Time) (data.Frame
 		t.Fatalf("instances %v, want %v", got, want)
 	}
 	return frames, ev.Instances
+}
+
+// farmRule is the provisioned fleet rule (the peers detector over the
+// measurement farm of the data source's default bucket).
+const farmRule = "Fleet hotend leaves its peers"
+
+// TestFleetRuleFiresForTheDriftingPrinter: the provisioned fleet rule,
+// evaluated over the farm writeFarm wrote (six printers, p3 10 degrees above
+// its peers for the last 8 minutes), gives one instance per printer, only
+// p3's Alerting with a score above 1, and the webhook gets p3's alert with
+// the rule's annotations.
+func TestFleetRuleFiresForTheDriftingPrinter(t *testing.T) {
+	needServers(t)
+	began := time.Now()
+	writeFarm(t)
+	ev := evaluate(t, farmRule)
+	got := map[string]alerteval.State{}
+	for _, in := range ev.Instances {
+		got[in.Labels["printer"]] = in.State
+		if in.Labels["field"] != "hotend" || in.Labels["alertname"] != farmRule {
+			t.Fatalf("instance labels %v", in.Labels)
+		}
+		if score := in.Values["B"].Value; (in.Labels["printer"] == farmDrifting) != (score > 1) {
+			t.Errorf("printer %s: last score %v", in.Labels["printer"], score)
+		}
+	}
+	want := map[string]alerteval.State{}
+	for _, p := range farmPrinters {
+		want[p] = alerteval.Normal
+	}
+	want[farmDrifting] = alerteval.Alerting
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("instances %v, want %v", got, want)
+	}
+	n := scenario.WaitHook(t, stack.Webhook, time.Minute, func(n devenv.Notification) bool {
+		return n.Status == "firing" && n.CommonLabels["alertname"] == farmRule && len(n.Alerts) > 0 && !n.Alerts[0].StartsAt.Before(began.Truncate(time.Second))
+	})
+	a := n.Alerts[0]
+	if len(n.Alerts) != 1 || a.Labels["printer"] != farmDrifting || a.Annotations["id"] != "fleet-hotend" || a.Labels["severity"] != "warning" {
+		t.Fatalf("notification %+v", n)
+	}
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,6 +41,18 @@ type panelResult struct {
 type panelExpect struct {
 	Series  []string `json:"series"`
 	MinRows int      `json:"minRows"`
+	// Bands are the band output's series (legend names), one per frame:
+	// the harness checks the fill between lower and upper and the value
+	// and expected lines inside it.
+	Bands []panelBand `json:"bands,omitempty"`
+}
+
+// panelBand names one anomaly band's four series as the legend shows them.
+type panelBand struct {
+	Value    string `json:"value"`
+	Expected string `json:"expected"`
+	Lower    string `json:"lower"`
+	Upper    string `json:"upper"`
 }
 
 // answered is a provisioned query and its answer.
@@ -90,11 +104,14 @@ func runProvisioned(t *testing.T) []answered {
 
 // TestProvisionedDashboards: every panel of the provisioned dashboards
 // answers data (no "No data": each series has rows), the alert-history panel
-// shows the alert the test wrote through the receiver, and the anomaly
-// annotation marks each of the three anomalies seeded in the printer day.
+// shows the alert the test wrote through the receiver, the anomaly
+// annotation marks each of the three anomalies seeded in the printer day,
+// and each band panel's frames hold a window mean inside its band. The
+// fleet panel reads the farm writeFarm writes.
 func TestProvisionedDashboards(t *testing.T) {
 	needServers(t)
 	firedAt := writeAlertHistory(t)
+	writeFarm(t)
 
 	results := runProvisioned(t)
 	var panels []panelResult
@@ -118,7 +135,7 @@ func TestProvisionedDashboards(t *testing.T) {
 			}
 		}
 		switch {
-		case q.Annotation && q.Model["queryType"] == "ttest":
+		case q.Annotation && (q.Model["queryType"] == "ttest" || q.Model["queryType"] == "anomaly"):
 			checkAnomalyRegions(t, name, r.Frames)
 		case q.Model["queryType"] == "alerts":
 			checkHasTime(t, name, r.Frames, firedAt)
@@ -128,6 +145,9 @@ func TestProvisionedDashboards(t *testing.T) {
 				Dashboard: q.DashboardUID, Title: q.PanelTitle, Type: q.PanelType,
 				FieldConfig: q.FieldConfig, Options: q.Options,
 				Expect: panelExpect{Series: seriesNames(r.Frames), MinRows: 1},
+			}
+			if q.Model["output"] == "band" {
+				p.Expect.Bands = bandsOf(t, name, r.Frames)
 			}
 			for _, f := range r.Frames {
 				raw, err := data.FrameToJSON(f, data.IncludeAll)
@@ -167,6 +187,39 @@ func checkAnomalyRegions(t *testing.T, name string, frames data.Frames) {
 			t.Errorf("%s: no region near the anomaly seeded at %s (%d regions)", name, h, f.Rows())
 		}
 	}
+}
+
+// bandsOf names each band frame's four series and requires what the
+// harness then checks in pixels: lower <= expected <= upper in every window,
+// and most window means inside the band (only anomalous windows leave it).
+func bandsOf(t *testing.T, name string, frames data.Frames) []panelBand {
+	t.Helper()
+	var out []panelBand
+	for _, f := range frames {
+		cols := map[string]*data.Field{}
+		for _, c := range []string{"value", "expected", "lower", "upper"} {
+			if cols[c] = fieldByName(f, c); cols[c] == nil || cols[c].Config == nil {
+				t.Fatalf("%s: band frame without a named %s field: %v", name, c, f.Fields)
+			}
+		}
+		inside := 0
+		for i := range f.Rows() {
+			v, e := cols["value"].At(i).(float64), cols["expected"].At(i).(float64)
+			lo, hi := cols["lower"].At(i).(float64), cols["upper"].At(i).(float64)
+			if !(lo <= e && e <= hi) {
+				t.Errorf("%s: row %d: expected %v outside its band [%v, %v]", name, i, e, lo, hi)
+			}
+			if lo <= v && v <= hi {
+				inside++
+			}
+		}
+		if 10*inside < 9*f.Rows() {
+			t.Errorf("%s: %d of %d window means inside the band, want 90%%", name, inside, f.Rows())
+		}
+		out = append(out, panelBand{Value: cols["value"].Config.DisplayNameFromDS, Expected: cols["expected"].Config.DisplayNameFromDS,
+			Lower: cols["lower"].Config.DisplayNameFromDS, Upper: cols["upper"].Config.DisplayNameFromDS})
+	}
+	return out
 }
 
 func checkHasTime(t *testing.T, name string, frames data.Frames, at time.Time) {
@@ -252,5 +305,48 @@ func renderInBrowser(t *testing.T, panels []panelResult) {
 	t.Logf("%s", out)
 	if err != nil {
 		t.Fatalf("the panels did not render as expected (screenshots in %s): %v", filepath.Join(root, "test-results", "panels"), err)
+	}
+}
+
+// The farm: six printers' hotends (measurement farm, tag printer) at 1 Hz
+// for the two hours before the tests write it, in the data source's default
+// bucket e2e/autogen, for the printer dashboard's fleet panel and the fleet
+// rule (peers detector). Printers run 0.5 degrees apart around 220 (their
+// calibration), noise 0.5; farmDrifting runs 10 degrees hot for the last
+// 8 minutes. With 1-minute windows the others' spread (1.4826 x MAD of
+// five means 0.5 apart) is about 0.74: a printer at the fleet's edge scores
+// about 0.6, the drifting one about 2.
+var (
+	farmPrinters = []string{"p1", "p2", "p3", "p4", "p5", "p6"}
+	farmDrifting = "p3"
+	farmOnce     sync.Once
+	farmErr      error
+)
+
+// farmLines is the farm's line protocol up to now (seconds), seeded.
+func farmLines(now time.Time, seed uint64) []string {
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	var lines []string
+	for ts := now.Add(-2 * time.Hour); !ts.After(now); ts = ts.Add(time.Second) {
+		for i, p := range farmPrinters {
+			hot := 220 + 0.5*(float64(i)-2.5) + 0.5*rng.NormFloat64()
+			if p == farmDrifting && ts.After(now.Add(-8*time.Minute)) {
+				hot += 10
+			}
+			lines = append(lines, fmt.Sprintf("farm,printer=%s hotend=%v %d", p, hot, ts.Unix()))
+		}
+	}
+	return lines
+}
+
+// writeFarm writes the farm once per test run (the first caller's now).
+func writeFarm(t *testing.T) {
+	t.Helper()
+	farmOnce.Do(func() {
+		lines := farmLines(time.Now().Truncate(time.Second), 17)
+		farmErr = influxDB.WriteLines(context.Background(), "e2e/autogen", len(lines), func(i int) string { return lines[i] })
+	})
+	if farmErr != nil {
+		t.Fatal(farmErr)
 	}
 }

@@ -89,8 +89,8 @@ func TestRealProject(t *testing.T) {
 			len(p.Datasources), len(p.DashboardProviders), len(p.Alerting), len(p.Dashboards))
 	}
 	rules := p.Rules()
-	if len(rules) != 4 {
-		t.Errorf("%d alert rules, want 4 (power + 3 printer fields)", len(rules))
+	if len(rules) != 5 {
+		t.Errorf("%d alert rules, want 5 (power + 3 printer fields + fleet)", len(rules))
 	}
 	for _, r := range rules {
 		if r.Rule.Annotations["value"] != "{{ $values.B.Value }}" || r.Interval == "" {
@@ -101,9 +101,10 @@ func TestRealProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 2 house panels + house annotation; printer: 1 + 3 repeated + 1 + 1 + 1 (Kafka) + annotation.
-	if len(qs) != 11 {
-		t.Errorf("%d queries, want 11", len(qs))
+	// 3 house panels (the seasonal band among them) + house annotation;
+	// printer: 1 + 3 repeated + 1 + 1 + 1 (Kafka) + 3 bands + 1 fleet + annotation.
+	if len(qs) != 16 {
+		t.Errorf("%d queries, want 16", len(qs))
 	}
 	for _, q := range qs {
 		if q.Datasource.UID != "vigil" || q.RefID == "" || q.Model["queryType"] == nil {
@@ -206,8 +207,8 @@ func mutations() []mutation {
 			want: []string{"alerting/house.yaml", "groups[0].rules[0].data[2].model.conditions[0].evaluator.params", "number"}},
 		{name: "threshold without operator", file: "provisioning/alerting/house.yaml", old: "                  operator:\n                    type: and\n", new: "",
 			want: []string{"alerting/house.yaml", "groups[0].rules[0].data[2].model.conditions[0].operator.type", "not one of"}},
-		{name: "vigil model refused", file: "provisioning/alerting/printer.yaml", old: "alpha: 0.001", new: "alpha: 2",
-			want: []string{"alerting/printer.yaml", "groups[0].rules[0].data[0].model", "alpha"}},
+		{name: "vigil model refused", file: "provisioning/alerting/printer.yaml", old: "threshold: 4", new: "threshold: -1",
+			want: []string{"alerting/printer.yaml", "groups[0].rules[0].data[0].model", "threshold"}},
 		// Contact points and policies.
 		{name: "receiver type", file: "provisioning/alerting/house.yaml", old: "type: webhook", new: "type: web-hook",
 			want: []string{"alerting/house.yaml", "contactPoints[0].receivers[0].type", "not a contact point type"}},

@@ -7,6 +7,8 @@ export interface PanelExpect {
   series?: string[];
   /** Rows the frames hold at least; above 0, "No data" fails the panel. */
   minRows?: number;
+  /** Anomaly bands (the band output's series, by legend name): the fill between lower and upper, value and expected inside. */
+  bands?: Array<{ value: string; expected: string; lower: string; upper: string }>;
 }
 
 export interface PanelInput {
