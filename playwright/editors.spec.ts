@@ -120,6 +120,74 @@ test('query editor: a Kafka t-test query, line protocol and JSON', async ({ page
   expect(errors).toEqual([]);
 });
 
+test('query editor: an anomaly query, a detector and its settings, the preview', async ({ page }) => {
+  const errors = await open(page);
+  const editor = page.locator('#query');
+  const preview = editor.getByLabel('Anomaly preview', { exact: true });
+  await expect(preview).toHaveCount(0);
+  await editor.getByRole('radio', { name: 'Anomaly', exact: true }).check({ force: true });
+  expect(await queryJSON(page)).toMatchObject({ queryType: 'anomaly', measurement: 'temperatures', fields: ['hotend'] });
+  // The stand-in answers with a day of 5m windows; the t-test detector finds 2.
+  await expect(preview).toHaveText('2 anomalous windows of 288 in this range');
+  await expect(editor.getByLabel('Alpha', { exact: true })).toBeVisible();
+  await expect(editor.getByRole('radio', { name: 'p-value' })).toHaveCount(1);
+  await shot(editor, 'query-editor-anomaly-ttest');
+  expect(await overlaps(editor), 'anomaly t-test editor labels').toEqual([]);
+
+  // Seasonal: its own settings only, the t-test's outputs gone.
+  await editor.getByLabel('Detector', { exact: true }).click();
+  await expect(page.getByText('Holt-Winters forecast')).toBeVisible();
+  await page.getByText('Seasonal', { exact: true }).click();
+  expect((await queryJSON(page)).detector).toBe('seasonal');
+  await expect(editor.getByLabel('Seasons', { exact: true })).toBeVisible();
+  await expect(editor.getByLabel('Threshold', { exact: true })).toHaveAttribute('placeholder', '3.5');
+  await expect(editor.getByLabel('Alpha', { exact: true })).toHaveCount(0);
+  await expect(editor.getByLabel('History', { exact: true })).toHaveCount(0);
+  await expect(editor.getByRole('radio', { name: 'p-value' })).toHaveCount(0);
+  await expect(preview).toHaveText('1 anomalous window of 288 in this range');
+
+  // A window that does not divide the season is explained beside it and not run.
+  const before = await runs(page);
+  await editor.getByLabel('Window', { exact: true }).fill('7m');
+  await editor.getByLabel('Window', { exact: true }).blur();
+  await expect(editor.getByText('The window must divide the season (1d)')).toBeVisible();
+  expect(await runs(page)).toBe(before);
+  await editor.getByLabel('Window', { exact: true }).fill('15m');
+  await editor.getByLabel('Window', { exact: true }).blur();
+  await expect(editor.getByText('The window must divide the season')).toHaveCount(0);
+  expect(await runs(page)).toBe(before + 1);
+  expect((await queryJSON(page)).window).toBe('15m');
+  await shot(editor, 'query-editor-anomaly-seasonal');
+  expect(await overlaps(editor), 'anomaly seasonal editor labels').toEqual([]);
+
+  // Holt-Winters: the season and the optional smoothing in one row.
+  await editor.getByLabel('Detector', { exact: true }).click();
+  await page.getByText('Holt-Winters', { exact: true }).click();
+  await expect(editor.getByLabel('Season γ', { exact: true })).toHaveAttribute('placeholder', 'fitted');
+  await expect(editor.getByLabel('Seasons', { exact: true })).toHaveCount(0);
+  await editor.getByLabel('Level α', { exact: true }).fill('0.3');
+  await editor.getByLabel('Level α', { exact: true }).blur();
+  expect(await queryJSON(page)).toMatchObject({ detector: 'holtwinters', hwAlpha: 0.3 });
+  expect(await overlaps(editor), 'anomaly holtwinters editor labels').toEqual([]);
+
+  // MAD needs every point: no windows read mode.
+  await editor.getByLabel('Detector', { exact: true }).click();
+  await page.getByText('MAD', { exact: true }).click();
+  await expect(editor.getByRole('radio', { name: 'points' })).toHaveCount(1);
+  await expect(editor.getByRole('radio', { name: 'windows' })).toHaveCount(0);
+
+  // A Kafka topic as the source: the kafka query's inputs, no bucket.
+  await editor.getByRole('radio', { name: 'Kafka topic' }).check({ force: true });
+  await expect(editor.getByLabel('Bucket', { exact: true })).toHaveCount(0);
+  await editor.getByLabel('Topic', { exact: true }).fill('printer');
+  await editor.getByLabel('Topic', { exact: true }).blur();
+  expect(await queryJSON(page)).toMatchObject({ queryType: 'anomaly', detector: 'mad', topic: 'printer' });
+  await expect(preview).toHaveText('4 anomalous windows of 288 in this range');
+  await shot(editor, 'query-editor-anomaly-kafka');
+  expect(await overlaps(editor), 'anomaly kafka editor labels').toEqual([]);
+  expect(errors).toEqual([]);
+});
+
 test('variable query editor: list tag values', async ({ page }) => {
   const errors = await open(page);
   const editor = page.locator('#variable');
