@@ -216,12 +216,12 @@ describe('AnomalyEditor: the source', () => {
   });
 
   it('reads a Kafka topic: its inputs as the kafka query, no bucket, read mode or Live', () => {
-    const { latest, onRunQuery } = setup({ bucket: 'printer/autogen', live: true });
+    const { latest, onRunQuery } = setup({ bucket: 'printer/autogen', live: true, mode: 'windows' });
     fireEvent.click(screen.getByLabelText('Kafka topic'));
     expect(screen.queryByLabelText('Bucket')).not.toBeInTheDocument();
     expect(screen.queryByLabelText('points')).not.toBeInTheDocument();
     expect(screen.queryByLabelText('Live')).not.toBeInTheDocument();
-    expect(latest.query).toMatchObject({ bucket: undefined, live: undefined });
+    expect(latest.query).toMatchObject({ bucket: undefined, live: undefined, mode: undefined });
     expect(onRunQuery).not.toHaveBeenCalled();
     type('Topic', 'printer');
     expect(latest.query.topic).toBe('printer');

@@ -159,8 +159,9 @@ export function AnomalyEditor({ query, onChange, onRunQuery, datasource }: Props
   const changeSource = (next: Source) => {
     setSource(next);
     if (next === 'kafka') {
-      // Nothing to run until a topic is typed; the format becomes the topic's message format.
-      onChange({ ...query, bucket: undefined, format: undefined, live: undefined });
+      // Nothing to run until a topic is typed; the format becomes the topic's message format, and a
+      // topic's every message is read (the backend refuses mode windows for mad even then).
+      onChange({ ...query, bucket: undefined, format: undefined, live: undefined, mode: undefined });
     } else {
       commit({ topic: undefined, format: undefined, timePath: undefined, keyPath: undefined });
     }
