@@ -2,12 +2,11 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"sort"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,20 +14,25 @@ import (
 	"github.com/vigil/vigil-anomaly-datasource/tools/eval/corpus"
 )
 
-// evalDatabase holds the series TestEvalScoresThroughPluginHost writes: one
-// measurement per series, field "value", no tags, as eval.Load lays a
-// series out in its fake (bucket "eval", measurement "series").
+// evalDatabase holds the series TestEvalScoresThroughPluginHost writes, laid
+// out as eval.Load lays them out in its fake: measurement "series", field
+// "value", a tag "series" naming each.
 const evalDatabase = "evale2e"
 
 // TestEvalScoresThroughPluginHost: the detection evaluation (tools/eval)
 // reads its series through an in-memory fake InfluxDB; here the same series
-// are written to a real InfluxDB and the same t-test runs as a panel's ttest
-// query through the built plugin under the plugin host. Every row's score
-// (log(p)/log(alpha) of each window, on the first row at or after the
-// window's end) must be bit for bit the eval's, NaN where the eval has NaN,
-// at the t-test's documented defaults and at one grid setting, over two
-// NAB series and a 10 s printer-like series with a gap: so what the
-// evaluation measures is what a dashboard or alert rule would see.
+// are written to a real InfluxDB and every detector, at its defaults and at
+// its first grid setting, runs as a panel's query (the evaluation's own
+// query JSON) through the built plugin under the plugin host. Every
+// window's score must be bit for bit the evaluation's (NaN where it has
+// NaN), over two NAB series, a printer's hotend with its faults and three
+// houses (a fleet for peers): what the evaluation measures is what a
+// dashboard or an alert rule sees.
+//
+// The host carries the range as Grafana does, in whole milliseconds; the
+// evaluation ends its range at the last row, also a whole millisecond here.
+// The data source's Max points (1,000,000, where the evaluation has no
+// limit) bounds what is read, which is far less here.
 func TestEvalScoresThroughPluginHost(t *testing.T) {
 	needServers(t)
 	ctx := context.Background()
@@ -40,108 +44,114 @@ func TestEvalScoresThroughPluginHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	printer := printerLike(1)
-	if err := printer.Check(); err != nil {
-		t.Fatal(err)
-	}
-	series := append(nab.Series, printer)
+	printer := corpus.Printers(eval.Seed).Series[0] // printer-01/hotend
+	houses := corpus.Household(eval.Seed).Series[:3]
+	groups := [][]corpus.Series{nab.Series[:1], nab.Series[1:], {printer}, houses}
 	if err := influxDB.CreateDatabase(ctx, evalDatabase); err != nil {
 		t.Fatal(err)
 	}
-	d := eval.TTest()
-	settings := []eval.Setting{d.Defaults, {WindowSteps: 12, History: 288, Alpha: 1e-3}}
-	for i := range series {
-		sr := &series[i]
-		measurement := evalMeasurement(sr.Name)
-		lines := make([]string, len(sr.Times))
-		for k, ts := range sr.Times {
-			// 'g', -1: the shortest text that parses back to the same float64.
-			lines[k] = fmt.Sprintf("%s value=%s %d", measurement, strconv.FormatFloat(sr.Values[k], 'g', -1, 64), ts)
+	for _, g := range groups {
+		for _, sr := range g {
+			lines := make([]string, len(sr.Times))
+			for k, ts := range sr.Times {
+				// 'g', -1: the shortest text that parses back to the same float64.
+				lines[k] = fmt.Sprintf("%s,series=%s value=%s %d", eval.Evaluated.Measurement, escapeTag(sr.Name),
+					strconv.FormatFloat(sr.Values[k], 'g', -1, 64), ts)
+			}
+			if err := writeNs(ctx, evalDatabase+"/autogen", lines...); err != nil {
+				t.Fatalf("%s: %v", sr.Name, err)
+			}
 		}
-		if err := writeNs(ctx, evalDatabase+"/autogen", lines...); err != nil {
-			t.Fatalf("%s: %v", sr.Name, err)
+	}
+	for _, d := range eval.Detectors() {
+		scored := 0
+		for _, s := range []eval.Setting{{}, d.Grid[0]} {
+			for _, g := range groups {
+				if d.Fleet != (len(g) > 1) {
+					continue // a fleet detector reads the fleet, the others one series at a time
+				}
+				group := make([]*corpus.Series, len(g))
+				for i := range g {
+					group[i] = &g[i]
+				}
+				t.Run(d.Name+"/"+s.String()+"/"+g[0].Name, func(t *testing.T) {
+					step := time.Duration(g[0].Step())
+					from, to := time.Unix(0, g[0].Times[0]).UTC(), time.Unix(0, g[0].Times[len(g[0].Times)-1]).UTC()
+					for _, sr := range g[1:] {
+						from, to = minTime(from, time.Unix(0, sr.Times[0]).UTC()), maxTime(to, time.Unix(0, sr.Times[len(sr.Times)-1]).UTC())
+					}
+					want, err := d.Scores(ctx, eval.Load(group...), from, to, step, s)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := pluginScores(t, d, s, step, from, to, len(g) == 1, g[0].Name)
+					for _, sr := range g {
+						w, p := want[sr.Name], got[sr.Name]
+						if len(p) != len(w) {
+							t.Fatalf("%s: %d windows through the plugin, %d in the evaluation", sr.Name, len(p), len(w))
+						}
+						for k := range w {
+							if p[k].End != w[k].End || !sameScore(p[k].Score, w[k].Score) {
+								t.Fatalf("%s window %d: plugin %v at %s, evaluation %v at %s", sr.Name, k,
+									p[k].Score, time.Unix(0, p[k].End).UTC(), w[k].Score, time.Unix(0, w[k].End).UTC())
+							}
+							if !math.IsNaN(w[k].Score) {
+								scored++
+							}
+						}
+					}
+				})
+			}
 		}
-		fake := eval.Load(sr)
-		for _, s := range settings {
-			t.Run(sr.Name+"/"+s.String(), func(t *testing.T) {
-				gotWindows := pluginWindowScores(t, measurement, sr, s)
-				step := time.Duration(sr.Step())
-				first, last := time.Unix(0, sr.Times[0]).UTC(), time.Unix(0, sr.Times[len(sr.Times)-1]).UTC()
-				wantWindows, err := d.Scores(ctx, fake, first, last, step, s)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(gotWindows) != len(wantWindows) {
-					t.Fatalf("%d windows through the plugin, %d in the eval", len(gotWindows), len(wantWindows))
-				}
-				for k, w := range wantWindows {
-					if g := gotWindows[k]; g.End != w.End || !sameScore(g.Score, w.Score) {
-						t.Fatalf("window %d: plugin %v at %s, eval %v at %s", k, g.Score, time.Unix(0, g.End).UTC(), w.Score, time.Unix(0, w.End).UTC())
-					}
-				}
-
-				got := eval.RowScores(sr.Times, gotWindows)
-				want, err := eval.SeriesScores(ctx, d, s, fake, sr)
-				if err != nil {
-					t.Fatal(err)
-				}
-				scored := 0
-				for k := range want {
-					if !sameScore(got[k], want[k]) {
-						t.Fatalf("row %d (%s): plugin %v, eval %v", k, time.Unix(0, sr.Times[k]).UTC(), got[k], want[k])
-					}
-					if !math.IsNaN(want[k]) {
-						scored++
-					}
-				}
-				t.Logf("%d rows, %d windows, %d rows scored: equal bit for bit", len(want), len(wantWindows), scored)
-				if scored == 0 {
-					t.Fatal("no row is scored: the comparison proves nothing")
-				}
-			})
+		if scored == 0 {
+			t.Errorf("%s: no window scored: the comparison proves nothing", d.Name)
 		}
 	}
 }
 
-// pluginWindowScores runs setting s's t-test over sr as a panel's ttest
-// query through the plugin host, with the arguments eval.TTest passes to
-// ttest.Run: the window WindowFor(step), history, alpha, points mode, from
-// the first row to 1 ns past the last. The host carries the range as
-// Grafana does, in whole milliseconds, so the plugin sees the last row's
-// time as the end; that changes nothing, because the t-test ends its range
-// at the last window boundary at or before the end, and no boundary (a
-// multiple of a whole-second window) lies in the nanosecond between. The
-// data source's Max points (1,000,000) where the eval has no limit only
-// bounds what is read, which is far less here. Each window's p-value becomes
-// the eval's score, log(p)/log(alpha), in order of its end.
-func pluginWindowScores(t *testing.T, measurement string, sr *corpus.Series, s eval.Setting) []eval.WindowScore {
+// pluginScores runs d at s as a panel query through the plugin host and
+// returns each series' window scores by name: the anomaly query's score,
+// or the ttest query's p-value as the evaluation's log(p)/log(alpha).
+func pluginScores(t *testing.T, d eval.Detector, s eval.Setting, step time.Duration, from, to time.Time, one bool, name string) map[string][]eval.WindowScore {
 	t.Helper()
-	window := s.WindowFor(time.Duration(sr.Step()))
-	from := time.Unix(0, sr.Times[0]).UTC()
-	to := time.Unix(0, sr.Times[len(sr.Times)-1]).UTC().Add(time.Nanosecond)
-	res := panelQuery(t, dsMain, from, to, map[string]any{
-		"refId": "A", "queryType": "ttest", "bucket": evalDatabase + "/autogen", "measurement": measurement,
-		"fields": []string{"value"}, "window": strconv.FormatInt(window.Nanoseconds(), 10) + "ns",
-		"history": s.History, "alpha": s.Alpha, "mode": "points", "output": "pvalue",
-	}).Responses["A"]
-	if res.Error != nil {
-		t.Fatalf("the ttest query failed: %v", res.Error)
+	js, err := d.QueryJSON(s, step)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var ws []eval.WindowScore
+	var model map[string]any
+	if err := json.Unmarshal(js, &model); err != nil {
+		t.Fatal(err)
+	}
+	model["refId"], model["bucket"] = "A", evalDatabase+"/autogen"
+	if one {
+		model["tags"] = map[string]string{"series": name}
+	}
+	res := panelQuery(t, dsMain, from, to, model).Responses["A"]
+	if res.Error != nil {
+		t.Fatalf("the query failed: %v", res.Error)
+	}
+	alpha, _ := model["alpha"].(float64)
+	if alpha == 0 {
+		alpha = 0.001 // the ttest query's default
+	}
+	out := map[string][]eval.WindowScore{}
 	for _, f := range res.Frames {
 		if f.Rows() == 0 {
 			continue
 		}
-		if len(f.Fields) != 2 || f.Fields[1].Name != "pvalue" || f.Fields[1].Labels["field"] != "value" {
-			t.Fatalf("unexpected frame: %v fields, %q %v", len(f.Fields), f.Fields[1].Name, f.Fields[1].Labels)
-		}
+		v := f.Fields[1]
 		for i := range f.Rows() {
-			end, p := f.Fields[0].At(i).(time.Time), f.Fields[1].At(i).(float64)
-			ws = append(ws, eval.WindowScore{End: end.UnixNano(), Score: math.Log(p) / math.Log(s.Alpha)})
+			end, x := f.Fields[0].At(i).(time.Time), v.At(i).(float64)
+			if v.Name == "pvalue" {
+				x = math.Log(x) / math.Log(alpha)
+			}
+			out[v.Labels["series"]] = append(out[v.Labels["series"]], eval.WindowScore{End: end.UnixNano(), Score: x})
 		}
 	}
-	sort.SliceStable(ws, func(i, j int) bool { return ws[i].End < ws[j].End })
-	return ws
+	for _, ws := range out {
+		sort.SliceStable(ws, func(i, j int) bool { return ws[i].End < ws[j].End })
+	}
+	return out
 }
 
 // sameScore is float equality where NaN (no score) equals NaN.
@@ -149,56 +159,28 @@ func sameScore(a, b float64) bool {
 	return math.Float64bits(a) == math.Float64bits(b) || math.IsNaN(a) && math.IsNaN(b)
 }
 
-// evalMeasurement names a series' measurement after its corpus name:
-// letters and digits kept, everything else '_'.
-func evalMeasurement(name string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			return r
+// escapeTag escapes a line-protocol tag value.
+func escapeTag(v string) string {
+	out := make([]rune, 0, len(v))
+	for _, r := range v {
+		if r == ',' || r == '=' || r == ' ' || r == '\\' {
+			out = append(out, '\\')
 		}
-		return '_'
-	}, name)
+		out = append(out, r)
+	}
+	return string(out)
 }
 
-// printerLike is a day of a printer's hotend read every 10 s from
-// 2026-01-05 00:00 UTC: idle at a room temperature that swings by ±2 °C over
-// the day, three jobs heating to 215 °C, the reading following its target
-// as a first-order lag, temp += (target − temp)·0.05 per reading (a time
-// constant of about 200 s), plus N(0, 0.3²) noise (seeded PCG). A minute of
-// readings is missing (a gap the query must read as InfluxDB holds it), and
-// a two-minute thermistor dropout (readings at −14 °C, the open circuit) in
-// the second job is its one labelled anomaly.
-func printerLike(seed uint64) corpus.Series {
-	const (
-		step    = 10 * time.Second
-		rows    = 8640
-		dropout = 4000 // first row of the dropout, 11:06:40
-		missing = 2500 // first missing row, 06:56:40
-	)
-	rng := rand.New(rand.NewPCG(seed, 0))
-	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC).UnixNano()
-	jobs := [][2]float64{{2, 6}, {9, 15.5}, {18, 21}} // hours
-	s := corpus.Series{Name: "generated/printer_hotend_10s"}
-	temp := 22.0
-	for i := range rows {
-		hour := float64(i) * step.Hours()
-		target := 22 + 2*math.Sin(2*math.Pi*hour/24)
-		for _, j := range jobs {
-			if hour >= j[0] && hour < j[1] {
-				target = 215
-			}
-		}
-		temp += (target - temp) * 0.05
-		v := temp + 0.3*rng.NormFloat64()
-		if i >= dropout && i < dropout+12 {
-			v = -14
-		}
-		if i >= missing && i < missing+6 {
-			continue
-		}
-		s.Times = append(s.Times, t0+int64(i)*int64(step))
-		s.Values = append(s.Values, v)
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
 	}
-	s.Windows = []corpus.Window{{Start: t0 + dropout*int64(step), End: t0 + (dropout+11)*int64(step)}}
-	return s
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

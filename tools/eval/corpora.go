@@ -47,9 +47,6 @@ func Profiles() ([]score.Profile, error) {
 	return ps, nil
 }
 
-// Detectors are the detectors evaluated.
-func Detectors() []Detector { return []Detector{TTest()} }
-
 // The README's table sits between these markers.
 const (
 	tableBegin = "<!-- eval table: written by `go run mage.go eval` -->\n"

@@ -6,9 +6,11 @@ import (
 	"math"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx/influxtest"
 	"github.com/vigil/vigil-anomaly-datasource/tools/eval/corpus"
 	"github.com/vigil/vigil-anomaly-datasource/tools/eval/score"
@@ -41,25 +43,55 @@ func RowScores(times []int64, ws []WindowScore) []float64 {
 	return out
 }
 
-// SeriesScores runs one detector setting over one series, read through a
-// fake InfluxDB holding it (the query path), and returns its row scores.
-func SeriesScores(ctx context.Context, d Detector, s Setting, src *influxtest.Fake, sr *corpus.Series) ([]float64, error) {
-	from, to := time.Unix(0, sr.Times[0]).UTC(), time.Unix(0, sr.Times[len(sr.Times)-1]).UTC()
-	ws, err := d.Scores(ctx, src, from, to, time.Duration(sr.Step()), s)
-	if err != nil {
-		return nil, fmt.Errorf("%s on %s (%s): %w", d.Name, sr.Name, s, err)
+// GroupScores runs detector d at setting s over a group of series that
+// src holds (see Load), as one query, and returns each series' row scores.
+func GroupScores(ctx context.Context, d Detector, s Setting, src influx.Reader, group []*corpus.Series) ([][]float64, error) {
+	from, to := group[0].Times[0], group[0].Times[len(group[0].Times)-1]
+	for _, sr := range group[1:] {
+		from, to = min(from, sr.Times[0]), max(to, sr.Times[len(sr.Times)-1])
 	}
-	sort.SliceStable(ws, func(i, j int) bool { return ws[i].End < ws[j].End })
-	return RowScores(sr.Times, ws), nil
+	ws, err := d.Scores(ctx, src, time.Unix(0, from).UTC(), time.Unix(0, to).UTC(), time.Duration(group[0].Step()), s)
+	if err != nil {
+		return nil, fmt.Errorf("%s on %s (%s): %w", d.Name, group[0].Name, s, err)
+	}
+	out := make([][]float64, len(group))
+	for i, sr := range group {
+		w := ws[sr.Name]
+		sort.SliceStable(w, func(i, j int) bool { return w[i].End < w[j].End })
+		out[i] = RowScores(sr.Times, w)
+	}
+	return out, nil
 }
 
-// Load writes a series into a fake InfluxDB where Detector.Scores reads it.
-func Load(sr *corpus.Series) *influxtest.Fake {
+// Load writes series into a fake InfluxDB where Detector.Scores reads
+// them, each tagged with its name.
+func Load(group ...*corpus.Series) *influxtest.Fake {
 	f := influxtest.New()
-	for i, t := range sr.Times {
-		f.Write(Evaluated.Bucket, Evaluated.Measurement, nil, t, map[string]any{Evaluated.Fields[0]: sr.Values[i]})
+	for _, sr := range group {
+		tags := map[string]string{seriesTag: sr.Name}
+		for i, t := range sr.Times {
+			f.Write(Evaluated.Bucket, Evaluated.Measurement, tags, t, map[string]any{Evaluated.Fields[0]: sr.Values[i]})
+		}
 	}
 	return f
+}
+
+// groups are the indexes of c's series that d reads as one query: each
+// series alone, or (a fleet detector) the series sharing a field, the last
+// part of their names.
+func groups(c corpus.Corpus, fleet bool) [][]int {
+	var out [][]int
+	byField := map[string]int{}
+	for i, s := range c.Series {
+		field := s.Name[strings.LastIndex(s.Name, "/")+1:]
+		if g, ok := byField[field]; ok && fleet {
+			out[g] = append(out[g], i)
+			continue
+		}
+		byField[field] = len(out)
+		out = append(out, []int{i})
+	}
+	return out
 }
 
 // Row is one line of the evaluation's table: a detector at one setting on
@@ -108,16 +140,18 @@ func newRow(d Detector, c corpus.Corpus, p score.Profile, which string, s Settin
 var ownThreshold = math.Nextafter(1, 2)
 
 // Evaluate scores every detector on every corpus under every profile, at
-// its defaults and, when grid is set, at every grid setting, reporting the
-// defaults and the grid's best (by NAB score at its best threshold).
-func Evaluate(ctx context.Context, corpora []corpus.Corpus, dets []Detector, profiles []score.Profile, grid bool) ([]Row, error) {
+// its defaults and at the first gridSize settings of its grid (all of them
+// when gridSize < 0), reporting the defaults and the grid's best (by NAB
+// score at its best threshold).
+func Evaluate(ctx context.Context, corpora []corpus.Corpus, dets []Detector, profiles []score.Profile, gridSize int) ([]Row, error) {
 	var rows []Row
 	for _, c := range corpora {
 		for _, d := range dets {
-			settings := []Setting{d.Defaults}
-			if grid {
-				settings = append(settings, d.Grid...)
+			n := len(d.Grid)
+			if gridSize >= 0 {
+				n = min(gridSize, n)
 			}
+			settings := append([]Setting{{}}, d.Grid[:n]...)
 			inputs, err := corpusInputs(ctx, c, d, settings)
 			if err != nil {
 				return nil, err
@@ -129,7 +163,7 @@ func Evaluate(ctx context.Context, corpora []corpus.Corpus, dets []Detector, pro
 					return nil, err
 				}
 				rows = append(rows, def)
-				if !grid {
+				if len(settings) == 1 {
 					continue
 				}
 				var best Row
@@ -149,8 +183,8 @@ func Evaluate(ctx context.Context, corpora []corpus.Corpus, dets []Detector, pro
 	return rows, nil
 }
 
-// corpusInputs runs every setting over every series of c, the series in
-// parallel, and returns the scorer's inputs per setting.
+// corpusInputs runs every setting over every series of c, the groups of
+// series in parallel, and returns the scorer's inputs per setting.
 func corpusInputs(ctx context.Context, c corpus.Corpus, d Detector, settings []Setting) ([][]score.Input, error) {
 	inputs := make([][]score.Input, len(settings))
 	for i := range inputs {
@@ -160,17 +194,20 @@ func corpusInputs(ctx context.Context, c corpus.Corpus, d Detector, settings []S
 		wg    sync.WaitGroup
 		mu    sync.Mutex
 		first error
-		next  = make(chan int)
+		next  = make(chan []int)
 	)
 	for range runtime.GOMAXPROCS(0) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range next {
-				sr := &c.Series[j]
-				src := Load(sr)
+			for idx := range next {
+				group := make([]*corpus.Series, len(idx))
+				for k, j := range idx {
+					group[k] = &c.Series[j]
+				}
+				src := Load(group...)
 				for i, s := range settings {
-					sc, err := SeriesScores(ctx, d, s, src, sr)
+					sc, err := GroupScores(ctx, d, s, src, group)
 					if err != nil {
 						mu.Lock()
 						if first == nil {
@@ -179,13 +216,15 @@ func corpusInputs(ctx context.Context, c corpus.Corpus, d Detector, settings []S
 						mu.Unlock()
 						break
 					}
-					inputs[i][j] = score.Input{Times: sr.Times, Scores: sc, Windows: sr.Windows}
+					for k, j := range idx {
+						inputs[i][j] = score.Input{Times: group[k].Times, Scores: sc[k], Windows: group[k].Windows}
+					}
 				}
 			}
 		}()
 	}
-	for j := range c.Series {
-		next <- j
+	for _, g := range groups(c, d.Fleet) {
+		next <- g
 	}
 	close(next)
 	wg.Wait()

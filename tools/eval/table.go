@@ -36,8 +36,12 @@ func Markdown(rows []Row) string {
 	b.WriteString("| Detector | Corpus | Profile | Setting | NAB score | Threshold | Own threshold | Found | False alarms | Precision | Recall | F1 | Mean delay |\n")
 	b.WriteString("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s: %s | %s | %s | %s | %d/%d | %d | %s | %s | %s | %s |\n",
-			r.Detector, r.Corpus, r.Profile, r.Which, r.Setting, fixed(r.Score, 1), threshold(r.Threshold), fixed(r.OwnScore, 1),
+		setting := r.Which // defaults
+		if r.Which != "defaults" {
+			setting += ": " + r.Setting.String()
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %d/%d | %d | %s | %s | %s | %s |\n",
+			r.Detector, r.Corpus, r.Profile, setting, fixed(r.Score, 1), threshold(r.Threshold), fixed(r.OwnScore, 1),
 			r.Found, r.Windows, r.FalseAlarms, fixed(r.Precision, 2), fixed(r.Recall, 2), fixed(r.F1, 2), delay(r.DelaySeconds))
 	}
 	return b.String()

@@ -37,7 +37,7 @@ func run(out, readme string) error {
 	if err != nil {
 		return err
 	}
-	rows, err := eval.Evaluate(context.Background(), corpora, eval.Detectors(), profiles, true)
+	rows, err := eval.Evaluate(context.Background(), corpora, eval.Detectors(), profiles, -1)
 	if err != nil {
 		return err
 	}
