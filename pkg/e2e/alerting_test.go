@@ -286,8 +286,8 @@ func evalFleetRule(t *testing.T, rule alerteval.Rule, now time.Time) (data.Frame
 const farmRule = "Fleet hotend leaves its peers"
 
 // TestFleetRuleFiresForTheDriftingPrinter: the provisioned fleet rule,
-// evaluated over the farm writeFarm wrote (six printers, p3 10 degrees above
-// its peers for the last 8 minutes), gives one instance per printer, only
+// evaluated over the farm writeFarm wrote (scenario.FarmLines: six printers,
+// p3 10 degrees above its peers for the last 8 minutes), gives one instance per printer, only
 // p3's Alerting with a score above 1, and the webhook gets p3's alert with
 // the rule's annotations.
 func TestFleetRuleFiresForTheDriftingPrinter(t *testing.T) {
@@ -301,15 +301,15 @@ func TestFleetRuleFiresForTheDriftingPrinter(t *testing.T) {
 		if in.Labels["field"] != "hotend" || in.Labels["alertname"] != farmRule {
 			t.Fatalf("instance labels %v", in.Labels)
 		}
-		if score := in.Values["B"].Value; (in.Labels["printer"] == farmDrifting) != (score > 1) {
+		if score := in.Values["B"].Value; (in.Labels["printer"] == scenario.FarmDrifting) != (score > 1) {
 			t.Errorf("printer %s: last score %v", in.Labels["printer"], score)
 		}
 	}
 	want := map[string]alerteval.State{}
-	for _, p := range farmPrinters {
+	for _, p := range scenario.FarmPrinters {
 		want[p] = alerteval.Normal
 	}
-	want[farmDrifting] = alerteval.Alerting
+	want[scenario.FarmDrifting] = alerteval.Alerting
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("instances %v, want %v", got, want)
 	}
@@ -317,7 +317,7 @@ func TestFleetRuleFiresForTheDriftingPrinter(t *testing.T) {
 		return n.Status == "firing" && n.CommonLabels["alertname"] == farmRule && len(n.Alerts) > 0 && !n.Alerts[0].StartsAt.Before(began.Truncate(time.Second))
 	})
 	a := n.Alerts[0]
-	if len(n.Alerts) != 1 || a.Labels["printer"] != farmDrifting || a.Annotations["id"] != "fleet-hotend" || a.Labels["severity"] != "warning" {
+	if len(n.Alerts) != 1 || a.Labels["printer"] != scenario.FarmDrifting || a.Annotations["id"] != "fleet-hotend" || a.Labels["severity"] != "warning" {
 		t.Fatalf("notification %+v", n)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/gtime"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/vigil/vigil-anomaly-datasource/pkg/e2e/scenario"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/grafanaprov"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/pluginhost"
 )
@@ -308,44 +308,18 @@ func renderInBrowser(t *testing.T, panels []panelResult) {
 	}
 }
 
-// The farm: six printers' hotends (measurement farm, tag printer) at 1 Hz
-// for the two hours before the tests write it, in the data source's default
-// bucket e2e/autogen, for the printer dashboard's fleet panel and the fleet
-// rule (peers detector). Printers run 0.5 degrees apart around 220 (their
-// calibration), noise 0.5; farmDrifting runs 10 degrees hot for the last
-// 8 minutes. With 1-minute windows the others' spread (1.4826 x MAD of
-// five means 0.5 apart) is about 0.74: a printer at the fleet's edge scores
-// about 0.6, the drifting one about 2.
+// The farm (scenario.FarmLines) is written once per test run, into the
+// data source's default bucket e2e/autogen, for the printer dashboard's
+// fleet panel and the fleet rule.
 var (
-	farmPrinters = []string{"p1", "p2", "p3", "p4", "p5", "p6"}
-	farmDrifting = "p3"
-	farmOnce     sync.Once
-	farmErr      error
+	farmOnce sync.Once
+	farmErr  error
 )
 
-// farmLines is the farm's line protocol up to now (seconds), seeded.
-func farmLines(now time.Time, seed uint64) []string {
-	rng := rand.New(rand.NewPCG(seed, seed+1))
-	var lines []string
-	for ts := now.Add(-2 * time.Hour); !ts.After(now); ts = ts.Add(time.Second) {
-		for i, p := range farmPrinters {
-			hot := 220 + 0.5*(float64(i)-2.5) + 0.5*rng.NormFloat64()
-			if p == farmDrifting && ts.After(now.Add(-8*time.Minute)) {
-				hot += 10
-			}
-			lines = append(lines, fmt.Sprintf("farm,printer=%s hotend=%v %d", p, hot, ts.Unix()))
-		}
-	}
-	return lines
-}
-
-// writeFarm writes the farm once per test run (the first caller's now).
+// writeFarm writes the farm once per test run (up to the first caller's now).
 func writeFarm(t *testing.T) {
 	t.Helper()
-	farmOnce.Do(func() {
-		lines := farmLines(time.Now().Truncate(time.Second), 17)
-		farmErr = influxDB.WriteLines(context.Background(), "e2e/autogen", len(lines), func(i int) string { return lines[i] })
-	})
+	farmOnce.Do(func() { farmErr = scenario.WriteFarm(context.Background(), influxDB, "e2e/autogen", time.Now()) })
 	if farmErr != nil {
 		t.Fatal(farmErr)
 	}
