@@ -165,10 +165,21 @@ test('query editor: an anomaly query, a detector and its settings, the preview',
   await page.getByText('Holt-Winters', { exact: true }).click();
   await expect(editor.getByLabel('Season γ', { exact: true })).toHaveAttribute('placeholder', 'fitted');
   await expect(editor.getByLabel('Seasons', { exact: true })).toHaveCount(0);
+  // The three smoothing settings are fitted together: one alone is explained and not run.
+  const beforeHW = await runs(page);
   await editor.getByLabel('Level α', { exact: true }).fill('0.3');
   await editor.getByLabel('Level α', { exact: true }).blur();
-  expect(await queryJSON(page)).toMatchObject({ detector: 'holtwinters', hwAlpha: 0.3 });
+  await expect(editor.getByText('give hwBeta and hwGamma too')).toBeVisible();
+  await shot(editor, 'query-editor-anomaly-holtwinters');
   expect(await overlaps(editor), 'anomaly holtwinters editor labels').toEqual([]);
+  await editor.getByLabel('Trend β', { exact: true }).fill('0.1');
+  await editor.getByLabel('Trend β', { exact: true }).blur();
+  await editor.getByLabel('Season γ', { exact: true }).fill('0.2');
+  await editor.getByLabel('Season γ', { exact: true }).blur();
+  await expect(editor.getByText('give hwGamma too')).toHaveCount(0);
+  expect(await queryJSON(page)).toMatchObject({ detector: 'holtwinters', hwAlpha: 0.3, hwBeta: 0.1, hwGamma: 0.2 });
+  expect(await runs(page)).toBe(beforeHW + 1);
+  await expect(preview).toHaveText('3 anomalous windows of 288 in this range');
 
   // MAD needs every point: no windows read mode.
   await editor.getByLabel('Detector', { exact: true }).click();

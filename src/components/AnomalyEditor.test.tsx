@@ -116,13 +116,25 @@ describe('AnomalyEditor: each detector shows its settings only', () => {
     expect(onRunQuery).toHaveBeenCalledTimes(1);
   });
 
-  it('commits the season, the seasons and the smoothing', () => {
-    const { latest } = setup({ detector: 'holtwinters' });
+  it('commits the season and the smoothing, run once all three are given', () => {
+    const { latest, onRunQuery } = setup({ detector: 'holtwinters' });
     fireEvent.click(screen.getByLabelText('1w'));
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
     type('Level α', '0.3');
-    expect(latest.query).toMatchObject({ season: '1w', hwAlpha: 0.3 });
-    type('Level α', '');
-    expect(latest.query.hwAlpha).toBeUndefined();
+    type('Trend β', '0.1');
+    expect(screen.getByText(/give hwGamma too/)).toBeInTheDocument();
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
+    type('Season γ', '0.2');
+    expect(latest.query).toMatchObject({ season: '1w', hwAlpha: 0.3, hwBeta: 0.1, hwGamma: 0.2 });
+    expect(onRunQuery).toHaveBeenCalledTimes(2);
+    expect(screen.queryByText(/too, or leave all three empty/)).not.toBeInTheDocument();
+  });
+
+  it('commits the seasons', () => {
+    const { latest, onRunQuery } = setup({ detector: 'seasonal' });
+    type('Seasons', '8');
+    expect(latest.query.seasons).toBe(8);
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
   });
 
   it('commits the direction and the minimum deviation', () => {
@@ -143,8 +155,10 @@ describe('AnomalyEditor: validation messages beside the field', () => {
     ['mad', 'Threshold', 'three', /threshold must be a number above 0/],
     ['seasonal', 'Seasons', '0', /Seasons must be a whole number from 1 to 52/],
     ['seasonal', 'Window', '7m', /The window must divide the season \(1d\)/],
+    [{ detector: 'seasonal', season: '1w', window: '1m' }, 'Seasons', '52', /52 seasons of 10080 windows are more than 131072 window means/],
     [{ detector: 'holtwinters', season: '1w' }, 'Window', '30s', /20160 windows per season \(1w\), more than 10080: use a longer window/],
     ['holtwinters', 'Trend β', '1', /Must be between 0 and 1 \(exclusive\), or empty/],
+    ['holtwinters', 'Level α', '0.3', /Fitted together with the other two: give hwBeta and hwGamma too/],
     ['peers', 'Min deviation', '-1', /minimum deviation must be a number of at least 0/],
   ])('%j: %s %s', (detector, label, value, message) => {
     const { onRunQuery } = setup(typeof detector === 'string' ? { detector } : detector);

@@ -239,9 +239,9 @@ export function AnomalyEditor({ query, onChange, onRunQuery, datasource }: Props
             </InlineField>
           )}
           {uses('seasons') && input('seasons', 'Seasons', 'Past seasons in the baseline of each time of the season.', DEFAULT_ANOMALY.seasons)}
-          {uses('hwAlpha') && input('hwAlpha', 'Level α', 'Holt-Winters level smoothing in (0, 1); empty: fitted on the warm-up.', 'fitted')}
-          {uses('hwBeta') && input('hwBeta', 'Trend β', 'Holt-Winters trend smoothing in (0, 1); empty: fitted on the warm-up.', 'fitted')}
-          {uses('hwGamma') && input('hwGamma', 'Season γ', 'Holt-Winters season smoothing in (0, 1); empty: fitted on the warm-up.', 'fitted')}
+          {uses('hwAlpha') && input('hwAlpha', 'Level α', 'hwAlpha, the level smoothing in (0, 1); give all three, or none to fit them on the warm-up.', 'fitted')}
+          {uses('hwBeta') && input('hwBeta', 'Trend β', 'hwBeta, the trend smoothing in (0, 1); give all three, or none to fit them on the warm-up.', 'fitted')}
+          {uses('hwGamma') && input('hwGamma', 'Season γ', 'hwGamma, the season smoothing in (0, 1); give all three, or none to fit them on the warm-up.', 'fitted')}
         </InlineFieldRow>
       )}
       <InlineFieldRow>
