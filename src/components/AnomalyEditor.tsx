@@ -27,7 +27,7 @@ export const DETECTORS = choices<AnomalyDetector>('detector', {
   mad: { label: 'MAD', description: "The window mean's distance from the history's median, in scaled MADs (reads every point)" },
   seasonal: { label: 'Seasonal', description: 'The window mean against the same time of day or week in past seasons (median, MAD)' },
   holtwinters: { label: 'Holt-Winters', description: "The window mean against a Holt-Winters forecast with a daily or weekly season" },
-  peers: { label: 'Peers', description: "Each series against the other series' median in the same window (one host against its fleet)" },
+  peers: { label: 'Peers', description: "Each series against the other series' median in the same window (3 or more series, e.g. a fleet's hosts)" },
 });
 
 /** What the threshold measures, per detector (the score is the deviation over threshold times this). */
