@@ -246,9 +246,10 @@ describe('AnomalyEditor: the source', () => {
   });
 
   it('opens on the topic of a query that has one, and leaves it for InfluxDB', () => {
-    const { latest } = setup({ topic: 'printer', format: 'line' });
+    const { latest, onRunQuery } = setup({ topic: 'printer', format: 'line' });
     expect(screen.getByLabelText('Topic')).toHaveValue('printer');
     fireEvent.click(screen.getByLabelText('InfluxDB'));
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
     expect(latest.query.topic).toBeUndefined();
     expect(latest.query.format).toBeUndefined();
     expect(screen.getByLabelText('Bucket')).toBeInTheDocument();

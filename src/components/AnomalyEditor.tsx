@@ -137,17 +137,19 @@ export function AnomalyEditor({ query, onChange, onRunQuery, datasource }: Props
   const detector = query.detector || DEFAULT_ANOMALY.detector;
   const uses = (setting: AnomalySetting) => detectorUses(detector, setting);
   const errors = anomalyErrors(draftOf(query, texts));
-  const runnable = (q: VigilQuery) => Object.keys(anomalyErrors(q)).length === 0 && (source === 'influxdb' || !!q.topic?.trim());
+  // Whether q can run: every setting valid, and a topic named when the source is one.
+  const runnable = (q: VigilQuery, from: Source) => Object.keys(anomalyErrors(q)).length === 0 && (from === 'influxdb' || !!q.topic?.trim());
 
   // Commits a change and runs the query when every setting, as typed, is valid.
-  const commit: Commit = (patch) => {
+  const commitFrom = (patch: Partial<VigilQuery>, from: Source) => {
     onChange({ ...query, ...patch });
-    if (runnable({ ...draftOf(query, texts), ...patch })) {
+    if (runnable({ ...draftOf(query, texts), ...patch }, from)) {
       onRunQuery();
     }
   };
+  const commit: Commit = (patch) => commitFrom(patch, source);
   const run = () => {
-    if (runnable(draftOf(query, texts))) {
+    if (runnable(draftOf(query, texts), source)) {
       onRunQuery();
     }
   };
@@ -163,7 +165,7 @@ export function AnomalyEditor({ query, onChange, onRunQuery, datasource }: Props
       // topic's every message is read (the backend refuses mode windows for mad even then).
       onChange({ ...query, bucket: undefined, format: undefined, live: undefined, mode: undefined });
     } else {
-      commit({ topic: undefined, format: undefined, timePath: undefined, keyPath: undefined });
+      commitFrom({ topic: undefined, format: undefined, timePath: undefined, keyPath: undefined }, next);
     }
   };
   // A text input for a setting: its check shown beside it, committed on blur unless it is no number.
