@@ -35,9 +35,11 @@ function setup(query: Partial<VigilQuery> = {}, data?: PanelData) {
   return { onChange, onRunQuery, latest, view };
 }
 
+/** Opens the detector picker and clicks label's option (the last text: the picked one is shown first). */
 async function pickDetector(label: string) {
   fireEvent.keyDown(screen.getByLabelText('Detector'), { key: 'ArrowDown' });
-  fireEvent.click(await screen.findByText(label));
+  const found = await screen.findAllByText(label);
+  fireEvent.click(found[found.length - 1]);
 }
 
 /** Types text into the input labelled label and leaves it. */
@@ -209,6 +211,13 @@ describe('AnomalyEditor: changing the detector', () => {
         expect(patched[k as keyof VigilQuery]).toBeUndefined();
       }
     }
+  });
+
+  it('keeps the settings when the same detector is picked again', async () => {
+    const { onChange } = setup({ detector: 'zscore', threshold: 4 });
+    await pickDetector('z-score');
+    expect(onChange).not.toHaveBeenCalled();
+    expect(screen.getByLabelText('Threshold')).toHaveValue('4');
   });
 
   it('empties the inputs of cleared settings', async () => {

@@ -211,7 +211,7 @@ export function AnomalyEditor({ query, onChange, onRunQuery, datasource }: Props
             width={24}
             options={DETECTORS}
             value={DETECTORS.find((d) => d.value === detector) ?? null}
-            onChange={(v: SelectableValue<AnomalyDetector>) => v.value && setDetector(v.value)}
+            onChange={(v: SelectableValue<AnomalyDetector>) => v.value && v.value !== detector && setDetector(v.value)}
           />
         </InlineField>
         <Description text={description} />
