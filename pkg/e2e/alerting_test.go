@@ -50,11 +50,11 @@ func states(ev alerteval.Evaluation) map[string]alerteval.State {
 }
 
 // TestPrinterRulesFireOnInjectedAnomaly: the three provisioned printer rules
-// (the mad detector's score of the last 2-second window above 1) are Normal
-// on the loaded day (its anomalies are hours old); once the last 12 minutes
-// run hot, cold and noisy, each fires for its own field with a score above
-// 1, the webhook gets an alert that started after the injection, and the
-// email carries the rule's id, message and details.
+// (the highest mad score of the last 2 minutes' 2-second windows above 1)
+// are Normal on the loaded day (its anomalies are hours old); once the last
+// 12 minutes run hot, cold and noisy, each fires for its own field with a
+// score above 1, the webhook gets an alert that started after the
+// injection, and the email carries the rule's id, message and details.
 func TestPrinterRulesFireOnInjectedAnomaly(t *testing.T) {
 	needServers(t)
 	for _, f := range datagen.PrinterFields {
