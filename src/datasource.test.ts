@@ -95,6 +95,19 @@ describe('DataSource', () => {
     expect(backendQuery).not.toHaveBeenCalled();
   });
 
+  it('subscribes a live anomaly query over InfluxDB, and sends one over a topic to the backend', () => {
+    ds.query(
+      request(
+        { refId: 'A', queryType: 'anomaly', detector: 'mad', live: true, measurement: 'temperatures', fields: ['hotend'] },
+        { refId: 'B', queryType: 'anomaly', detector: 'mad', live: true, topic: 'printer', measurement: 'temperatures', fields: ['hotend'] }
+      )
+    ).subscribe();
+    const calls = getDataStream.mock.calls.map((c) => (c as unknown as [{ addr: { path: string; data: Record<string, unknown> } }])[0].addr);
+    expect(calls).toHaveLength(1);
+    expect(calls[0].path).toBe(liveChannel('anomaly', calls[0].data));
+    expect(calls[0].path.startsWith('anomaly/hotend/')).toBe(true);
+  });
+
   it('sends an InfluxQL query to the backend even if it says live', () => {
     ds.query(request({ refId: 'A', queryType: 'influxql', live: true, influxql: 'SELECT * FROM "temperatures"' })).subscribe();
     expect(getDataStream).not.toHaveBeenCalled();

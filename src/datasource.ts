@@ -13,7 +13,13 @@ import { liveChannel } from './validation';
 import { DEFAULT_QUERY, queryTypeOf, VigilOptions, VigilQuery, VigilQueryType, VigilVariableQuery } from './types';
 
 /** The query types that can stream through Grafana Live. */
-const STREAMING: VigilQueryType[] = ['ttest', 'kafka'];
+const STREAMING: VigilQueryType[] = ['ttest', 'kafka', 'anomaly'];
+
+/** Whether a query streams: Live set, on a type that streams (an anomaly query over InfluxDB only: the backend refuses one over a topic). */
+function isLive(t: VigilQuery): boolean {
+  const type = queryTypeOf(t);
+  return Boolean(t.live) && !t.hide && STREAMING.includes(type) && !(type === 'anomaly' && t.topic);
+}
 
 export class DataSource extends DataSourceWithBackend<VigilQuery, VigilOptions> {
   /** Bucket that queries naming none read; shown as the bucket placeholder. */
@@ -32,19 +38,19 @@ export class DataSource extends DataSourceWithBackend<VigilQuery, VigilOptions> 
   }
 
   /**
-   * Live t-test and kafka queries subscribe to one Grafana Live channel per
+   * Live t-test, kafka and anomaly (over InfluxDB) queries subscribe to one Grafana Live channel per
    * field (ds/<uid>/<type>/<field>/<hash of the query>, the query as the
    * subscription's data); the backend sends the recent windows, then each window as it
    * completes. Every other query goes to the backend as usual.
    */
   query(request: DataQueryRequest<VigilQuery>): Observable<DataQueryResponse> {
-    const live = request.targets.filter((t) => t.live && !t.hide && STREAMING.includes(queryTypeOf(t)));
+    const live = request.targets.filter(isLive);
     if (live.length === 0) {
       return super.query(request);
     }
     const streams = live.flatMap((target) => {
       const q = this.applyTemplateVariables(target, request.scopedVars);
-      const type = queryTypeOf(target) as 'ttest' | 'kafka';
+      const type = queryTypeOf(target) as 'ttest' | 'kafka' | 'anomaly';
       return (q.fields ?? []).map((field) => {
         const data = { ...q, queryType: type, fields: [field] };
         return getGrafanaLiveSrv().getDataStream({
