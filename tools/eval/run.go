@@ -230,3 +230,39 @@ func corpusInputs(ctx context.Context, c corpus.Corpus, d Detector, settings []S
 	wg.Wait()
 	return inputs, first
 }
+
+// Tuning is one candidate default of a detector: its setting (at the
+// query's default window) and, per corpus, the NAB score of its own
+// decision (score above 1) under the profile, with their mean.
+type Tuning struct {
+	Setting Setting            `json:"setting"`
+	Own     map[string]float64 `json:"own"`
+	Mean    float64            `json:"mean"`
+}
+
+// Tune scores each candidate setting's own decision on every corpus: the
+// defaults are chosen by what a user gets from the anomaly output (alerting
+// on score > 1), not by NAB's best threshold, which the user never sets.
+// The candidates are best first.
+func Tune(ctx context.Context, corpora []corpus.Corpus, d Detector, p score.Profile, candidates []Setting) ([]Tuning, error) {
+	out := make([]Tuning, len(candidates))
+	for i, s := range candidates {
+		out[i] = Tuning{Setting: s, Own: map[string]float64{}}
+	}
+	for _, c := range corpora {
+		inputs, err := corpusInputs(ctx, c, d, candidates)
+		if err != nil {
+			return nil, err
+		}
+		for i := range candidates {
+			r, err := score.At(inputs[i], p, ownThreshold)
+			if err != nil {
+				return nil, err
+			}
+			out[i].Own[c.Name] = r.Normalized
+			out[i].Mean += r.Normalized / float64(len(corpora))
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Mean > out[j].Mean })
+	return out, nil
+}

@@ -15,13 +15,21 @@ import (
 	"time"
 
 	"github.com/vigil/vigil-anomaly-datasource/tools/eval"
+	"github.com/vigil/vigil-anomaly-datasource/tools/eval/score"
 )
 
 func main() {
 	out := flag.String("out", filepath.Join("tools", "eval", "results"), "folder for eval.md and eval.json")
 	readme := flag.String("readme", "README.md", `README whose table (between the eval markers) is replaced; "" for none`)
+	tune := flag.Bool("tune", false, "print, per detector, the thresholds (and seasons) whose own decisions score best, instead")
 	flag.Parse()
-	if err := run(*out, *readme); err != nil {
+	var err error
+	if *tune {
+		err = tuneDefaults()
+	} else {
+		err = run(*out, *readme)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "vigil-eval:", err)
 		os.Exit(1)
 	}
@@ -61,4 +69,39 @@ func run(out, readme string) error {
 		return nil
 	}
 	return eval.ReplaceTable(readme, table)
+}
+
+// tuneDefaults prints, per detector, its own decision's mean NAB score
+// (standard profile) over the corpora for each candidate threshold (and, for
+// seasonal, number of seasons) at the query's default window and history:
+// how src/defaults.json's thresholds were chosen.
+func tuneDefaults() error {
+	corpora, err := eval.Corpora()
+	if err != nil {
+		return err
+	}
+	for _, d := range eval.Detectors() {
+		if d.Name == "ttest" {
+			continue // alpha is the t-test's documented cut
+		}
+		var candidates []eval.Setting
+		for _, k := range []float64{2, 3, 4, 5, 6, 8, 10, 12} {
+			f := map[string]any{"threshold": k}
+			if d.Name == "seasonal" {
+				for _, n := range []int{2, 4, 8} {
+					candidates = append(candidates, eval.Setting{Fields: map[string]any{"threshold": k, "seasons": n}})
+				}
+				continue
+			}
+			candidates = append(candidates, eval.Setting{Fields: f})
+		}
+		ranked, err := eval.Tune(context.Background(), corpora, d, score.Standard, candidates)
+		if err != nil {
+			return err
+		}
+		for _, r := range ranked {
+			fmt.Printf("%s\t%s\tmean %.1f\t%v\n", d.Name, r.Setting, r.Mean, r.Own)
+		}
+	}
+	return nil
 }
