@@ -7,7 +7,7 @@ import { expect, Page } from '@playwright/test';
 import fs from 'fs';
 import path from 'path';
 
-import type { PanelInput, PanelsInput, PlotReport } from './harness/panelTypes';
+import type { PanelInput, PanelsInput } from './harness/panelTypes';
 
 /** Reads and checks the panels file named by VIGIL_PANELS_JSON; throws (fails the run) when missing or empty. */
 export function loadPanels(file: string | undefined): PanelsInput {
@@ -106,11 +106,12 @@ export interface BandSample {
  * canvas. Runs in the page (the canvas read once; a value under a later-drawn series found through a 4 px grid),
  * so panels with tens of thousands of values stay fast; the per-value cost is constant.
  */
-async function samplePixels(page: Page, index: number, plot: PlotReport) {
+async function samplePixels(page: Page, index: number) {
   return page.evaluate(
-    ({ index, plot }) => {
+    (index) => {
       const canvas = document.querySelector(`[data-panel="${index}"] canvas`) as HTMLCanvasElement | null;
-      if (!canvas) {
+      const plot = window.vigilPlots?.[index];
+      if (!canvas || !plot) {
         return null;
       }
       const img = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
@@ -180,7 +181,7 @@ async function samplePixels(page: Page, index: number, plot: PlotReport) {
         return { label: s.label, stroke: s.stroke, values: s.points.length, placed: s.points.filter((p) => !!p).length, inside: inside.length, visible: visible.length, coloured };
       });
     },
-    { index, plot }
+    index
   ) as Promise<SeriesSample[] | null>;
 }
 
@@ -191,10 +192,14 @@ async function samplePixels(page: Page, index: number, plot: PlotReport) {
  * empty; 6 px outside the edges there must be no fill (a fill without its partner series reaches the axis). The value
  * and expected lines must be drawn between the edges.
  */
-export async function bandPixels(page: Page, index: number, plot: PlotReport, band: { value: string; expected: string; lower: string; upper: string }) {
+export async function bandPixels(page: Page, index: number, band: { value: string; expected: string; lower: string; upper: string }) {
   return page.evaluate(
-    ({ index, plot, band }) => {
+    ({ index, band }) => {
       const canvas = document.querySelector(`[data-panel="${index}"] canvas`) as HTMLCanvasElement | null;
+      const plot = window.vigilPlots?.[index];
+      if (!plot) {
+        return null;
+      }
       const find = (label: string) => plot.series.find((s) => s.label === label);
       const [upper, lower, value, expected] = [find(band.upper), find(band.lower), find(band.value), find(band.expected)];
       if (!canvas || !upper || !lower || !value || !expected) {
@@ -248,7 +253,7 @@ export async function bandPixels(page: Page, index: number, plot: PlotReport, ba
       });
       return out;
     },
-    { index, plot, band }
+    { index, band }
   ) as Promise<BandSample | null>;
 }
 
@@ -291,9 +296,14 @@ export async function checkPanel(page: Page, panel: PanelInput, index: number, e
     await expect(loc.locator('.panel-body').getByText(name, { exact: true }).first(), `legend entry ${name}`).toBeVisible();
   }
 
-  const plot = await page.evaluate((i) => window.vigilPlots?.[i], index);
+  // The draw report without its points (tens of thousands of them take seconds to pass out of the page; the
+  // pixel checks read them in the page).
+  const plot = await page.evaluate((i) => {
+    const p = window.vigilPlots?.[i];
+    return p && { ...p, series: [] };
+  }, index);
   expect(plot, 'draw report').toBeTruthy();
-  const samples = await samplePixels(page, index, plot!);
+  const samples = await samplePixels(page, index);
   expect(samples, 'plot canvas').toBeTruthy();
   // A band's edges are drawn as its fill (no line of their own): bandPixels checks them below.
   const edges = new Set((panel.expect?.bands ?? []).flatMap((b) => [b.lower, b.upper]));
@@ -315,7 +325,7 @@ export async function checkPanel(page: Page, panel: PanelInput, index: number, e
   }
 
   for (const band of panel.expect?.bands ?? []) {
-    const b = await bandPixels(page, index, plot!, band);
+    const b = await bandPixels(page, index, band);
     expect(b, `band ${band.lower} to ${band.upper}: its series are plotted`).toBeTruthy();
     const why = `band ${band.lower} to ${band.upper}: ${JSON.stringify(b)}`;
     // The band is drawn: the fill between the edges, nothing left empty there...

@@ -10,12 +10,6 @@ const input = loadPanels(process.env.VIGIL_PANELS_JSON);
 
 input.panels.forEach((panel, i) => {
   test(`${panel.dashboard ?? 'panel'} / ${panel.title}`, async ({ page }) => {
-    // A band panel of 2-second windows over a day draws some 170,000 values: its frames, drawing and pixel
-    // checks take 30-40 s on a busy machine, more than the default minute leaves room for.
-    const values = panel.frames.reduce((n, f) => n + (f.data?.values ?? []).slice(1).reduce((m, v) => m + (v?.length ?? 0), 0), 0);
-    if (values > 50_000) {
-      test.setTimeout(180_000);
-    }
     // One panel per page: a panel that hangs the page cannot take the others with it.
     const errors = await openPanels(page, [panel]);
     await checkPanel(page, panel, 0, errors, `${String(i).padStart(2, '0')}-${slug(panel.dashboard)}-${slug(panel.title)}`);
