@@ -114,25 +114,32 @@ func (d *WindowDetector) Window(w Summary) (r Result, ok bool) {
 		p, ok = r.P, true
 	}
 	if p > d.cfg.Alpha {
-		d.accepted += w.N
-		d.windows = append(d.windows, w)
-		n := d.total.N + w.N
-		drop := 0
-		for n > d.cfg.History && drop < len(d.windows)-1 {
-			n -= d.windows[drop].N
-			drop++
-		}
-		if drop > 0 {
-			d.windows = append(d.windows[:0], d.windows[drop:]...)
-		}
-		// Combining the few windows afresh keeps no rounding drift from
-		// repeated removals.
-		d.total = Summary{}
-		for _, s := range d.windows {
-			d.total = Combine(d.total, s)
-		}
+		d.enter(w)
 	}
 	return r, ok
+}
+
+// enter adds w to the window FIFO: the oldest windows leave while the total
+// exceeds History (the newest always stays), and the total is recombined
+// from the few windows left, so no rounding drift accumulates from repeated
+// removals. Window and TTestModel (which has its own admission rule) both
+// admit windows through it.
+func (d *WindowDetector) enter(w Summary) {
+	d.accepted += w.N
+	d.windows = append(d.windows, w)
+	n := d.total.N + w.N
+	drop := 0
+	for n > d.cfg.History && drop < len(d.windows)-1 {
+		n -= d.windows[drop].N
+		drop++
+	}
+	if drop > 0 {
+		d.windows = append(d.windows[:0], d.windows[drop:]...)
+	}
+	d.total = Summary{}
+	for _, s := range d.windows {
+		d.total = Combine(d.total, s)
+	}
 }
 
 // HistoryN is the number of points in the history.

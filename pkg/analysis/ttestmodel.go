@@ -98,29 +98,6 @@ func (m *TTestModel) stepWindows(w Window, keep func(Verdict) bool) (v Verdict, 
 	return v, ok
 }
 
-// enter adds w to the window FIFO: the oldest windows leave while the total
-// exceeds History (the newest always stays), and the total is recombined
-// from the few windows left, so no rounding drift accumulates from removals.
-// It is the admission half of WindowDetector.Window, with the same
-// arithmetic in the same order.
-func (d *WindowDetector) enter(w Summary) {
-	d.accepted += w.N
-	d.windows = append(d.windows, w)
-	n := d.total.N + w.N
-	drop := 0
-	for n > d.cfg.History && drop < len(d.windows)-1 {
-		n -= d.windows[drop].N
-		drop++
-	}
-	if drop > 0 {
-		d.windows = append(d.windows[:0], d.windows[drop:]...)
-	}
-	d.total = Summary{}
-	for _, s := range d.windows {
-		d.total = Combine(d.total, s)
-	}
-}
-
 // verdict tests window summary w against history h.
 func (m *TTestModel) verdict(h, w Summary) Verdict {
 	s1, s2 := h.StdDev(), w.StdDev()
