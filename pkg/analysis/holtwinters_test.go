@@ -3,7 +3,6 @@ package analysis
 import (
 	"math"
 	"math/rand/v2"
-	"strconv"
 	"testing"
 	"time"
 )
@@ -33,7 +32,7 @@ type hwRef struct {
 
 func loadHWRef(t *testing.T) hwRef {
 	var ref hwRef
-	seasLoad(t, "reference_holtwinters.json", &ref)
+	loadReference(t, "reference_holtwinters.json", &ref)
 	if len(ref.Cases) < 7 || len(ref.Fits) < 3 {
 		t.Fatalf("%d cases and %d fits in the reference", len(ref.Cases), len(ref.Fits))
 	}
@@ -49,18 +48,7 @@ func TestHoltWintersAgainstNumpy(t *testing.T) {
 	for _, c := range loadHWRef(t).Cases {
 		t.Run(c.Name, func(t *testing.T) {
 			m := NewHoltWinters(c.Period, c.Alpha, c.Beta, c.Gamma, c.Threshold)
-			worst, judged, anomalous := 0.0, 0, 0
-			for i, rw := range c.Windows {
-				v, ok := m.Step(rw.window(t), seasNormal)
-				worst = math.Max(worst, seasCompare(t, "window "+strconv.Itoa(i), v, ok, c.Out[i], 1e-9))
-				if ok {
-					judged++
-					if v.Anomalous() {
-						anomalous++
-					}
-				}
-			}
-			t.Logf("%d windows, %d judged, %d anomalous, worst error %.3g", len(c.Windows), judged, anomalous, worst)
+			seasReplay(t, m, c.Windows, c.Out)
 		})
 	}
 }
@@ -87,7 +75,7 @@ func TestHoltWintersAgainstStatsmodels(t *testing.T) {
 			if !ok {
 				continue
 			}
-			e := RelErr(v.Expected, seasFloat(t, *want))
+			e := RelErr(v.Expected, parseFloat(t, *want))
 			worst = math.Max(worst, e)
 			compared++
 			if e > 1e-9 {
@@ -110,11 +98,11 @@ func TestFitHoltWintersAgainstStatsmodels(t *testing.T) {
 	for _, f := range loadHWRef(t).Fits {
 		ys := make([]float64, len(f.Means))
 		for i, s := range f.Means {
-			ys[i] = seasFloat(t, s)
+			ys[i] = parseFloat(t, s)
 		}
 		a, b, g := FitHoltWinters(ys, f.Period)
 		got := hwSSE(ys, f.Period, a, b, g, make([]float64, f.Period))
-		sm := seasFloat(t, f.StatsmodelsS)
+		sm := parseFloat(t, f.StatsmodelsS)
 		smGo := hwSSE(ys, f.Period, f.SMParams[0], f.SMParams[1], f.SMParams[2], make([]float64, f.Period))
 		if RelErr(smGo, sm) > 1e-9 {
 			t.Errorf("%s: hwSSE at statsmodels' parameters %v, numpy %v", f.Name, smGo, sm)

@@ -1,11 +1,8 @@
 package analysis
 
 import (
-	"encoding/json"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
@@ -20,33 +17,14 @@ type peersReference struct {
 	}
 }
 
-func parseFloats(t *testing.T, ss ...string) []float64 {
-	t.Helper()
-	out := make([]float64, len(ss))
-	for i, s := range ss {
-		x, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[i] = x
-	}
-	return out
-}
-
 // TestPeersAgainstNumpy replays reference_peers.json (leave-one-out median
 // and MAD by numpy, one np.delete per series): 3 series, ties, constant
 // fleets, the mean-deviation fallback, 1e300, 50 series with outliers and
 // 60 random fleets of 3 to 60 series; every expected value, band edge and
 // score to 1e-9 relative, +Inf scores equal.
 func TestPeersAgainstNumpy(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("testdata", "reference_peers.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ref peersReference
-	if err := json.Unmarshal(raw, &ref); err != nil {
-		t.Fatal(err)
-	}
+	loadReference(t, "reference_peers.json", &ref)
 	if len(ref.Cases) < 70 {
 		t.Fatalf("%d cases", len(ref.Cases))
 	}

@@ -1,14 +1,10 @@
 package analysis
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"testing"
 )
 
@@ -35,15 +31,6 @@ type robustReference struct {
 	} `json:"cases"`
 }
 
-func parseFloat(t *testing.T, s string) float64 {
-	t.Helper()
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
-
 var robustModels = map[string]func(history int, threshold float64) Model{"zscore": NewZScore, "mad": NewMAD}
 
 // TestRobustAgainstReference replays every case of the numpy/scipy
@@ -51,14 +38,8 @@ var robustModels = map[string]func(history int, threshold float64) Model{"zscore
 // window's verdict: judged or not, and expected, lower, upper and score to
 // 1e-9 relative (+Inf and 0 exactly).
 func TestRobustAgainstReference(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("testdata", "reference_robust.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ref robustReference
-	if err := json.Unmarshal(raw, &ref); err != nil {
-		t.Fatal(err)
-	}
+	loadReference(t, "reference_robust.json", &ref)
 	if ref.MinBaseline != minBaseline {
 		t.Fatalf("reference minimum baseline %d, model %d", ref.MinBaseline, minBaseline)
 	}

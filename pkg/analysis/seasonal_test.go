@@ -1,11 +1,8 @@
 package analysis
 
 import (
-	"encoding/json"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -29,17 +26,8 @@ type seasRefOut struct {
 	Score    string `json:"score"`
 }
 
-func seasFloat(t *testing.T, s string) float64 {
-	t.Helper()
-	x, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return x
-}
-
 func (w seasRefWindow) window(t *testing.T) Window {
-	return Window{End: w.End, Width: w.Width, Summary: Summary{N: w.N, Mean: seasFloat(t, w.Mean)}}
+	return Window{End: w.End, Width: w.Width, Summary: Summary{N: w.N, Mean: parseFloat(t, w.Mean)}}
 }
 
 // seasCompare checks one verdict against the reference: expected, score
@@ -54,7 +42,7 @@ func seasCompare(t *testing.T, where string, got Verdict, ok bool, want seasRefO
 	if !ok {
 		return 0
 	}
-	e, lo, hi, sc := seasFloat(t, want.Expected), seasFloat(t, want.Lower), seasFloat(t, want.Upper), seasFloat(t, want.Score)
+	e, lo, hi, sc := parseFloat(t, want.Expected), parseFloat(t, want.Lower), parseFloat(t, want.Upper), parseFloat(t, want.Score)
 	half := (hi - lo) / 2
 	scale := math.Max(math.Abs(e), math.Abs(half))
 	errs := []float64{
@@ -74,15 +62,22 @@ func seasCompare(t *testing.T, where string, got Verdict, ok bool, want seasRefO
 	return worst
 }
 
-func seasLoad(t *testing.T, name string, v any) {
+// seasReplay steps m through a reference case's windows with seasNormal
+// and compares every verdict with seasCompare at 1e-9.
+func seasReplay(t *testing.T, m Model, windows []seasRefWindow, out []seasRefOut) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
+	worst, judged, anomalous := 0.0, 0, 0
+	for i, rw := range windows {
+		v, ok := m.Step(rw.window(t), seasNormal)
+		worst = math.Max(worst, seasCompare(t, "window "+strconv.Itoa(i), v, ok, out[i], 1e-9))
+		if ok {
+			judged++
+			if v.Anomalous() {
+				anomalous++
+			}
+		}
 	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		t.Fatal(err)
-	}
+	t.Logf("%d windows, %d judged, %d anomalous, worst error %.3g", len(windows), judged, anomalous, worst)
 }
 
 // seasNormal is the admission rule without filters.
@@ -105,25 +100,14 @@ func TestSeasonalAgainstNumpy(t *testing.T) {
 			Out       []seasRefOut    `json:"out"`
 		} `json:"cases"`
 	}
-	seasLoad(t, "reference_seasonal.json", &ref)
+	loadReference(t, "reference_seasonal.json", &ref)
 	if len(ref.Cases) < 8 {
 		t.Fatalf("%d cases in the reference", len(ref.Cases))
 	}
 	for _, c := range ref.Cases {
 		t.Run(c.Name, func(t *testing.T) {
 			m := NewSeasonal(c.Season, c.Width, c.Seasons, c.Threshold)
-			worst, judged, anomalous := 0.0, 0, 0
-			for i, rw := range c.Windows {
-				v, ok := m.Step(rw.window(t), seasNormal)
-				worst = math.Max(worst, seasCompare(t, "window "+strconv.Itoa(i), v, ok, c.Out[i], 1e-9))
-				if ok {
-					judged++
-					if v.Anomalous() {
-						anomalous++
-					}
-				}
-			}
-			t.Logf("%d windows, %d judged, %d anomalous, worst error %.3g", len(c.Windows), judged, anomalous, worst)
+			seasReplay(t, m, c.Windows, c.Out)
 		})
 	}
 }

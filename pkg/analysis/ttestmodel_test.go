@@ -1,11 +1,8 @@
 package analysis
 
 import (
-	"encoding/json"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -160,14 +157,8 @@ type bandReference struct {
 // that a window mean at either edge gives Welch's p = alpha to 1e-9 (or the
 // reference's edge_tol where rounding the edge to a double moves p more).
 func TestWelchBandAgainstScipy(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("testdata", "reference_band.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ref bandReference
-	if err := json.Unmarshal(raw, &ref); err != nil {
-		t.Fatal(err)
-	}
+	loadReference(t, "reference_band.json", &ref)
 	if len(ref.Cases) < 100 {
 		t.Fatalf("%d cases", len(ref.Cases))
 	}
