@@ -1,10 +1,10 @@
 import React, { useState } from 'react';
 import { PanelData, QueryEditorProps, SelectableValue } from '@grafana/data';
-import { InlineField, InlineFieldRow, InlineSwitch, RadioButtonGroup, Select, useTheme2 } from '@grafana/ui';
+import { InlineField, InlineFieldRow, RadioButtonGroup, Select, useTheme2 } from '@grafana/ui';
 
 import { DataSource } from '../datasource';
 import { LABEL } from './SchemaPickers';
-import { BucketInput, CheckedInput, choices, Commit, InfluxSelection, KafkaSelection } from './Selection';
+import { BucketInput, CheckedInput, choices, Commit, InfluxSelection, KafkaSelection, LiveSwitch, SeriesFormat } from './Selection';
 import {
   AnomalyDetector,
   AnomalyDirection,
@@ -61,10 +61,6 @@ const MODES = choices<TTestMode>('mode', {
   points: { description: 'read every point' },
   windows: { description: 'read one summary row per window: fast on long ranges' },
 });
-const FORMATS: Array<SelectableValue<string>> = [
-  { label: 'time series', value: '' },
-  { label: 'annotations', value: 'annotations', description: 'anomalous windows as regions' },
-];
 const SOURCES: Array<SelectableValue<Source>> = [
   { label: 'InfluxDB', value: 'influxdb', description: "a measurement's fields in a bucket" },
   { label: 'Kafka topic', value: 'kafka', description: "a topic's retained messages" },
@@ -278,24 +274,8 @@ export function AnomalyEditor({ query, onChange, onRunQuery, datasource }: Props
                 onChange={(mode) => commit({ mode })}
               />
             </InlineField>
-            <InlineField label="Format" labelWidth={LABEL}>
-              <RadioButtonGroup
-                options={FORMATS}
-                value={query.format ?? ''}
-                onChange={(format) => commit({ format: (format || undefined) as VigilQuery['format'] })}
-              />
-            </InlineField>
-            <InlineField
-              label="Live"
-              labelWidth={LABEL}
-              tooltip="Stream each window as it completes (Grafana Live), instead of querying on refresh."
-            >
-              <InlineSwitch
-                aria-label="Live"
-                value={!!query.live}
-                onChange={(e: React.FormEvent<HTMLInputElement>) => commit({ live: e.currentTarget.checked })}
-              />
-            </InlineField>
+            <SeriesFormat query={query} commit={commit} />
+            <LiveSwitch query={query} commit={commit} />
           </>
         )}
       </InlineFieldRow>

@@ -1,11 +1,20 @@
 import React, { ChangeEvent, useEffect, useRef, useState } from 'react';
 import { QueryEditorProps, SelectableValue } from '@grafana/data';
-import { Button, CodeEditor, InlineField, InlineFieldRow, InlineSwitch, Input, RadioButtonGroup, TagsInput } from '@grafana/ui';
+import { Button, CodeEditor, InlineField, InlineFieldRow, Input, RadioButtonGroup, TagsInput } from '@grafana/ui';
 
 import { DataSource } from '../datasource';
 import { AnomalyEditor, AnomalyPreview } from './AnomalyEditor';
-import { LABEL, MeasurementPicker } from './SchemaPickers';
-import { BucketInput, CheckedInput, choices, InfluxSelection, KafkaSelection } from './Selection';
+import { LABEL } from './SchemaPickers';
+import {
+  BucketInput,
+  CheckedInput,
+  choices,
+  InfluxSelection,
+  KafkaSelection,
+  LiveSwitch,
+  QueryMeasurement,
+  SeriesFormat,
+} from './Selection';
 import {
   AlertsFormat,
   DEFAULT_FLUX,
@@ -45,10 +54,6 @@ const OUTPUTS = choices<TTestOutput>('output', {
   pvalue: { label: 'p-value' },
   anomaly: { description: '1 when the p-value is below alpha, else 0' },
 });
-const TTEST_FORMATS: Array<SelectableValue<string>> = [
-  { label: 'time series', value: '' },
-  { label: 'annotations', value: 'annotations', description: 'anomalous windows as regions' },
-];
 const MODES = choices<TTestMode>('mode', {
   auto: { description: 'points when they fit under Max points, else windows' },
   points: { description: 'read every point: exact parity with Kapacitor' },
@@ -257,26 +262,10 @@ function TTestSettings({
             <InlineField label="Read" labelWidth={LABEL}>
               <RadioButtonGroup options={MODES} value={query.mode ?? DEFAULT_QUERY.mode} onChange={(mode) => commit({ mode })} />
             </InlineField>
-            <InlineField label="Format" labelWidth={LABEL}>
-              <RadioButtonGroup
-                options={TTEST_FORMATS}
-                value={query.format ?? ''}
-                onChange={(format) => commit({ format: (format || undefined) as VigilQuery['format'] })}
-              />
-            </InlineField>
+            <SeriesFormat query={query} commit={commit} />
           </>
         )}
-        <InlineField
-          label="Live"
-          labelWidth={LABEL}
-          tooltip="Stream each window as it completes (Grafana Live), instead of querying on refresh."
-        >
-          <InlineSwitch
-            aria-label="Live"
-            value={!!query.live}
-            onChange={(e: React.FormEvent<HTMLInputElement>) => commit({ live: e.currentTarget.checked })}
-          />
-        </InlineField>
+        <LiveSwitch query={query} commit={commit} />
       </InlineFieldRow>
     </>
   );
@@ -290,13 +279,7 @@ function PowerEditor({ query, onChange, onRunQuery, datasource }: Props) {
   return (
     <>
       <InlineFieldRow>
-        <MeasurementPicker
-          datasource={datasource}
-          bucket={query.bucket}
-          value={query.measurement}
-          placeholder="power"
-          onChange={(measurement) => commit({ measurement })}
-        />
+        <QueryMeasurement query={query} datasource={datasource} commit={commit} placeholder="power" />
         <InlineField label="Active power" labelWidth={LABEL} tooltip="Field with the minute's average power, kW.">
           <Input
             aria-label="Active power"

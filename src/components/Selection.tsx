@@ -1,6 +1,6 @@
 import React, { ChangeEvent } from 'react';
 import { SelectableValue } from '@grafana/data';
-import { InlineField, InlineFieldRow, Input, RadioButtonGroup, TagsInput } from '@grafana/ui';
+import { InlineField, InlineFieldRow, InlineSwitch, Input, RadioButtonGroup, TagsInput } from '@grafana/ui';
 
 import { DataSource } from '../datasource';
 import { FieldsPicker, LABEL, MeasurementPicker, TagsPicker } from './SchemaPickers';
@@ -53,18 +53,30 @@ export function BucketInput({ query, datasource, onChange, onRun }: Omit<Selecti
   );
 }
 
+/** The query's measurement, listed from its bucket's schema. */
+export function QueryMeasurement({
+  query,
+  datasource,
+  commit,
+  placeholder,
+}: Pick<SelectionProps, 'query' | 'datasource' | 'commit'> & { placeholder: string }) {
+  return (
+    <MeasurementPicker
+      datasource={datasource}
+      bucket={query.bucket}
+      value={query.measurement}
+      placeholder={placeholder}
+      onChange={(measurement) => commit({ measurement })}
+    />
+  );
+}
+
 /** InfluxDB series: a measurement, its numeric fields and tag filters, listed from the bucket's schema. */
 export function InfluxSelection({ query, datasource, commit }: Pick<SelectionProps, 'query' | 'datasource' | 'commit'>) {
   return (
     <>
       <InlineFieldRow>
-        <MeasurementPicker
-          datasource={datasource}
-          bucket={query.bucket}
-          value={query.measurement}
-          placeholder="temperatures"
-          onChange={(measurement) => commit({ measurement })}
-        />
+        <QueryMeasurement query={query} datasource={datasource} commit={commit} placeholder="temperatures" />
         <FieldsPicker
           datasource={datasource}
           bucket={query.bucket}
@@ -136,6 +148,41 @@ export function KafkaSelection({ query, onChange, commit, onRun }: Omit<Selectio
         </InlineField>
       </InlineFieldRow>
     </>
+  );
+}
+
+const SERIES_FORMATS: Array<SelectableValue<string>> = [
+  { label: 'time series', value: '' },
+  { label: 'annotations', value: 'annotations', description: 'anomalous windows as regions' },
+];
+
+/** The t-test's and anomaly query's output format: time series (empty) or annotations. */
+export function SeriesFormat({ query, commit }: Pick<SelectionProps, 'query' | 'commit'>) {
+  return (
+    <InlineField label="Format" labelWidth={LABEL}>
+      <RadioButtonGroup
+        options={SERIES_FORMATS}
+        value={query.format ?? ''}
+        onChange={(format) => commit({ format: (format || undefined) as VigilQuery['format'] })}
+      />
+    </InlineField>
+  );
+}
+
+/** The Live switch: stream each window over Grafana Live instead of querying on refresh. */
+export function LiveSwitch({ query, commit }: Pick<SelectionProps, 'query' | 'commit'>) {
+  return (
+    <InlineField
+      label="Live"
+      labelWidth={LABEL}
+      tooltip="Stream each window as it completes (Grafana Live), instead of querying on refresh."
+    >
+      <InlineSwitch
+        aria-label="Live"
+        value={!!query.live}
+        onChange={(e: React.FormEvent<HTMLInputElement>) => commit({ live: e.currentTarget.checked })}
+      />
+    </InlineField>
   );
 }
 
