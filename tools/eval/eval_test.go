@@ -107,12 +107,8 @@ func TestPublishedTable(t *testing.T) {
 
 func readRows(t *testing.T, path string) []Row {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	rows, err := ReadRows(path)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var rows []Row
-	if err := json.Unmarshal(b, &rows); err != nil {
 		t.Fatal(err)
 	}
 	return rows

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"strings"
 	"time"
 )
@@ -29,6 +30,16 @@ func (n *Num) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, (*float64)(n))
 }
 
+// ReadRows reads a table written as JSON (results/eval.json).
+func ReadRows(path string) ([]Row, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var rows []Row
+	return rows, json.Unmarshal(b, &rows)
+}
+
 // Markdown renders rows as one table: detector × corpus × profile, the
 // defaults and the best setting.
 func Markdown(rows []Row) string {
@@ -42,7 +53,7 @@ func Markdown(rows []Row) string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %d/%d | %d | %s | %s | %s | %s |\n",
 			r.Detector, r.Corpus, r.Profile, setting, fixed(r.Score, 1), threshold(r.Threshold), fixed(r.OwnScore, 1),
-			r.Found, r.Windows, r.FalseAlarms, fixed(r.Precision, 2), fixed(r.Recall, 2), fixed(r.F1, 2), delay(r.DelaySeconds))
+			r.Found, r.Windows, r.FalseAlarms, fixed(r.Precision, 2), fixed(r.Recall, 2), fixed(r.F1, 2), delay(r.DelaySeconds, r.Found))
 	}
 	return b.String()
 }
@@ -64,8 +75,9 @@ func threshold(n Num) string {
 	return fmt.Sprintf("%.3g", float64(n))
 }
 
-func delay(seconds Num) string {
-	if math.IsNaN(float64(seconds)) {
+// delay is the mean delay to a first detection; none without found windows.
+func delay(seconds Num, found int) string {
+	if math.IsNaN(float64(seconds)) || found == 0 {
 		return "–"
 	}
 	d := time.Duration(float64(seconds) * float64(time.Second)).Round(time.Minute)

@@ -22,11 +22,15 @@ func main() {
 	out := flag.String("out", filepath.Join("tools", "eval", "results"), "folder for eval.md and eval.json")
 	readme := flag.String("readme", "README.md", `README whose table (between the eval markers) is replaced; "" for none`)
 	tune := flag.Bool("tune", false, "print, per detector, the thresholds (and seasons) whose own decisions score best, instead")
+	render := flag.Bool("render", false, "write the table again from <out>/eval.json, without evaluating")
 	flag.Parse()
 	var err error
-	if *tune {
+	switch {
+	case *tune:
 		err = tuneDefaults()
-	} else {
+	case *render:
+		err = rerender(*out, *readme)
+	default:
 		err = run(*out, *readme)
 	}
 	if err != nil {
@@ -49,8 +53,7 @@ func run(out, readme string) error {
 	if err != nil {
 		return err
 	}
-	table := eval.Markdown(rows)
-	fmt.Print(table)
+	fmt.Print(eval.Markdown(rows))
 	fmt.Printf("evaluated in %s\n", time.Since(began).Round(time.Second))
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
@@ -62,6 +65,12 @@ func run(out, readme string) error {
 	if err := os.WriteFile(filepath.Join(out, "eval.json"), append(js, '\n'), 0o644); err != nil {
 		return err
 	}
+	return publish(rows, out, readme)
+}
+
+// publish writes rows' table to <out>/eval.md and into the README.
+func publish(rows []eval.Row, out, readme string) error {
+	table := eval.Markdown(rows)
 	if err := os.WriteFile(filepath.Join(out, "eval.md"), []byte(table), 0o644); err != nil {
 		return err
 	}
@@ -69,6 +78,16 @@ func run(out, readme string) error {
 		return nil
 	}
 	return eval.ReplaceTable(readme, table)
+}
+
+// rerender publishes the table of <out>/eval.json again (after a change to
+// the table's layout).
+func rerender(out, readme string) error {
+	rows, err := eval.ReadRows(filepath.Join(out, "eval.json"))
+	if err != nil {
+		return err
+	}
+	return publish(rows, out, readme)
 }
 
 // tuneDefaults prints, per detector, its own decision's mean NAB score
