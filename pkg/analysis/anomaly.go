@@ -5,7 +5,9 @@ import "math"
 // Window is one detection window as every detector sees it: its end (ns),
 // width (ns) and the summary (count, mean, M2) of its finite values, plus
 // the values themselves when the points were read (nil when only window
-// summaries were, in the windows read mode).
+// summaries were, in the windows read mode). Values is valid only during
+// Model.Step: ModelWindows reuses its buffer, so a model copies what it
+// keeps.
 type Window struct {
 	End, Width int64
 	Summary

@@ -13,8 +13,8 @@ const MADScale = 1.4826
 
 // MeanADScale makes the mean absolute deviation a consistent estimator of
 // the standard deviation for normal data: E|X - μ| = σ·√(2/π), so σ =
-// √(π/2)·E|X - μ| ≈ 1.253314·MeanAD (the factor IBM's modified z-score
-// uses when the MAD is 0).
+// √(π/2)·E|X - μ| ≈ 1.253314·MeanAD: the fallback spread when more than
+// half the peers agree exactly (MAD 0).
 const MeanADScale = 1.2533141373155003 // math.Sqrt(math.Pi / 2)
 
 // MinPeers is the fewest series a peer comparison judges: each series is
