@@ -3,7 +3,6 @@ package frames
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 	"time"
 
@@ -143,21 +142,7 @@ func namedField(s *ttest.Series, name string, values any) *data.Field {
 // value field, or the band's four, labelled as in Anomaly; null where a
 // series has no window at that time).
 func AnomalyLive(series []*ttest.Series, output models.Output) *data.Frame {
-	set := map[time.Time]bool{}
-	for _, s := range series {
-		for _, t := range s.Ends {
-			set[t] = true
-		}
-	}
-	times := make([]time.Time, 0, len(set))
-	for t := range set {
-		times = append(times, t)
-	}
-	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
-	index := make(map[time.Time]int, len(times))
-	for i, t := range times {
-		index[t] = i
-	}
+	times, index := windowEnds(series)
 	f := data.NewFrame("", data.NewField("Time", nil, times))
 	column := func(s *ttest.Series, value func(i int) float64) []*float64 {
 		values := make([]*float64, len(times))

@@ -115,21 +115,7 @@ func displayName(s *ttest.Series) string {
 // window at that time). With one series it has the fields of the query
 // response.
 func TTestLive(series []*ttest.Series, output models.Output, alpha float64) *data.Frame {
-	set := map[time.Time]bool{}
-	for _, s := range series {
-		for _, t := range s.Ends {
-			set[t] = true
-		}
-	}
-	times := make([]time.Time, 0, len(set))
-	for t := range set {
-		times = append(times, t)
-	}
-	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
-	index := make(map[time.Time]int, len(times))
-	for i, t := range times {
-		index[t] = i
-	}
+	times, index := windowEnds(series)
 	f := data.NewFrame("", data.NewField("Time", nil, times))
 	for _, s := range series {
 		values := make([]*float64, len(times))
@@ -162,4 +148,25 @@ func TTestAnnotations(out *ttest.Outcome, window time.Duration, alpha float64) d
 		}
 	}
 	return annotationFrame("anomalies", starts, ends, titles, texts, tags, strings.Join(out.Scripts, "\n\n"))
+}
+
+// windowEnds are the distinct window ends of series in time order, and each
+// end's row: the rows of a live frame in wide form.
+func windowEnds(series []*ttest.Series) ([]time.Time, map[time.Time]int) {
+	set := map[time.Time]bool{}
+	for _, s := range series {
+		for _, t := range s.Ends {
+			set[t] = true
+		}
+	}
+	times := make([]time.Time, 0, len(set))
+	for t := range set {
+		times = append(times, t)
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	index := make(map[time.Time]int, len(times))
+	for i, t := range times {
+		index[t] = i
+	}
+	return times, index
 }
