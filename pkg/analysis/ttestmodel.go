@@ -103,10 +103,10 @@ func (m *TTestModel) verdict(h, w Summary) Verdict {
 	s1, s2 := h.StdDev(), w.StdDev()
 	t, p := Welch(h.Mean, s1, h.N, w.Mean, s2, w.N)
 	half := welchHalfWidth(s1, h.N, s2, w.N, m.cfg.Alpha)
-	return Verdict{Score: ttestScore(p, m.cfg.Alpha), Expected: h.Mean, Lower: h.Mean - half, Upper: h.Mean + half, P: p, T: t}
+	return Verdict{Score: TTestScore(p, m.cfg.Alpha), Expected: h.Mean, Lower: h.Mean - half, Upper: h.Mean + half, P: p, T: t}
 }
 
-// ttestScore is the contract's score log(p)/log(alpha): 1 exactly at
+// TTestScore is the contract's score log(p)/log(alpha): 1 exactly at
 // p = alpha, above 1 exactly when p < alpha (log is increasing and
 // log(alpha) < 0), 0 at p = 1, +Inf at p = 0 (log 0 = -Inf). Rounding can
 // put p a hair above 1; the score is then 0, never negative.
@@ -114,7 +114,7 @@ func (m *TTestModel) verdict(h, w Summary) Verdict {
 // A NaN p (the test is undefined: both samples constant and equal) gives a
 // NaN score, which downstream means "no verdict": it is not anomalous
 // (NaN > 1 is false) and such a window never enters the history.
-func ttestScore(p, alpha float64) float64 {
+func TTestScore(p, alpha float64) float64 {
 	return math.Max(0, math.Log(p)/math.Log(alpha))
 }
 

@@ -197,8 +197,8 @@ func TestTTestScore(t *testing.T) {
 		{math.NaN(), 0.001, math.NaN()},
 		{1e-300, 0.001, 100},
 	} {
-		if got := ttestScore(c.p, c.alpha); RelErr(got, c.want) > 1e-12 {
-			t.Errorf("ttestScore(%v, %v) = %v, want %v", c.p, c.alpha, got, c.want)
+		if got := TTestScore(c.p, c.alpha); RelErr(got, c.want) > 1e-12 {
+			t.Errorf("TTestScore(%v, %v) = %v, want %v", c.p, c.alpha, got, c.want)
 		}
 	}
 }

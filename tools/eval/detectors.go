@@ -18,6 +18,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
 	vigil "github.com/vigil/vigil-anomaly-datasource"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/influx"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/models"
 	"github.com/vigil/vigil-anomaly-datasource/pkg/ttest"
@@ -116,8 +117,8 @@ func divisorAtLeast(season, w time.Duration) time.Duration {
 // Scores runs d at setting s over src's series (sampled every step, rows
 // in [from, to]) as a panel query would (models.ParseQuery,
 // ttest.RequestFor, ttest.Run), and returns each series' window scores by
-// its name: the anomaly query's score, or the ttest query's
-// log(p)/log(alpha), the contract's score for the t-test.
+// its name: the anomaly query's score, or the ttest query's p-value as the
+// contract's score for the t-test (analysis.TTestScore).
 func (d Detector) Scores(ctx context.Context, src influx.Reader, from, to time.Time, step time.Duration, s Setting) (map[string][]WindowScore, error) {
 	js, err := d.QueryJSON(s, step)
 	if err != nil {
@@ -146,7 +147,7 @@ func (d Detector) Scores(ctx context.Context, src influx.Reader, from, to time.T
 			if sr.Verdicts != nil {
 				ws[i].Score = sr.Verdicts[i].Score
 			} else {
-				ws[i].Score = math.Log(sr.Results[i].P) / math.Log(q.TTest.Alpha)
+				ws[i].Score = analysis.TTestScore(sr.Results[i].P, q.TTest.Alpha)
 			}
 		}
 		scores[sr.Tags[seriesTag]] = ws
