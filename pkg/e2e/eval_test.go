@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	vigil "github.com/vigil/vigil-anomaly-datasource"
+	"github.com/vigil/vigil-anomaly-datasource/pkg/analysis"
 	"github.com/vigil/vigil-anomaly-datasource/tools/eval"
 	"github.com/vigil/vigil-anomaly-datasource/tools/eval/corpus"
 )
@@ -75,11 +77,7 @@ func TestEvalScoresThroughPluginHost(t *testing.T) {
 					group[i] = &g[i]
 				}
 				t.Run(d.Name+"/"+s.String()+"/"+g[0].Name, func(t *testing.T) {
-					step := time.Duration(g[0].Step())
-					from, to := time.Unix(0, g[0].Times[0]).UTC(), time.Unix(0, g[0].Times[len(g[0].Times)-1]).UTC()
-					for _, sr := range g[1:] {
-						from, to = minTime(from, time.Unix(0, sr.Times[0]).UTC()), maxTime(to, time.Unix(0, sr.Times[len(sr.Times)-1]).UTC())
-					}
+					from, to, step := eval.Span(group)
 					want, err := d.Scores(ctx, eval.Load(group...), from, to, step, s)
 					if err != nil {
 						t.Fatal(err)
@@ -111,7 +109,8 @@ func TestEvalScoresThroughPluginHost(t *testing.T) {
 
 // pluginScores runs d at s as a panel query through the plugin host and
 // returns each series' window scores by name: the anomaly query's score,
-// or the ttest query's p-value as the evaluation's log(p)/log(alpha).
+// or the ttest query's p-value as the evaluation's score of it
+// (analysis.TTestScore).
 func pluginScores(t *testing.T, d eval.Detector, s eval.Setting, step time.Duration, from, to time.Time, one bool, name string) map[string][]eval.WindowScore {
 	t.Helper()
 	js, err := d.QueryJSON(s, step)
@@ -130,9 +129,9 @@ func pluginScores(t *testing.T, d eval.Detector, s eval.Setting, step time.Durat
 	if res.Error != nil {
 		t.Fatalf("the query failed: %v", res.Error)
 	}
-	alpha, _ := model["alpha"].(float64)
-	if alpha == 0 {
-		alpha = 0.001 // the ttest query's default
+	alpha, ok := model["alpha"].(float64)
+	if !ok {
+		alpha = vigil.Default.Query.Alpha
 	}
 	out := map[string][]eval.WindowScore{}
 	for _, f := range res.Frames {
@@ -143,7 +142,7 @@ func pluginScores(t *testing.T, d eval.Detector, s eval.Setting, step time.Durat
 		for i := range f.Rows() {
 			end, x := f.Fields[0].At(i).(time.Time), v.At(i).(float64)
 			if v.Name == "pvalue" {
-				x = math.Log(x) / math.Log(alpha)
+				x = analysis.TTestScore(x, alpha)
 			}
 			out[v.Labels["series"]] = append(out[v.Labels["series"]], eval.WindowScore{End: end.UnixNano(), Score: x})
 		}
@@ -169,18 +168,4 @@ func escapeTag(v string) string {
 		out = append(out, r)
 	}
 	return string(out)
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }

@@ -46,11 +46,8 @@ func RowScores(times []int64, ws []WindowScore) []float64 {
 // GroupScores runs detector d at setting s over a group of series that
 // src holds (see Load), as one query, and returns each series' row scores.
 func GroupScores(ctx context.Context, d Detector, s Setting, src influx.Reader, group []*corpus.Series) ([][]float64, error) {
-	from, to := group[0].Times[0], group[0].Times[len(group[0].Times)-1]
-	for _, sr := range group[1:] {
-		from, to = min(from, sr.Times[0]), max(to, sr.Times[len(sr.Times)-1])
-	}
-	ws, err := d.Scores(ctx, src, time.Unix(0, from).UTC(), time.Unix(0, to).UTC(), time.Duration(group[0].Step()), s)
+	from, to, step := Span(group)
+	ws, err := d.Scores(ctx, src, from, to, step, s)
 	if err != nil {
 		return nil, fmt.Errorf("%s on %s (%s): %w", d.Name, group[0].Name, s, err)
 	}
@@ -61,6 +58,16 @@ func GroupScores(ctx context.Context, d Detector, s Setting, src influx.Reader, 
 		out[i] = RowScores(sr.Times, w)
 	}
 	return out, nil
+}
+
+// Span is what one query over a group of series reads: from the first row
+// of any of them to the last, at the step of the first.
+func Span(group []*corpus.Series) (from, to time.Time, step time.Duration) {
+	first, last := group[0].Times[0], group[0].Times[len(group[0].Times)-1]
+	for _, sr := range group[1:] {
+		first, last = min(first, sr.Times[0]), max(last, sr.Times[len(sr.Times)-1])
+	}
+	return time.Unix(0, first).UTC(), time.Unix(0, last).UTC(), time.Duration(group[0].Step())
 }
 
 // Load writes series into a fake InfluxDB where Detector.Scores reads
