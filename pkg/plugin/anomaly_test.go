@@ -13,7 +13,6 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/vigil/vigil-anomaly-datasource/pkg/datagen"
@@ -281,16 +280,6 @@ func TestAnomalyLive(t *testing.T) {
 // topic's retained messages: the ttest detector answers the kafka query bit
 // for bit, and zscore and peers answer over the same messages.
 func TestAnomalyQueryOverKafka(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic("t"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	now := time.Now().Truncate(time.Second)
 	var recs []*kgo.Record
 	for i := range 1200 {
@@ -302,10 +291,8 @@ func TestAnomalyQueryOverKafka(t *testing.T) {
 			recs = append(recs, &kgo.Record{Value: fmt.Appendf(nil, "sensor,host=h%d temp=%v %d", h, x, now.Add(time.Duration(i-1200)*time.Second).UnixNano())})
 		}
 	}
-	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	ds := newDatasource(t, "http://127.0.0.1:1", fmt.Sprintf(`{"defaultBucket":"b/autogen","kafkaBrokers":%q,"timeout":5}`, c.ListenAddrs()[0]), "")
+	brokers := topicWith(t, recs)
+	ds := newDatasource(t, "http://127.0.0.1:1", fmt.Sprintf(`{"defaultBucket":"b/autogen","kafkaBrokers":%q,"timeout":5}`, brokers), "")
 	common := `"topic":"t","measurement":"sensor","fields":["temp"],"window":"10s","history":20,"output":"pvalue"`
 	run := func(queries ...string) map[string]backend.DataResponse {
 		req := &backend.QueryDataRequest{}

@@ -19,16 +19,6 @@ import (
 // query's notice; the stream's notice and meta.custom.futurePoints), with
 // the data source's kafkaFutureToleranceSeconds.
 func TestKafkaFuturePointsNotice(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic("t"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	now := time.Now().Truncate(time.Second)
 	var recs []*kgo.Record
 	for i := range 600 {
@@ -37,10 +27,8 @@ func TestKafkaFuturePointsNotice(t *testing.T) {
 			recs = append(recs, &kgo.Record{Value: fmt.Appendf(nil, "sensor temp=99 %d", now.Add(24*time.Hour).UnixNano())})
 		}
 	}
-	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	ds := newDatasource(t, "http://127.0.0.1:1", fmt.Sprintf(`{"defaultBucket":"b/autogen","kafkaBrokers":%q,"timeout":5,"kafkaFutureToleranceSeconds":120}`, c.ListenAddrs()[0]), "")
+	brokers := topicWith(t, recs)
+	ds := newDatasource(t, "http://127.0.0.1:1", fmt.Sprintf(`{"defaultBucket":"b/autogen","kafkaBrokers":%q,"timeout":5,"kafkaFutureToleranceSeconds":120}`, brokers), "")
 	query := `{"queryType":"kafka","topic":"t","measurement":"sensor","fields":["temp"],"window":"10s","history":20,"settle":"100ms"}`
 	const says = "left out 1 point(s) dated more than 2m0s ahead of the clock (kafkaFutureToleranceSeconds)"
 	has := func(ns []data.Notice) bool {
@@ -72,4 +60,24 @@ func TestKafkaFuturePointsNotice(t *testing.T) {
 	if !has(notices(r.Frames[0])) {
 		t.Fatalf("query: notices %+v", notices(r.Frames[0]))
 	}
+}
+
+// topicWith starts a one-broker Kafka cluster in the test (kfake) whose
+// topic "t" holds recs, produced in order, and returns its address.
+func topicWith(t *testing.T, recs []*kgo.Record) string {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	return c.ListenAddrs()[0]
 }
